@@ -1,0 +1,54 @@
+# Finds every third-party dependency once; folders link the imported targets.
+find_package(Torch REQUIRED)
+find_package(MPI REQUIRED COMPONENTS CXX)
+find_package(HDF5 REQUIRED COMPONENTS C)
+find_package(Boost REQUIRED)
+find_package(yaml-cpp REQUIRED)
+find_package(CLI11 REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(nlohmann_json REQUIRED)
+find_package(ZLIB REQUIRED)
+find_package(Threads REQUIRED)
+
+# HDF5 as one imported target (FindHDF5 only gives variables on CMake 3.18).
+add_library(condenser_hdf5 INTERFACE)
+target_include_directories(condenser_hdf5 SYSTEM INTERFACE ${HDF5_C_INCLUDE_DIRS} ${HDF5_INCLUDE_DIRS})
+target_link_libraries(condenser_hdf5 INTERFACE ${HDF5_C_LIBRARIES})
+target_compile_definitions(condenser_hdf5 INTERFACE ${HDF5_C_DEFINITIONS})
+
+# LibTorch as one imported target; TORCH_LIBRARIES carries its compile flags.
+add_library(condenser_torch INTERFACE)
+target_link_libraries(condenser_torch INTERFACE ${TORCH_LIBRARIES})
+target_include_directories(condenser_torch SYSTEM INTERFACE ${TORCH_INCLUDE_DIRS})
+
+# CUDA and NCCL: on when this LibTorch was built with CUDA / nccl.h is found.
+set(_torch_has_cuda OFF)
+if(TARGET torch_cuda OR CUDA_FOUND OR TORCH_CUDA_LIBRARIES)
+  set(_torch_has_cuda ON)
+endif()
+option(CONDENSER_WITH_CUDA "Build the CUDA paths (needs a LibTorch with CUDA)" ${_torch_has_cuda})
+find_path(NCCL_INCLUDE_DIR nccl.h HINTS /usr/local/cuda/include ENV CUDA_HOME PATH_SUFFIXES include)
+find_library(NCCL_LIBRARY nccl HINTS /usr/local/cuda/lib64 ENV CUDA_HOME PATH_SUFFIXES lib64 lib)
+set(_have_nccl OFF)
+if(NCCL_INCLUDE_DIR AND NCCL_LIBRARY AND CONDENSER_WITH_CUDA)
+  set(_have_nccl ON)
+endif()
+option(CONDENSER_WITH_NCCL "Build the NCCL communicator" ${_have_nccl})
+if(CONDENSER_WITH_CUDA AND NOT _torch_has_cuda)
+  message(FATAL_ERROR "CONDENSER_WITH_CUDA=ON but this LibTorch has no CUDA; point CMAKE_PREFIX_PATH at a CUDA LibTorch")
+endif()
+if(CONDENSER_WITH_NCCL AND NOT (NCCL_INCLUDE_DIR AND NCCL_LIBRARY))
+  message(FATAL_ERROR "CONDENSER_WITH_NCCL=ON but nccl.h / libnccl were not found; set NCCL_INCLUDE_DIR and NCCL_LIBRARY")
+endif()
+message(STATUS "condenser: CUDA=${CONDENSER_WITH_CUDA} NCCL=${CONDENSER_WITH_NCCL} Torch=${Torch_VERSION}")
+
+# One precompiled header for every target that uses LibTorch; others reuse it.
+add_library(condenser_torch_pch STATIC ${PROJECT_SOURCE_DIR}/cmake/torch_pch.cpp)
+target_link_libraries(condenser_torch_pch PUBLIC condenser_torch)
+target_precompile_headers(condenser_torch_pch PRIVATE ${PROJECT_SOURCE_DIR}/cmake/torch_pch.h)
+
+# Use: condenser_use_torch(target) — links LibTorch and reuses the shared PCH.
+function(condenser_use_torch target)
+  target_link_libraries(${target} PUBLIC condenser_torch)
+  target_precompile_headers(${target} REUSE_FROM condenser_torch_pch)
+endfunction()

@@ -1,0 +1,91 @@
+#pragma once
+// The job configuration: one typed schema in one place (config_schema.cpp
+// binds every dotted key to a field below, with its type, range and help).
+// Loading reports an unknown key with file, line and the closest valid key,
+// and a wrong type or out-of-range value with key, value and what was expected.
+#include <string>
+#include <vector>
+
+namespace condenser {
+
+struct RuntimeConfig {
+  int threads = 0;  // LibTorch intra-op threads; 0 = cores / ranks on this node
+};
+
+struct DataConfig {
+  std::string dataset = "fashion_mnist";
+  std::string path = "/usr/share/datasets/fashion-mnist";
+  int validation_size = 5000;  // carved from the training set (test set only reports)
+  int train_subset = 0;        // 0 = the whole training split
+  int test_subset = 0;         // 0 = the whole test set
+};
+
+struct OptimConfig {
+  int epochs = 5;
+  int batch_size = 128;
+  std::string optimizer = "adam";    // adam | sgd
+  double lr = 1e-3;
+  std::string lr_schedule = "cosine";  // cosine | constant
+  double weight_decay = 0.0;
+  double momentum = 0.9;  // sgd only
+};
+
+struct TeacherConfig {
+  std::string model = "cnn";  // built-in zoo name, used when path is empty
+  std::string path;           // a TorchScript teacher; when set, no teacher training
+  OptimConfig train;
+};
+
+struct SoftLabelConfig {
+  double temperature = 4.0;
+  int batch_size = 500;    // teacher inference batch
+  int shard_rows = 10000;  // rows per HDF5 shard
+  std::string dtype = "float32";  // float32 | float16
+};
+
+struct StudentConfig {
+  std::string model = "small_cnn";
+  double alpha = 0.9;  // weight of the KD term; (1 - alpha) on hard-label CE
+  OptimConfig train;
+};
+
+struct PruneConfig {
+  bool enabled = true;
+  std::string method = "global_magnitude";
+  double sparsity = 0.8;  // fraction of prunable weights set to zero
+  OptimConfig finetune;
+};
+
+struct LoggingConfig {
+  std::string level = "info";  // trace | debug | info | warn | error
+  int every_steps = 100;       // metrics.jsonl step records
+};
+
+struct Config {
+  std::string name = "job";
+  int seed = 42;
+  RuntimeConfig runtime;
+  DataConfig data;
+  TeacherConfig teacher;
+  SoftLabelConfig soft_labels;
+  StudentConfig student;
+  PruneConfig prune;
+  LoggingConfig logging;
+};
+
+// Loads a YAML file (keys may be omitted: defaults apply) and applies
+// "dotted.key=value" overrides in order. Throws UsageError on any problem.
+Config load_config(const std::string& path, const std::vector<std::string>& overrides = {});
+
+// Parses YAML text; `origin` names the source in messages (a path or "<string>").
+Config parse_config(const std::string& yaml_text, const std::string& origin,
+                    const std::vector<std::string>& overrides = {});
+
+// The full resolved config as YAML (every key, in schema order); parses back
+// to an equal Config.
+std::string config_to_yaml(const Config& config);
+
+// Every valid dotted key, in schema order.
+std::vector<std::string> config_keys();
+
+}  // namespace condenser

@@ -1,0 +1,72 @@
+#include "data/sampling.h"
+
+#include <algorithm>
+
+#include "core/errors.h"
+
+namespace condenser {
+namespace {
+
+class SplitMix64 {
+ public:
+  explicit SplitMix64(uint64_t seed) : state_(seed) {}
+  uint64_t next() {
+    uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  }
+  // Uniform in [0, bound) without modulo bias (Lemire's rejection).
+  uint64_t below(uint64_t bound) {
+    const uint64_t threshold = (0 - bound) % bound;
+    for (;;) {
+      const uint64_t r = next();
+      if (r >= threshold) return r % bound;
+    }
+  }
+
+ private:
+  uint64_t state_;
+};
+
+}  // namespace
+
+uint64_t mix_seed(uint64_t seed, uint64_t salt) {
+  SplitMix64 g(seed ^ (salt * 0xD1B54A32D192ED03ull));
+  g.next();
+  return g.next();
+}
+
+std::vector<int64_t> permutation(int64_t n, uint64_t seed) {
+  std::vector<int64_t> p(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) p[i] = i;
+  SplitMix64 g(seed);
+  for (int64_t i = n - 1; i > 0; --i) {
+    std::swap(p[i], p[g.below(static_cast<uint64_t>(i) + 1)]);
+  }
+  return p;
+}
+
+TrainValSplit make_train_val_split(int64_t n, int64_t validation_size, int64_t train_subset,
+                                   uint64_t seed) {
+  if (validation_size < 0 || validation_size >= n) {
+    throw UsageError("data.validation_size = " + std::to_string(validation_size) +
+                     " must be at least 0 and smaller than the training set (" +
+                     std::to_string(n) + " samples)");
+  }
+  const std::vector<int64_t> p = permutation(n, mix_seed(seed, /*salt=*/0x5117));
+  TrainValSplit split;
+  split.validation.assign(p.begin(), p.begin() + validation_size);
+  int64_t train_end = n;
+  if (train_subset > 0) train_end = std::min(n, validation_size + train_subset);
+  split.train.assign(p.begin() + validation_size, p.begin() + train_end);
+  std::sort(split.validation.begin(), split.validation.end());
+  std::sort(split.train.begin(), split.train.end());
+  return split;
+}
+
+std::vector<int64_t> epoch_order(int64_t n, uint64_t seed, uint64_t stage_salt, int64_t epoch) {
+  return permutation(n, mix_seed(mix_seed(seed, stage_salt), static_cast<uint64_t>(epoch) + 1));
+}
+
+}  // namespace condenser

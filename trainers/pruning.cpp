@@ -1,0 +1,81 @@
+#include "trainers/pruning.h"
+
+#include <torch/torch.h>
+
+#include <cmath>
+
+#include "core/errors.h"
+
+namespace condenser {
+
+bool is_prunable(const std::string& /*name*/, const at::Tensor& param) {
+  return param.dim() >= 2;
+}
+
+void PruneMasks::apply_to_weights(torch::jit::Module& module) const {
+  torch::NoGradGuard no_grad;
+  for (const auto& p : module.named_parameters(/*recurse=*/true)) {
+    auto it = masks_.find(p.name);
+    if (it != masks_.end()) p.value.mul_(it->second);
+  }
+}
+
+void PruneMasks::apply_to_grads(torch::jit::Module& module) const {
+  torch::NoGradGuard no_grad;
+  for (const auto& p : module.named_parameters(/*recurse=*/true)) {
+    auto it = masks_.find(p.name);
+    if (it != masks_.end() && p.value.grad().defined()) p.value.mutable_grad().mul_(it->second);
+  }
+}
+
+PruneMasks global_magnitude_masks(const torch::jit::Module& module, double sparsity) {
+  if (!(sparsity >= 0.0 && sparsity < 1.0)) {
+    throw UsageError("prune.sparsity must be in [0, 1), got " + std::to_string(sparsity));
+  }
+  torch::NoGradGuard no_grad;
+  std::vector<std::string> names;
+  std::vector<at::Tensor> weights;
+  for (const auto& p : module.named_parameters(/*recurse=*/true)) {
+    if (is_prunable(p.name, p.value)) {
+      names.push_back(p.name);
+      weights.push_back(p.value.detach().abs().flatten());
+    }
+  }
+  if (weights.empty()) throw UsageError("model has no prunable (conv or linear) weights");
+  const at::Tensor all = torch::cat(weights);
+  const auto k = static_cast<int64_t>(std::floor(sparsity * double(all.numel())));
+  at::Tensor keep = torch::ones({all.numel()}, torch::kFloat32);
+  if (k > 0) {
+    const auto sorted = all.sort(/*stable=*/true, /*dim=*/0, /*descending=*/false);
+    keep.index_fill_(0, std::get<1>(sorted).slice(0, 0, k), 0.0);
+  }
+  PruneMasks masks;
+  int64_t offset = 0;
+  for (size_t i = 0; i < names.size(); ++i) {
+    const at::Tensor& param = module.attr(names[i]).toTensor();
+    const int64_t n = param.numel();
+    masks.set(names[i], keep.slice(0, offset, offset + n).view(param.sizes()).clone());
+    offset += n;
+  }
+  return masks;
+}
+
+SparsityReport measure_sparsity(const torch::jit::Module& module) {
+  SparsityReport report;
+  int64_t prunable = 0, prunable_zero = 0;
+  for (const auto& p : module.named_parameters(/*recurse=*/true)) {
+    const int64_t numel = p.value.numel();
+    const int64_t nonzero = p.value.count_nonzero().item<int64_t>();
+    report.parameters += numel;
+    report.nonzeros += nonzero;
+    if (is_prunable(p.name, p.value)) {
+      report.layers.push_back({p.name, numel, nonzero});
+      prunable += numel;
+      prunable_zero += numel - nonzero;
+    }
+  }
+  report.prunable_sparsity = prunable ? double(prunable_zero) / double(prunable) : 0.0;
+  return report;
+}
+
+}  // namespace condenser

@@ -1,0 +1,148 @@
+#include "trainers/training.h"
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cmath>
+#include <functional>
+
+#include "core/errors.h"
+#include "data/sampling.h"
+#include "trainers/losses.h"
+#include "trainers/pruning.h"
+
+namespace condenser {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::vector<at::Tensor> parameters_of(torch::jit::Module& module) {
+  std::vector<at::Tensor> params;
+  for (const auto& p : module.parameters(/*recurse=*/true)) params.push_back(p);
+  return params;
+}
+
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(const OptimConfig& cfg,
+                                                        std::vector<at::Tensor> params) {
+  if (cfg.optimizer == "adam") {
+    return std::make_unique<torch::optim::Adam>(
+        params, torch::optim::AdamOptions(cfg.lr).weight_decay(cfg.weight_decay));
+  }
+  if (cfg.optimizer == "sgd") {
+    return std::make_unique<torch::optim::SGD>(
+        params, torch::optim::SGDOptions(cfg.lr).momentum(cfg.momentum).weight_decay(
+                    cfg.weight_decay));
+  }
+  throw UsageError("unknown optimizer '" + cfg.optimizer + "'; use adam or sgd");
+}
+
+double scheduled_lr(const OptimConfig& cfg, int64_t step, int64_t total_steps) {
+  if (cfg.lr_schedule == "constant" || total_steps <= 1) return cfg.lr;
+  const double progress = double(step) / double(total_steps);
+  return cfg.lr * 0.5 * (1.0 + std::cos(M_PI * progress));
+}
+
+uint64_t stage_salt(const std::string& stage) { return std::hash<std::string>{}(stage); }
+
+at::Tensor index_tensor(const std::vector<int64_t>& indices, size_t begin, size_t end) {
+  return torch::from_blob(const_cast<int64_t*>(indices.data() + begin),
+                          {static_cast<int64_t>(end - begin)}, torch::kInt64)
+      .clone();
+}
+
+}  // namespace
+
+at::Tensor predict(torch::jit::Module& module, const at::Tensor& images,
+                   const std::vector<int64_t>& indices, int64_t batch_size) {
+  torch::NoGradGuard no_grad;
+  const bool was_training = module.is_training();
+  module.eval();
+  std::vector<at::Tensor> outputs;
+  for (size_t begin = 0; begin < indices.size(); begin += size_t(batch_size)) {
+    const size_t end = std::min(indices.size(), begin + size_t(batch_size));
+    const at::Tensor x = images.index_select(0, index_tensor(indices, begin, end));
+    outputs.push_back(module.forward({x}).toTensor());
+  }
+  module.train(was_training);
+  return outputs.empty() ? at::Tensor() : torch::cat(outputs);
+}
+
+double accuracy(torch::jit::Module& module, const LabelledSet& set, int64_t batch_size) {
+  if (set.indices.empty()) return 0.0;
+  const at::Tensor logits = predict(module, set.images, set.indices, batch_size);
+  const at::Tensor y = set.labels.index_select(0, index_tensor(set.indices, 0, set.indices.size()));
+  return logits.argmax(1).eq(y).sum().item<double>() / double(set.indices.size());
+}
+
+StageResult train_stage(torch::jit::Module& module, const LabelledSet& train,
+                        const LabelledSet& validation, const StageOptions& options,
+                        const PruneMasks* masks, const MetricSink& sink) {
+  const auto start = Clock::now();
+  const OptimConfig& cfg = options.optim;
+  auto optimizer = make_optimizer(cfg, parameters_of(module));
+  const size_t n = train.indices.size();
+  const auto batch = static_cast<size_t>(cfg.batch_size);
+  const int64_t steps_per_epoch = static_cast<int64_t>((n + batch - 1) / batch);
+  const int64_t total_steps = steps_per_epoch * cfg.epochs;
+  const bool distill = options.soft_logits.defined();
+  // Dropout draws from the global generator: seed it per stage for determinism.
+  torch::manual_seed(mix_seed(options.seed, stage_salt(options.stage)));
+
+  StageResult result;
+  module.train();
+  if (masks) masks->apply_to_weights(module);
+  for (int64_t epoch = 0; epoch < cfg.epochs; ++epoch) {
+    const std::vector<int64_t> order =
+        epoch_order(static_cast<int64_t>(n), options.seed, stage_salt(options.stage), epoch);
+    std::vector<int64_t> samples(n);
+    for (size_t i = 0; i < n; ++i) samples[i] = train.indices[static_cast<size_t>(order[i])];
+    double loss_sum = 0.0;
+    int64_t correct = 0;
+    for (size_t begin = 0; begin < n; begin += batch) {
+      const size_t end = std::min(n, begin + batch);
+      const at::Tensor idx = index_tensor(samples, begin, end);
+      const at::Tensor x = train.images.index_select(0, idx);
+      const at::Tensor y = train.labels.index_select(0, idx);
+      for (auto& group : optimizer->param_groups()) {
+        group.options().set_lr(scheduled_lr(cfg, result.steps, total_steps));
+      }
+      optimizer->zero_grad();
+      const at::Tensor logits = module.forward({x}).toTensor();
+      const at::Tensor loss =
+          distill ? kd_loss(logits, options.soft_logits.index_select(0, idx), y,
+                            options.temperature, options.alpha)
+                  : torch::nll_loss(torch::log_softmax(logits, 1), y);
+      loss.backward();
+      if (masks) masks->apply_to_grads(module);
+      optimizer->step();
+      if (masks) masks->apply_to_weights(module);
+      ++result.steps;
+      const double loss_value = loss.item<double>();
+      loss_sum += loss_value * double(end - begin);
+      correct += logits.argmax(1).eq(y).sum().item<int64_t>();
+      if (options.log_every > 0 && result.steps % options.log_every == 0) {
+        sink({{"stage", options.stage},
+              {"epoch", epoch + 1},
+              {"step", result.steps},
+              {"loss", loss_value},
+              {"lr", scheduled_lr(cfg, result.steps - 1, total_steps)}});
+      }
+    }
+    result.last_epoch_loss = loss_sum / double(n);
+    result.val_accuracy = accuracy(module, validation);
+    module.train();
+    const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+    sink({{"stage", options.stage},
+          {"epoch", epoch + 1},
+          {"step", result.steps},
+          {"train_loss", result.last_epoch_loss},
+          {"train_accuracy", double(correct) / double(n)},
+          {"val_accuracy", result.val_accuracy},
+          {"seconds", elapsed}});
+  }
+  if (cfg.epochs == 0) result.val_accuracy = accuracy(module, validation);
+  result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  return result;
+}
+
+}  // namespace condenser

@@ -1,0 +1,61 @@
+#pragma once
+// Training and evaluation loops for TorchScript modules (teacher training,
+// distillation, fine-tuning). Deterministic: the batch order comes from
+// (seed, stage, epoch) only, and the module's RNG-using ops (dropout) draw
+// from a generator seeded the same way.
+#include <torch/script.h>
+
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "core/config.h"
+
+namespace condenser {
+
+class PruneMasks;
+
+// Samples a stage trains on: rows of `images`/`labels` listed in `indices`.
+struct LabelledSet {
+  at::Tensor images;             // [N, ...] float32, all samples
+  at::Tensor labels;             // [N] int64
+  std::vector<int64_t> indices;  // the sample indices in this set
+};
+
+struct StageOptions {
+  std::string stage;  // names the stage in metrics and salts its batch order
+  OptimConfig optim;
+  uint64_t seed = 0;
+  int log_every = 100;
+  // Distillation: when soft_logits is defined ([N, C], rows by sample index),
+  // the loss is kd_loss with these; otherwise plain cross-entropy.
+  at::Tensor soft_logits;
+  double temperature = 1.0;
+  double alpha = 1.0;
+};
+
+struct StageResult {
+  int64_t steps = 0;
+  double seconds = 0.0;
+  double last_epoch_loss = 0.0;
+  double val_accuracy = 0.0;  // after the last epoch
+};
+
+// One JSON record per logged step and per epoch end (written to metrics.jsonl).
+using MetricSink = std::function<void(const nlohmann::json&)>;
+
+// Trains `module` in place for optim.epochs epochs. With masks, gradients
+// and weights are masked around every optimizer step.
+StageResult train_stage(torch::jit::Module& module, const LabelledSet& train,
+                        const LabelledSet& validation, const StageOptions& options,
+                        const PruneMasks* masks, const MetricSink& sink);
+
+// Logits for the listed samples, in eval mode, without gradients.
+at::Tensor predict(torch::jit::Module& module, const at::Tensor& images,
+                   const std::vector<int64_t>& indices, int64_t batch_size);
+
+// Top-1 accuracy in [0, 1] over the listed samples.
+double accuracy(torch::jit::Module& module, const LabelledSet& set, int64_t batch_size = 1000);
+
+}  // namespace condenser
