@@ -1,0 +1,70 @@
+#include "app/commands.h"
+
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+
+#include "coordinator/export.h"
+#include "coordinator/job.h"
+#include "core/config.h"
+#include "core/errors.h"
+#include "data/shard_inspect.h"
+
+namespace condenser {
+namespace {
+
+void set_log_level(const std::string& level) {
+  spdlog::set_level(spdlog::level::from_str(level));
+}
+
+}  // namespace
+
+int command_validate(const RunArgs& args) {
+  const Config config = load_config(args.config_path, args.overrides);
+  if (args.print_config) {
+    std::cout << config_to_yaml(config);
+  } else {
+    std::cout << args.config_path << ": ok (job '" << config.name << "')\n";
+  }
+  return 0;
+}
+
+int command_run(const RunArgs& args) {
+  const Config config = load_config(args.config_path, args.overrides);
+  if (args.print_config) {
+    std::cout << config_to_yaml(config);
+    return 0;
+  }
+  if (args.resume != "auto" && args.resume != "none") {
+    throw UsageError("--resume " + args.resume +
+                     ": resuming from a checkpoint path is not available yet (checkpoints "
+                     "arrive with their issue); use --resume none or auto");
+  }
+  set_log_level(config.logging.level);
+  apply_thread_count(config);
+  JobOptions options;
+  options.run_dir = args.run_dir.empty() ? "runs/" + config.name : args.run_dir;
+  const JobReport report = run_job(config, options);
+  std::cout << "\n" << format_summary_table(report);
+  std::cout << "\nresults: " << options.run_dir << "/export (student.pt, metrics.json)\n";
+  return 0;
+}
+
+int command_inspect_shards(const std::string& dir) {
+  const ShardInspection inspection = inspect_shards(dir);
+  std::cout << format_inspection(inspection);
+  return inspection.ok ? 0 : 1;
+}
+
+int command_export(const std::string& run_dir, const std::string& out_dir) {
+  export_run(run_dir, out_dir);
+  std::cout << "exported to " << (out_dir.empty() ? run_dir + "/export" : out_dir) << "\n";
+  return 0;
+}
+
+int command_not_yet(const std::string& name, const std::string& issue) {
+  std::cerr << "condenser " << name << ": not available yet (" << issue << ")\n";
+  return static_cast<int>(ExitCode::kUsage);
+}
+
+}  // namespace condenser

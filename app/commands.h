@@ -1,0 +1,23 @@
+#pragma once
+// The subcommands of the condenser CLI. Each returns the process exit code or
+// throws condenser::Error (turned into one line and its exit code by main).
+#include <string>
+#include <vector>
+
+namespace condenser {
+
+struct RunArgs {
+  std::string config_path;
+  std::vector<std::string> overrides;  // dotted key=value
+  std::string run_dir;                 // empty: runs/<config name>
+  std::string resume = "auto";         // auto | none (checkpoints come with their issue)
+  bool print_config = false;
+};
+
+int command_run(const RunArgs& args);
+int command_validate(const RunArgs& args);
+int command_inspect_shards(const std::string& dir);
+int command_export(const std::string& run_dir, const std::string& out_dir);
+int command_not_yet(const std::string& name, const std::string& issue);
+
+}  // namespace condenser

@@ -1,0 +1,86 @@
+// condenser: distributed knowledge distillation and pruning. This file only
+// wires the command line (CLI11) to app/commands.h and maps errors to exit
+// codes: 0 ok, 1 runtime failure, 2 bad usage/config/input, 3 budget missed.
+#include <CLI/CLI.hpp>
+#include <c10/util/Exception.h>
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+
+#include "app/commands.h"
+#include "core/errors.h"
+
+namespace {
+
+void add_config_args(CLI::App* cmd, condenser::RunArgs* args) {
+  cmd->add_option("config", args->config_path, "job config (YAML)")->required();
+  cmd->add_option("overrides", args->overrides, "dotted key=value overrides, e.g. student.train.epochs=3");
+  cmd->add_flag("--print-config", args->print_config, "print the resolved config and exit");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  spdlog::set_pattern("[%H:%M:%S] %v");
+  CLI::App app{"condenser: distill a teacher into a smaller, pruned student"};
+  app.require_subcommand(1);
+  condenser::RunArgs run_args;
+
+  CLI::App* run = app.add_subcommand("run", "run a job: teacher, soft labels, distill, prune, export");
+  add_config_args(run, &run_args);
+  run->add_option("--run-dir", run_args.run_dir, "run directory (default runs/<name>)");
+  run->add_option("--resume", run_args.resume, "auto | none")->check(CLI::IsMember({"auto", "none"}));
+
+  CLI::App* validate = app.add_subcommand("validate", "check a config and its overrides");
+  add_config_args(validate, &run_args);
+
+  std::string dir, out_dir;
+  CLI::App* inspect = app.add_subcommand("inspect", "inspect soft-label shards or a checkpoint");
+  inspect->require_subcommand(1);
+  CLI::App* shards = inspect->add_subcommand("shards", "rows, coverage, checksums, provenance");
+  shards->add_option("dir", dir, "run directory or its soft_labels/")->required();
+  CLI::App* checkpoint = inspect->add_subcommand("checkpoint", "inspect a checkpoint");
+  checkpoint->add_option("dir", dir, "checkpoint directory")->required();
+
+  CLI::App* exp = app.add_subcommand("export", "write student.pt and metrics.json from a run");
+  exp->add_option("run_dir", dir, "run directory")->required();
+  exp->add_option("--out", out_dir, "output directory (default RUN_DIR/export)");
+
+  CLI::App* coordinator = app.add_subcommand("coordinator", "host a job's coordinator");
+  coordinator->allow_extras();
+  CLI::App* worker = app.add_subcommand("worker", "serve as a teacher-inference worker");
+  worker->allow_extras();
+  CLI::App* status = app.add_subcommand("status", "show a job's progress");
+  status->allow_extras();
+  CLI::App* bench = app.add_subcommand("bench", "benchmarks against the bare baseline");
+  bench->allow_extras();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : static_cast<int>(condenser::ExitCode::kUsage);
+  }
+
+  try {
+    if (*run) return condenser::command_run(run_args);
+    if (*validate) return condenser::command_validate(run_args);
+    if (*shards) return condenser::command_inspect_shards(dir);
+    if (*checkpoint) return condenser::command_not_yet("inspect checkpoint", "checkpoint issue #7");
+    if (*exp) return condenser::command_export(dir, out_dir);
+    if (*coordinator) return condenser::command_not_yet("coordinator", "coordinator issue #4");
+    if (*worker) return condenser::command_not_yet("worker", "coordinator issue #4");
+    if (*status) return condenser::command_not_yet("status", "cluster issue #9");
+    if (*bench) return condenser::command_not_yet("bench", "benchmark issues #3, #4");
+  } catch (const condenser::Error& e) {
+    std::cerr << "condenser: error: " << e.what() << "\n";
+    return static_cast<int>(e.code());
+  } catch (const c10::Error& e) {
+    std::cerr << "condenser: error (LibTorch): " << e.what_without_backtrace() << "\n";
+    return static_cast<int>(condenser::ExitCode::kRuntime);
+  } catch (const std::exception& e) {
+    std::cerr << "condenser: error: " << e.what() << "\n";
+    return static_cast<int>(condenser::ExitCode::kRuntime);
+  }
+  return 0;
+}

@@ -1,0 +1,135 @@
+#include "core/files.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "core/errors.h"
+
+namespace condenser {
+namespace {
+
+std::string sys_error(const std::string& what, const std::string& path, int err) {
+  return what + " '" + path + "': " + std::strerror(err);
+}
+
+// Closes the fd on scope exit (set fd = -1 to take over closing).
+struct Fd {
+  int fd = -1;
+  ~Fd() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+void fsync_path(const std::string& path, int flags, const char* what) {
+  Fd f;
+  f.fd = ::open(path.c_str(), flags | O_CLOEXEC);
+  if (f.fd < 0)
+    throw RuntimeFailure(sys_error(std::string("cannot open for ") + what, path, errno));
+  if (::fsync(f.fd) != 0) throw RuntimeFailure(sys_error(what, path, errno));
+}
+
+}  // namespace
+
+void ensure_dir(const std::string& path) {
+  if (path.empty()) return;
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0) {
+    if (!S_ISDIR(st.st_mode)) {
+      throw RuntimeFailure("cannot create directory '" + path + "': a non-directory exists there");
+    }
+    return;
+  }
+  const std::string parent = parent_dir(path);
+  if (parent != path && parent != "." && parent != "/") ensure_dir(parent);
+  // EEXIST: another process created it between stat and mkdir, which is fine.
+  if (::mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) {
+    throw RuntimeFailure(sys_error("cannot create directory", path, errno));
+  }
+}
+
+void fsync_file(const std::string& path) { fsync_path(path, O_RDONLY, "fsync"); }
+
+void fsync_dir(const std::string& path) { fsync_path(path, O_RDONLY | O_DIRECTORY, "fsync dir"); }
+
+std::string parent_dir(const std::string& path) {
+  std::string p = path;
+  while (p.size() > 1 && p.back() == '/') p.pop_back();
+  const auto slash = p.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return p.substr(0, slash);
+}
+
+void atomic_write_file(const std::string& path, const std::string& content, int mode) {
+  const std::string tmp = path + ".tmp";
+  {
+    Fd f;
+    f.fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    if (f.fd < 0) throw RuntimeFailure(sys_error("cannot create", tmp, errno));
+    // open() applies the umask; set the exact mode (e.g. 0600 for job.token).
+    if (::fchmod(f.fd, static_cast<mode_t>(mode)) != 0) {
+      int err = errno;
+      ::unlink(tmp.c_str());
+      throw RuntimeFailure(sys_error("cannot chmod", tmp, err));
+    }
+    const char* p = content.data();
+    size_t left = content.size();
+    while (left > 0) {
+      ssize_t n = ::write(f.fd, p, left);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        int err = errno;
+        ::unlink(tmp.c_str());
+        throw RuntimeFailure(sys_error("cannot write", tmp, err));
+      }
+      p += n;
+      left -= static_cast<size_t>(n);
+    }
+    if (::fsync(f.fd) != 0) {
+      int err = errno;
+      ::unlink(tmp.c_str());
+      throw RuntimeFailure(sys_error("cannot fsync", tmp, err));
+    }
+    int fd = f.fd;
+    f.fd = -1;
+    if (::close(fd) != 0) {
+      int err = errno;
+      ::unlink(tmp.c_str());
+      throw RuntimeFailure(sys_error("cannot close", tmp, err));
+    }
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    throw RuntimeFailure(sys_error("cannot rename '" + tmp + "' to", path, err));
+  }
+  fsync_dir(parent_dir(path));
+}
+
+std::string read_file(const std::string& path) {
+  Fd f;
+  f.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (f.fd < 0) throw UsageError(sys_error("cannot read", path, errno));
+  std::string out;
+  char buf[1 << 16];
+  for (;;) {
+    ssize_t n = ::read(f.fd, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EISDIR) throw UsageError(sys_error("cannot read", path, errno));
+    if (n < 0) throw RuntimeFailure(sys_error("read error in", path, errno));
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+bool path_exists(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+}  // namespace condenser

@@ -1,0 +1,36 @@
+#pragma once
+// Durable file helpers. Everything the run directory commits (manifest,
+// shards, checkpoints, coordinator.json) goes through write-temp + fsync +
+// rename + fsync(parent), so a crash leaves either the old or the new file,
+// never a torn one. Errors name the path and carry strerror.
+#include <string>
+
+namespace condenser {
+
+// mkdir -p. Existing directories are fine; an existing non-directory or a
+// failing mkdir throws RuntimeFailure.
+void ensure_dir(const std::string& path);
+
+// fsync an existing file's data and metadata. RuntimeFailure on error.
+void fsync_file(const std::string& path);
+
+// fsync a directory so a rename/create inside it is durable.
+void fsync_dir(const std::string& path);
+
+// Directory part of a path ("." when it has none). "a/b/c" -> "a/b".
+std::string parent_dir(const std::string& path);
+
+// Writes `content` to `path + ".tmp"` with permissions `mode`, fsyncs it,
+// renames it over `path` and fsyncs the parent directory. Readers see the old
+// file or the complete new one. The parent directory must exist.
+// RuntimeFailure on any I/O error (the .tmp is removed on failure).
+void atomic_write_file(const std::string& path, const std::string& content, int mode = 0644);
+
+// Whole file as bytes. UsageError naming the path if it does not exist or
+// cannot be opened; RuntimeFailure if a read fails midway.
+std::string read_file(const std::string& path);
+
+// True if `path` exists (any type).
+bool path_exists(const std::string& path);
+
+}  // namespace condenser

@@ -1,0 +1,183 @@
+#include "data/shard_reader.h"
+
+#include <sys/stat.h>
+
+#include "core/errors.h"
+#include "data/hdf5_check.h"
+
+namespace condenser {
+namespace {
+
+// Every problem with a shard file ends in the same advice: relabel it.
+std::string relabel_hint() { return "; run with --relabel or delete the shard"; }
+
+[[noreturn]] void bad_shard(const std::string& path, const std::string& problem) {
+  throw UsageError("soft-label shard '" + path + "' is unusable: " + problem + relabel_hint());
+}
+
+bool has_link(hid_t file, const char* name) {
+  return CONDENSER_H5_CHECK(H5Lexists(file, name, H5P_DEFAULT), std::string("look up ") + name) > 0;
+}
+
+std::string read_string_attr(hid_t file, const char* name, const std::string& path) {
+  const std::string what = std::string("read attribute '") + name + "'";
+  if (CONDENSER_H5_CHECK(H5Aexists(file, name), what) <= 0) {
+    bad_shard(path, std::string("attribute '") + name + "' is missing");
+  }
+  h5::Attribute attr(CONDENSER_H5_CHECK(H5Aopen(file, name, H5P_DEFAULT), what));
+  h5::Type type(CONDENSER_H5_CHECK(H5Aget_type(attr), what));
+  if (H5Tget_class(type) != H5T_STRING) {
+    bad_shard(path, std::string("attribute '") + name + "' is not a string");
+  }
+  h5::Type mem(CONDENSER_H5_CHECK(H5Tcopy(H5T_C_S1), what));
+  CONDENSER_H5_CHECK(H5Tset_cset(mem, H5Tget_cset(type)), what);
+  if (CONDENSER_H5_CHECK(H5Tis_variable_str(type), what) > 0) {
+    CONDENSER_H5_CHECK(H5Tset_size(mem, H5T_VARIABLE), what);
+    char* ptr = nullptr;
+    CONDENSER_H5_CHECK(H5Aread(attr, mem, &ptr), what);
+    std::string out = ptr ? ptr : "";
+    H5free_memory(ptr);
+    return out;
+  }
+  // Fixed-length strings (h5py writes these for numpy bytes): read the bytes.
+  const size_t size = H5Tget_size(type);
+  CONDENSER_H5_CHECK(H5Tset_size(mem, size), what);
+  std::string out(size, '\0');
+  CONDENSER_H5_CHECK(H5Aread(attr, mem, out.data()), what);
+  out.resize(out.find('\0') == std::string::npos ? size : out.find('\0'));
+  return out;
+}
+
+// Scalar numeric attribute of class `cls`, converted by HDF5 to `mem_type`.
+void read_number_attr(hid_t file, const char* name, H5T_class_t cls, hid_t mem_type, void* out,
+                      const std::string& path) {
+  const std::string what = std::string("read attribute '") + name + "'";
+  if (CONDENSER_H5_CHECK(H5Aexists(file, name), what) <= 0) {
+    bad_shard(path, std::string("attribute '") + name + "' is missing");
+  }
+  h5::Attribute attr(CONDENSER_H5_CHECK(H5Aopen(file, name, H5P_DEFAULT), what));
+  h5::Type type(CONDENSER_H5_CHECK(H5Aget_type(attr), what));
+  h5::Dataspace space(CONDENSER_H5_CHECK(H5Aget_space(attr), what));
+  const H5T_class_t got = H5Tget_class(type);
+  // An integer is acceptable where a float is expected (h5py writes 2 for 2.0).
+  const bool ok = got == cls || (cls == H5T_FLOAT && got == H5T_INTEGER);
+  if (!ok || H5Sget_simple_extent_npoints(space) != 1) {
+    bad_shard(path, std::string("attribute '") + name + "' is not a " +
+                        (cls == H5T_FLOAT ? "number" : "integer") + " scalar");
+  }
+  CONDENSER_H5_CHECK(H5Aread(attr, mem_type, out), what);
+}
+
+ShardMeta read_meta(hid_t file, const std::string& path) {
+  ShardMeta m;
+  read_number_attr(file, "schema_version", H5T_INTEGER, H5T_NATIVE_INT, &m.schema_version, path);
+  if (m.schema_version != kShardSchemaVersion) {
+    bad_shard(path, "schema_version " + std::to_string(m.schema_version) +
+                        " is not the supported version " + std::to_string(kShardSchemaVersion));
+  }
+  m.teacher_sha256 = read_string_attr(file, "teacher_sha256", path);
+  m.dataset_fingerprint = read_string_attr(file, "dataset_fingerprint", path);
+  m.producer = read_string_attr(file, "producer", path);
+  read_number_attr(file, "temperature", H5T_FLOAT, H5T_NATIVE_DOUBLE, &m.temperature, path);
+  read_number_attr(file, "num_classes", H5T_INTEGER, H5T_NATIVE_INT, &m.num_classes, path);
+  read_number_attr(file, "top_k", H5T_INTEGER, H5T_NATIVE_INT, &m.top_k, path);
+  if (m.num_classes <= 0) bad_shard(path, "num_classes is " + std::to_string(m.num_classes));
+  return m;
+}
+
+// Opens dataset `name`, checks its class and shape against `expect` (rank
+// dims; a negative entry means "any"), and fills `dims`.
+h5::Dataset open_dataset(hid_t file, const char* name, H5T_class_t cls, int rank,
+                         const int64_t* expect, hsize_t* dims, const std::string& path) {
+  if (!has_link(file, name)) bad_shard(path, std::string("dataset '") + name + "' is missing");
+  const std::string what = std::string("open dataset '") + name + "'";
+  h5::Dataset ds(CONDENSER_H5_CHECK(H5Dopen2(file, name, H5P_DEFAULT), what));
+  h5::Type type(CONDENSER_H5_CHECK(H5Dget_type(ds), what));
+  h5::Dataspace space(CONDENSER_H5_CHECK(H5Dget_space(ds), what));
+  if (H5Tget_class(type) != cls)
+    bad_shard(path, std::string("dataset '") + name + "' has the wrong type");
+  if (H5Sget_simple_extent_ndims(space) != rank) {
+    bad_shard(path, std::string("dataset '") + name + "' has rank " +
+                        std::to_string(H5Sget_simple_extent_ndims(space)) + ", expected " +
+                        std::to_string(rank));
+  }
+  CONDENSER_H5_CHECK(H5Sget_simple_extent_dims(space, dims, nullptr), what);
+  for (int i = 0; i < rank; ++i) {
+    if (expect[i] >= 0 && dims[i] != static_cast<hsize_t>(expect[i])) {
+      bad_shard(path, std::string("dataset '") + name + "' has dimension " + std::to_string(i) +
+                          " = " + std::to_string(dims[i]) + ", expected " +
+                          std::to_string(expect[i]));
+    }
+  }
+  return ds;
+}
+
+void read_all(hid_t ds, hid_t mem_type, void* out, hsize_t rows, const char* name) {
+  if (rows == 0) return;
+  CONDENSER_H5_CHECK(H5Dread(ds, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out),
+                     std::string("read dataset '") + name + "'");
+}
+
+ShardData read_impl(const std::string& path, bool with_logits, bool meta_only) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    throw UsageError("soft-label shard '" + path + "' does not exist; run with --relabel");
+  }
+  try {
+    h5::File file(CONDENSER_H5_CHECK(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT),
+                                     "open (is it an HDF5 file? it may be truncated)"));
+    ShardData d;
+    d.meta = read_meta(file, path);
+    if (meta_only) return d;
+    if (!has_link(file, "logits")) {
+      bad_shard(path, d.meta.top_k > 0 ? "top-k shards (topk_values) are not supported yet"
+                                       : "dataset 'logits' is missing");
+    }
+    hsize_t dims[2] = {0, 0};
+    const int64_t any[1] = {-1};
+    h5::Dataset idx = open_dataset(file, "sample_index", H5T_INTEGER, 1, any, dims, path);
+    const int64_t rows = static_cast<int64_t>(dims[0]);
+    const int64_t same_rows[1] = {rows};
+    h5::Dataset view = open_dataset(file, "view", H5T_INTEGER, 1, same_rows, dims, path);
+    const int64_t logit_shape[2] = {rows, d.meta.num_classes};
+    h5::Dataset logits = open_dataset(file, "logits", H5T_FLOAT, 2, logit_shape, dims, path);
+    h5::Type ltype(CONDENSER_H5_CHECK(H5Dget_type(logits), "logits type"));
+    const size_t lsize = H5Tget_size(ltype);
+    if (lsize != 2 && lsize != 4) {
+      bad_shard(path, "logits are " + std::to_string(lsize * 8) + "-bit floats, expected 16 or 32");
+    }
+    d.dtype = lsize == 2 ? LogitDType::kFloat16 : LogitDType::kFloat32;
+    d.rows = rows;
+    d.sample_index.resize(rows);
+    d.view.resize(rows);
+    read_all(idx, H5T_NATIVE_INT64, d.sample_index.data(), rows, "sample_index");
+    read_all(view, H5T_NATIVE_INT32, d.view.data(), rows, "view");
+    if (with_logits) {
+      const size_t n = static_cast<size_t>(rows) * static_cast<size_t>(d.meta.num_classes);
+      d.logits.resize(n);
+      if (d.dtype == LogitDType::kFloat16) {
+        // Read the 2-byte values (HDF5 fixes byte order) and widen them ourselves.
+        std::vector<uint16_t> half(n);
+        h5::Type half_type = h5::make_ieee_half_type();
+        read_all(logits, half_type, half.data(), rows, "logits");
+        for (size_t i = 0; i < n; ++i) d.logits[i] = half_to_float(half[i]);
+      } else {
+        read_all(logits, H5T_NATIVE_FLOAT, d.logits.data(), rows, "logits");
+      }
+    }
+    return d;
+  } catch (const RuntimeFailure& e) {
+    // An HDF5 failure while reading a shard means the file is damaged.
+    bad_shard(path, e.what());
+  }
+}
+
+}  // namespace
+
+ShardData read_shard(const std::string& path) { return read_impl(path, true, false); }
+
+ShardMeta read_shard_meta(const std::string& path) { return read_impl(path, false, true).meta; }
+
+ShardData read_shard_index(const std::string& path) { return read_impl(path, false, false); }
+
+}  // namespace condenser

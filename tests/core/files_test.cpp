@@ -1,0 +1,93 @@
+// Durable file helpers: atomic replace, modes, directories, error messages.
+#include "core/files.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <string>
+
+#include "core/errors.h"
+
+namespace condenser {
+namespace {
+
+// A fresh directory, removed with everything in it when the test ends.
+struct TempDir {
+  std::string path;
+  TempDir() {
+    char tmpl[] = "/tmp/condenser_files_XXXXXX";
+    EXPECT_NE(mkdtemp(tmpl), nullptr);
+    path = tmpl;
+  }
+  ~TempDir() { std::filesystem::remove_all(path); }
+};
+
+int mode_of(const std::string& path) {
+  struct stat st {};
+  EXPECT_EQ(stat(path.c_str(), &st), 0) << path;
+  return st.st_mode & 0777;
+}
+
+TEST(Files, AtomicWriteReplacesAndLeavesNoTmp) {
+  TempDir tmp;
+  const std::string dir = tmp.path;
+  const std::string path = dir + "/a.json";
+  atomic_write_file(path, "first");
+  EXPECT_EQ(read_file(path), "first");
+  atomic_write_file(path, std::string("second\0with nul", 15));
+  EXPECT_EQ(read_file(path), std::string("second\0with nul", 15));
+  EXPECT_FALSE(path_exists(path + ".tmp"));
+  EXPECT_EQ(mode_of(path), 0644);
+  atomic_write_file(dir + "/token", "secret", 0600);
+  EXPECT_EQ(mode_of(dir + "/token"), 0600);
+  fsync_file(path);
+  fsync_dir(dir);
+}
+
+TEST(Files, ReadMissingFileIsUsageErrorNamingPath) {
+  TempDir tmp;
+  const std::string path = tmp.path + "/nope.txt";
+  try {
+    read_file(path);
+    FAIL() << "expected UsageError";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("No such file"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Files, EnsureDirCreatesParentsAndIsIdempotent) {
+  TempDir tmp;
+  const std::string dir = tmp.path;
+  const std::string deep = dir + "/a/b/c/";
+  ensure_dir(deep);
+  ensure_dir(deep);
+  atomic_write_file(dir + "/a/b/c/x", "x");
+  EXPECT_EQ(read_file(dir + "/a/b/c/x"), "x");
+  // A file where a directory should be is an error naming the path.
+  EXPECT_THROW(ensure_dir(dir + "/a/b/c/x"), RuntimeFailure);
+}
+
+TEST(Files, WriteIntoMissingDirFailsWithPath) {
+  TempDir tmp;
+  const std::string path = tmp.path + "/missing/out.txt";
+  try {
+    atomic_write_file(path, "x");
+    FAIL() << "expected RuntimeFailure";
+  } catch (const RuntimeFailure& e) {
+    EXPECT_NE(std::string(e.what()).find(path + ".tmp"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(fsync_file(path), RuntimeFailure);
+}
+
+TEST(Files, ParentDir) {
+  EXPECT_EQ(parent_dir("a/b/c"), "a/b");
+  EXPECT_EQ(parent_dir("a/b/"), "a");
+  EXPECT_EQ(parent_dir("file"), ".");
+  EXPECT_EQ(parent_dir("/file"), "/");
+}
+
+}  // namespace
+}  // namespace condenser

@@ -1,0 +1,76 @@
+// Interop: a shard written here must read back in h5py with the documented
+// dtypes (int64, int32, float16/float32), values and UTF-8 attributes.
+// Runs tests/interop/read_shard.py with CONDENSER_PYTHON.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "core/files.h"
+#include "data/shard_writer.h"
+
+namespace condenser {
+namespace {
+
+void check_with_h5py(LogitDType dtype) {
+  char tmpl[] = "/tmp/condenser_h5py_XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  const std::string shard = dir + "/shard-000000.h5";
+
+  ShardMeta meta;
+  meta.teacher_sha256 = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+  meta.dataset_fingerprint = "fashion-mnist:train:größe";
+  meta.temperature = 3.5;
+  meta.num_classes = 4;
+  meta.producer = "condenser shard_h5py_test";
+  const std::vector<int64_t> idx = {0, 0, 3, 1LL << 33, 7};
+  const std::vector<int32_t> view = {0, 1, 0, 1, 2};
+  std::vector<float> logits;
+  for (int i = 0; i < 20; ++i) logits.push_back(static_cast<float>(i) * 0.1f - 1.0f / 3.0f);
+  logits[19] = 1.0f + 0x1p-11f;  // exact float16 tie: must round to even (1.0), as numpy does
+  logits[18] = 65519.0f;         // rounds down to the largest half, 65504
+  write_shard(shard, meta, idx, view, logits, dtype);
+
+  // What h5py should see: float16 values are the half-rounded ones.
+  std::vector<double> stored;
+  for (float f : logits) {
+    stored.push_back(dtype == LogitDType::kFloat16 ? half_to_float(float_to_half(f)) : f);
+  }
+  const nlohmann::json expected = {
+      {"datasets",
+       {{"sample_index", {{"dtype", "<i8"}, {"shape", {5}}, {"values", idx}}},
+        {"view", {{"dtype", "<i4"}, {"shape", {5}}, {"values", view}}},
+        {"logits",
+         {{"dtype", dtype == LogitDType::kFloat16 ? "<f2" : "<f4"},
+          {"shape", {5, 4}},
+          {"values", stored},
+          {"source", logits}}}}},
+      {"attributes",
+       {{"schema_version", 1},
+        {"teacher_sha256", meta.teacher_sha256},
+        {"dataset_fingerprint", meta.dataset_fingerprint},
+        {"producer", meta.producer},
+        {"temperature", 3.5},
+        {"num_classes", 4},
+        {"top_k", 0}}}};
+  const std::string expected_path = dir + "/expected.json";
+  atomic_write_file(expected_path, expected.dump(2));
+
+  const std::string cmd = std::string(CONDENSER_PYTHON) + " " + CONDENSER_SOURCE_DIR +
+                          "/tests/interop/read_shard.py " + shard + " " + expected_path;
+  const int rc = std::system(cmd.c_str());
+  ASSERT_TRUE(WIFEXITED(rc)) << cmd;
+  EXPECT_EQ(WEXITSTATUS(rc), 0) << cmd;
+  if (WEXITSTATUS(rc) == 0) std::filesystem::remove_all(dir);  // keep it to debug a failure
+}
+
+TEST(ShardH5py, Float32ShardReadsInH5py) { check_with_h5py(LogitDType::kFloat32); }
+
+TEST(ShardH5py, Float16ShardReadsInH5py) { check_with_h5py(LogitDType::kFloat16); }
+
+}  // namespace
+}  // namespace condenser

@@ -1,0 +1,74 @@
+#!/usr/bin/env python3
+"""Checks that h5py reads a condenser soft-label shard as DESIGN.md promises.
+
+usage: read_shard.py SHARD.h5 EXPECTED.json
+
+EXPECTED.json (written by tests/data/shard_h5py_test.cpp) holds the exact
+dataset values, numpy dtypes and root attributes; a dataset's optional
+"source" holds the float32 values before storage, which numpy must cast to
+exactly what was stored (checks our float16 rounding independently). Prints what it read and
+exits 0 when everything matches, 1 (with the mismatches) otherwise.
+Run with an interpreter that has h5py and numpy (/usr/bin/python3 on Debian).
+"""
+import json
+import sys
+
+import h5py
+import numpy as np
+
+
+def main(shard_path, expected_path):
+    with open(expected_path) as f:
+        want = json.load(f)
+    errors = []
+    with h5py.File(shard_path, "r") as f:
+        for name, spec in want["datasets"].items():
+            if name not in f:
+                errors.append(f"dataset {name} missing")
+                continue
+            ds = f[name]
+            data = ds[()]
+            print(f"{name}: dtype={ds.dtype} shape={ds.shape} chunks={ds.chunks}")
+            if ds.dtype != np.dtype(spec["dtype"]):
+                errors.append(f"{name}: dtype {ds.dtype} != {spec['dtype']}")
+            if list(ds.shape) != spec["shape"]:
+                errors.append(f"{name}: shape {list(ds.shape)} != {spec['shape']}")
+            values = np.asarray(spec["values"], dtype=np.float64).reshape(spec["shape"])
+            if not np.array_equal(data.astype(np.float64), values):
+                errors.append(f"{name}: values differ:\n{data}\nexpected\n{values}")
+            if "source" in spec:
+                # Independent check of our float->half rounding: numpy's cast
+                # of the original float32 values must give the stored ones.
+                source = np.asarray(spec["source"], dtype=np.float32).reshape(spec["shape"])
+                if not np.array_equal(data, source.astype(ds.dtype)):
+                    errors.append(f"{name}: differs from numpy's cast of the source values")
+            if ds.chunks is not None:
+                chunk_bytes = int(np.prod(ds.chunks)) * ds.dtype.itemsize
+                row_bytes = int(np.prod(ds.shape[1:])) * ds.dtype.itemsize
+                if chunk_bytes > max(1 << 20, row_bytes):
+                    errors.append(f"{name}: chunk of {chunk_bytes} bytes exceeds 1 MiB")
+        for name, value in want["attributes"].items():
+            if name not in f.attrs:
+                errors.append(f"attribute {name} missing")
+                continue
+            got = f.attrs[name]
+            print(f"@{name} = {got!r}")
+            if isinstance(value, str):
+                # Variable-length UTF-8 strings come back as str, not bytes.
+                if not isinstance(got, str) or got != value:
+                    errors.append(f"@{name}: {got!r} != {value!r}")
+            elif isinstance(value, int):
+                if not np.issubdtype(np.asarray(got).dtype, np.integer) or int(got) != value:
+                    errors.append(f"@{name}: {got!r} != {value!r} (integer)")
+            elif float(got) != value:
+                errors.append(f"@{name}: {got!r} != {value!r}")
+    for e in errors:
+        print("MISMATCH:", e, file=sys.stderr)
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3:
+        print(__doc__, file=sys.stderr)
+        sys.exit(2)
+    sys.exit(main(sys.argv[1], sys.argv[2]))
