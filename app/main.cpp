@@ -55,6 +55,18 @@ int main(int argc, char** argv) {
   CLI::App* bench = app.add_subcommand("bench", "benchmarks against the bare baseline");
   bench->allow_extras();
 
+  // CLI11 would only say "a subcommand is required"; name the word instead.
+  std::string names;
+  bool known = false;
+  for (CLI::App* sub : app.get_subcommands(std::function<bool(CLI::App*)>{})) {
+    names += " " + sub->get_name();
+    known = known || (argc > 1 && sub->get_name() == argv[1]);
+  }
+  if (argc > 1 && argv[1][0] != '-' && !known) {
+    std::cerr << "condenser: error: unknown command '" << argv[1] << "'; commands:" << names
+              << " (see condenser --help)\n";
+    return static_cast<int>(condenser::ExitCode::kUsage);
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

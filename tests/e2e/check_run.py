@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""Checks a finished `condenser run` directory the way a user would look at it.
+
+Usage: check_run.py RUN_DIR CONDENSER_BIN   (needs a Python with torch and h5py)
+Exits non-zero with a message on the first broken promise.
+"""
+import gzip
+import hashlib
+import json
+import os
+import stat
+import sys
+
+import h5py
+import numpy as np
+import torch
+
+
+def fail(msg):
+    print("FAIL:", msg)
+    sys.exit(1)
+
+
+def check(cond, msg):
+    if not cond:
+        fail(msg)
+
+
+run = sys.argv[1]
+for rel in ["config.resolved.yaml", "job.token", "manifest.json", "metrics.jsonl", "summary.json",
+            "models/teacher.pt", "models/student_distilled.pt", "models/student_final.pt",
+            "export/student.pt", "export/metrics.json"]:
+    check(os.path.isfile(os.path.join(run, rel)), f"missing {rel}")
+
+token_path = os.path.join(run, "job.token")
+check(stat.S_IMODE(os.stat(token_path).st_mode) == 0o600, "job.token is not mode 0600")
+check(len(open(token_path).read().strip()) == 64, "job.token is not 32 random bytes in hex")
+
+# Soft labels: every labelled sample exactly once, checksums as committed.
+manifest = json.load(open(os.path.join(run, "manifest.json")))
+seen = []
+for entry in manifest["shards"]:
+    path = os.path.join(run, "soft_labels", entry["file"])
+    check(hashlib.sha256(open(path, "rb").read()).hexdigest() == entry["sha256"],
+          f"{entry['file']}: checksum differs from the manifest")
+    with h5py.File(path, "r") as f:
+        check(f["logits"].shape == (entry["rows"], manifest["num_classes"]), "logits shape")
+        check(f.attrs["teacher_sha256"] == manifest["teacher_sha256"], "teacher hash attribute")
+        check(np.all(np.isfinite(f["logits"][:])), "non-finite logits")
+        seen.extend(f["sample_index"][:].tolist())
+check(len(seen) == manifest["total_rows"], f"{len(seen)} rows, manifest says {manifest['total_rows']}")
+check(len(set(seen)) == len(seen), "a sample was labelled twice")
+teacher_file = os.path.join(run, "models", "teacher.pt")
+check(hashlib.sha256(open(teacher_file, "rb").read()).hexdigest() == manifest["teacher_sha256"],
+      "manifest teacher_sha256 is not the hash of models/teacher.pt")
+
+# Metrics: accuracy well above chance (10 classes), a student under 10 % of the teacher.
+metrics = json.load(open(os.path.join(run, "export", "metrics.json")))
+teacher, student = metrics["teacher"], metrics["student_final"]
+check(teacher["test_accuracy"] > 0.6, f"teacher test accuracy {teacher['test_accuracy']}")
+check(student["test_accuracy"] > 0.5, f"student test accuracy {student['test_accuracy']}")
+check(student["parameters"] * 10 <= teacher["parameters"], "student is not <= 10 % of teacher")
+check(abs(student["sparsity"] - metrics["target_sparsity"]) < 0.01, "sparsity missed its target")
+check(student["nonzeros"] < student["parameters"], "pruning left no zeros")
+check(metrics["teacher_forward_samples"] == manifest["total_rows"], "teacher pass count")
+stages = [s["name"] for s in metrics["stages"]]
+check(stages[:4] == ["teacher", "label", "distill", "prune"], f"stages {stages}")
+
+records = [json.loads(line) for line in open(os.path.join(run, "metrics.jsonl"))]
+for stage in ["teacher", "distill", "prune"]:
+    check(any(r.get("stage") == stage and "val_accuracy" in r for r in records),
+          f"metrics.jsonl has no epoch record for {stage}")
+
+# The exported student, loaded by Python alone, reproduces the reported test accuracy.
+model = torch.jit.load(os.path.join(run, "export", "student.pt"))
+cfg_text = open(os.path.join(run, "config.resolved.yaml")).read()
+data_dir = [l.split(":", 1)[1].split("#")[0].strip() for l in cfg_text.splitlines()
+            if l.strip().startswith("path:") and "datasets" in l][0]
+with gzip.open(os.path.join(data_dir, "t10k-images-idx3-ubyte.gz")) as f:
+    images = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 1, 28, 28)
+with gzip.open(os.path.join(data_dir, "t10k-labels-idx1-ubyte.gz")) as f:
+    labels = np.frombuffer(f.read(), np.uint8, offset=8)
+n = int([l.split(":", 1)[1].split("#")[0] for l in cfg_text.splitlines()
+         if l.strip().startswith("test_subset:")][0]) or len(labels)
+x = torch.from_numpy(images[:n].astype(np.float32) / 255.0)
+with torch.no_grad():
+    pred = model(x).argmax(1).numpy()
+acc = float((pred == labels[:n]).mean())
+check(abs(acc - student["test_accuracy"]) <= 1.0 / n + 1e-9,
+      f"Python test accuracy {acc} differs from the reported {student['test_accuracy']}")
+weights = [p for name, p in model.named_parameters() if p.dim() >= 2]
+zeros = sum(int((w == 0).sum()) for w in weights) / sum(w.numel() for w in weights)
+check(abs(zeros - metrics["target_sparsity"]) < 0.01, f"student.pt has sparsity {zeros}")
+print(f"ok: {len(seen)} labelled samples, teacher {teacher['test_accuracy']:.4f}, "
+      f"student {student['test_accuracy']:.4f} (Python {acc:.4f}), sparsity {zeros:.3f}")
