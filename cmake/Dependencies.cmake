@@ -40,6 +40,12 @@ endif()
 if(CONDENSER_WITH_NCCL AND NOT (NCCL_INCLUDE_DIR AND NCCL_LIBRARY))
   message(FATAL_ERROR "CONDENSER_WITH_NCCL=ON but nccl.h / libnccl were not found; set NCCL_INCLUDE_DIR and NCCL_LIBRARY")
 endif()
+if(CONDENSER_WITH_CUDA)
+  target_compile_definitions(condenser_torch INTERFACE CONDENSER_WITH_CUDA=1)
+endif()
+if(CONDENSER_WITH_NCCL)
+  target_compile_definitions(condenser_torch INTERFACE CONDENSER_WITH_NCCL=1)
+endif()
 message(STATUS "condenser: CUDA=${CONDENSER_WITH_CUDA} NCCL=${CONDENSER_WITH_NCCL} Torch=${Torch_VERSION}")
 
 # One precompiled header for every target that uses LibTorch; others reuse it.

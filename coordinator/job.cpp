@@ -17,6 +17,7 @@
 #include "data/dataset.h"
 #include "data/sampling.h"
 #include "data/soft_label_table.h"
+#include "trainers/device.h"
 #include "trainers/model_io.h"
 #include "trainers/model_spec.h"
 #include "trainers/pruning.h"
@@ -40,6 +41,7 @@ std::vector<int64_t> range(int64_t n) {
 // Everything the stages share.
 struct JobContext {
   const Config& config;
+  c10::Device device;
   RunPaths paths;
   MetricsLog metrics;
   JobReport report;
@@ -119,11 +121,13 @@ torch::jit::Module teacher_stage(JobContext& job) {
   int64_t steps = 0;
   if (!t.path.empty()) {
     teacher = load_module(t.path, "teacher");
+    teacher.to(job.device);
     job.report.teacher_source = t.path;
     job.report.teacher_sha256 = sha256_file(t.path);
     spdlog::info("teacher: loaded {} (sha256 {})", t.path, job.report.teacher_sha256.substr(0, 12));
   } else {
     teacher = build_model(zoo_spec(t.model), mix_seed(job.config.seed, 1));
+    teacher.to(job.device);
     spdlog::info("teacher: training built-in '{}' for {} epochs", t.model, t.train.epochs);
     steps = train_stage(teacher, job.train, job.validation, job.stage_options("teacher", t.train),
                         nullptr, job.sink())
@@ -194,13 +198,13 @@ int apply_thread_count(const Config& config) {
 
 JobReport run_job(const Config& config, const JobOptions& options) {
   const auto job_start = Clock::now();
-  JobContext job{config, prepare_run_dir(options.run_dir, config),
+  JobContext job{config, resolve_device(config.runtime.device), prepare_run_dir(options.run_dir, config),
                  MetricsLog(RunPaths::at(options.run_dir).metrics, /*truncate=*/true)};
   job.report.job_name = config.name;
   job.report.student_model = config.student.model;
   job.report.target_sparsity = config.prune.enabled ? config.prune.sparsity : 0.0;
-  spdlog::info("job '{}' in {} with {} threads", config.name, options.run_dir,
-               at::get_num_threads());
+  spdlog::info("job '{}' in {} on {} with {} threads", config.name, options.run_dir,
+               job.device.str(), at::get_num_threads());
   load_data(job);
 
   torch::jit::Module teacher = teacher_stage(job);
@@ -209,6 +213,7 @@ JobReport run_job(const Config& config, const JobOptions& options) {
   auto start = Clock::now();
   torch::jit::Module student =
       build_model(zoo_spec(config.student.model), mix_seed(config.seed, 2));
+  student.to(job.device);
   const StageResult distilled =
       train_stage(student, job.train, job.validation,
                   distill_options(job, "distill", config.student.train, soft_logits), nullptr,

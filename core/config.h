@@ -10,6 +10,7 @@ namespace condenser {
 
 struct RuntimeConfig {
   int threads = 0;  // LibTorch intra-op threads; 0 = cores / ranks on this node
+  std::string device = "cpu";  // cpu | cuda | cuda:N (models and batches live there)
 };
 
 struct DataConfig {

@@ -74,6 +74,8 @@ std::vector<FieldSpec> build_schema() {
   auto runtime = root.sub("runtime", &Config::runtime);
   runtime.integer("threads", &RuntimeConfig::threads, at_least(0),
                   "LibTorch intra-op threads; 0 = cores / ranks on this node");
+  runtime.text("device", &RuntimeConfig::device, false,
+               "where models train and infer: cpu, cuda or cuda:N");
 
   auto data = root.sub("data", &Config::data);
   data.choice("dataset", &DataConfig::dataset, {"fashion_mnist"}, "dataset to distill on");

@@ -12,7 +12,16 @@ void save_module(torch::jit::Module& module, const std::string& path) {
   module.eval();
   const std::string tmp = path + ".tmp";
   try {
-    module.save(tmp);
+    // Saved files hold CPU tensors, so they load anywhere (map_location-free).
+    bool on_cpu = true;
+    for (const auto& p : module.parameters()) on_cpu = on_cpu && p.device().is_cpu();
+    if (on_cpu) {
+      module.save(tmp);
+    } else {
+      torch::jit::Module copy = module.clone();
+      copy.to(c10::kCPU);
+      copy.save(tmp);
+    }
   } catch (const c10::Error& e) {
     module.train(was_training);
     throw RuntimeFailure("cannot save model to '" + tmp + "': " + e.what_without_backtrace());

@@ -44,7 +44,7 @@ PruneMasks global_magnitude_masks(const torch::jit::Module& module, double spars
   if (weights.empty()) throw UsageError("model has no prunable (conv or linear) weights");
   const at::Tensor all = torch::cat(weights);
   const auto k = static_cast<int64_t>(std::floor(sparsity * double(all.numel())));
-  at::Tensor keep = torch::ones({all.numel()}, torch::kFloat32);
+  at::Tensor keep = torch::ones({all.numel()}, all.options());
   if (k > 0) {
     const auto sorted = all.sort(/*stable=*/true, /*dim=*/0, /*descending=*/false);
     keep.index_fill_(0, std::get<1>(sorted).slice(0, 0, k), 0.0);

@@ -52,16 +52,22 @@ at::Tensor index_tensor(const std::vector<int64_t>& indices, size_t begin, size_
 
 }  // namespace
 
+c10::Device module_device(const torch::jit::Module& module) {
+  for (const auto& p : module.parameters(/*recurse=*/true)) return p.device();
+  return c10::Device(c10::kCPU);
+}
+
 at::Tensor predict(torch::jit::Module& module, const at::Tensor& images,
                    const std::vector<int64_t>& indices, int64_t batch_size) {
   torch::NoGradGuard no_grad;
   const bool was_training = module.is_training();
   module.eval();
+  const c10::Device device = module_device(module);
   std::vector<at::Tensor> outputs;
   for (size_t begin = 0; begin < indices.size(); begin += size_t(batch_size)) {
     const size_t end = std::min(indices.size(), begin + size_t(batch_size));
-    const at::Tensor x = images.index_select(0, index_tensor(indices, begin, end));
-    outputs.push_back(module.forward({x}).toTensor());
+    const at::Tensor x = images.index_select(0, index_tensor(indices, begin, end)).to(device);
+    outputs.push_back(module.forward({x}).toTensor().to(c10::kCPU));
   }
   module.train(was_training);
   return outputs.empty() ? at::Tensor() : torch::cat(outputs);
@@ -85,6 +91,7 @@ StageResult train_stage(torch::jit::Module& module, const LabelledSet& train,
   const int64_t steps_per_epoch = static_cast<int64_t>((n + batch - 1) / batch);
   const int64_t total_steps = steps_per_epoch * cfg.epochs;
   const bool distill = options.soft_logits.defined();
+  const c10::Device device = module_device(module);
   // Dropout draws from the global generator: seed it per stage for determinism.
   torch::manual_seed(mix_seed(options.seed, stage_salt(options.stage)));
 
@@ -101,15 +108,15 @@ StageResult train_stage(torch::jit::Module& module, const LabelledSet& train,
     for (size_t begin = 0; begin < n; begin += batch) {
       const size_t end = std::min(n, begin + batch);
       const at::Tensor idx = index_tensor(samples, begin, end);
-      const at::Tensor x = train.images.index_select(0, idx);
-      const at::Tensor y = train.labels.index_select(0, idx);
+      const at::Tensor x = train.images.index_select(0, idx).to(device);
+      const at::Tensor y = train.labels.index_select(0, idx).to(device);
       for (auto& group : optimizer->param_groups()) {
         group.options().set_lr(scheduled_lr(cfg, result.steps, total_steps));
       }
       optimizer->zero_grad();
       const at::Tensor logits = module.forward({x}).toTensor();
       const at::Tensor loss =
-          distill ? kd_loss(logits, options.soft_logits.index_select(0, idx), y,
+          distill ? kd_loss(logits, options.soft_logits.index_select(0, idx).to(device), y,
                             options.temperature, options.alpha)
                   : torch::nll_loss(torch::log_softmax(logits, 1), y);
       loss.backward();

@@ -51,7 +51,11 @@ StageResult train_stage(torch::jit::Module& module, const LabelledSet& train,
                         const LabelledSet& validation, const StageOptions& options,
                         const PruneMasks* masks, const MetricSink& sink);
 
-// Logits for the listed samples, in eval mode, without gradients.
+// The device of the module's parameters (CPU for a module without any).
+// Training and inference run there; batches are copied to it.
+c10::Device module_device(const torch::jit::Module& module);
+
+// Logits for the listed samples (on the CPU), in eval mode, without gradients.
 at::Tensor predict(torch::jit::Module& module, const at::Tensor& images,
                    const std::vector<int64_t>& indices, int64_t batch_size);
 

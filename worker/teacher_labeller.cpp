@@ -5,6 +5,7 @@
 #include "core/errors.h"
 #include "core/sha256.h"
 #include "data/shard_writer.h"
+#include "trainers/training.h"
 
 namespace condenser {
 
@@ -24,15 +25,17 @@ ManifestEntry label_task(torch::jit::Module& teacher, const LabellerSetup& setup
   std::vector<float> logits(static_cast<size_t>(rows * classes));
 
   teacher.eval();
+  const c10::Device device = module_device(teacher);
   {
     c10::InferenceMode inference;
     for (int64_t b = 0; b < rows; b += setup.batch_size) {
       const int64_t e = std::min(rows, b + setup.batch_size);
       const at::Tensor idx =
           torch::from_blob(sample_index.data() + b, {e - b}, torch::kInt64).clone();
-      const at::Tensor out =
-          teacher.forward({setup.images.index_select(0, idx)}).toTensor().to(torch::kFloat32)
-              .contiguous();
+      const at::Tensor out = teacher.forward({setup.images.index_select(0, idx).to(device)})
+                                 .toTensor()
+                                 .to(torch::kCPU, torch::kFloat32)
+                                 .contiguous();
       if (out.dim() != 2 || out.size(1) != classes) {
         throw UsageError("teacher output has shape " + std::to_string(out.dim()) +
                          "-D with last dimension " + std::to_string(out.size(-1)) +

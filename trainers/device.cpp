@@ -1,0 +1,38 @@
+#include "trainers/device.h"
+
+#include <torch/cuda.h>
+
+#include "core/errors.h"
+
+namespace condenser {
+
+c10::Device resolve_device(const std::string& spec) {
+  if (spec == "cpu") return c10::Device(c10::kCPU);
+  const bool cuda = spec == "cuda" || spec.rfind("cuda:", 0) == 0;
+  if (!cuda) {
+    throw UsageError("runtime.device: '" + spec + "' is not a device; use cpu, cuda or cuda:N");
+  }
+#ifndef CONDENSER_WITH_CUDA
+  throw UsageError("runtime.device: '" + spec +
+                   "' asks for CUDA, but this condenser was built without it "
+                   "(CONDENSER_WITH_CUDA=OFF, a CPU LibTorch); use runtime.device=cpu or rebuild "
+                   "against a CUDA LibTorch");
+#else
+  int index = 0;
+  if (spec.size() > 5) {
+    const std::string digits = spec.substr(5);
+    if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos) {
+      throw UsageError("runtime.device: '" + spec + "' has a bad GPU index; use cuda:N");
+    }
+    index = std::stoi(digits);
+  }
+  const int available = static_cast<int>(torch::cuda::device_count());
+  if (index >= available) {
+    throw UsageError("runtime.device: '" + spec + "' but this machine has " +
+                     std::to_string(available) + " CUDA device(s); use cpu or a smaller index");
+  }
+  return c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(index));
+#endif
+}
+
+}  // namespace condenser

@@ -1,0 +1,14 @@
+#pragma once
+// Where models and batches live (config key runtime.device).
+#include <c10/core/Device.h>
+
+#include <string>
+
+namespace condenser {
+
+// Parses "cpu", "cuda" or "cuda:N". Asking for CUDA from a build without it
+// (CONDENSER_WITH_CUDA=OFF), or on a machine without that GPU, is a
+// UsageError that says so and how to fix it.
+c10::Device resolve_device(const std::string& spec);
+
+}  // namespace condenser
