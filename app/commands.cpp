@@ -1,24 +1,15 @@
 #include "app/commands.h"
 
-#include <spdlog/spdlog.h>
-
 #include <iostream>
 
 #include "coordinator/export.h"
 #include "coordinator/job.h"
 #include "core/config.h"
 #include "core/errors.h"
+#include "core/log.h"
 #include "data/shard_inspect.h"
 
 namespace condenser {
-namespace {
-
-void set_log_level(const std::string& level) {
-  spdlog::set_level(spdlog::level::from_str(level));
-}
-
-}  // namespace
-
 int command_validate(const RunArgs& args) {
   const Config config = load_config(args.config_path, args.overrides);
   if (args.print_config) {
@@ -40,7 +31,7 @@ int command_run(const RunArgs& args) {
                      ": resuming from a checkpoint path is not available yet (checkpoints "
                      "arrive with their issue); use --resume none or auto");
   }
-  set_log_level(config.logging.level);
+  set_log_level(parse_log_level(config.logging.level));
   apply_thread_count(config);
   JobOptions options;
   options.run_dir = args.run_dir.empty() ? "runs/" + config.name : args.run_dir;

@@ -3,7 +3,6 @@
 // codes: 0 ok, 1 runtime failure, 2 bad usage/config/input, 3 budget missed.
 #include <CLI/CLI.hpp>
 #include <c10/util/Exception.h>
-#include <spdlog/spdlog.h>
 
 #include <iostream>
 
@@ -21,7 +20,6 @@ void add_config_args(CLI::App* cmd, condenser::RunArgs* args) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  spdlog::set_pattern("[%H:%M:%S] %v");
   CLI::App app{"condenser: distill a teacher into a smaller, pruned student"};
   app.require_subcommand(1);
   condenser::RunArgs run_args;

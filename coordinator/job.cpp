@@ -1,6 +1,5 @@
 #include "coordinator/job.h"
 
-#include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
 #include <chrono>
@@ -13,6 +12,7 @@
 #include "coordinator/run_dir.h"
 #include "core/errors.h"
 #include "core/files.h"
+#include "core/log.h"
 #include "core/sha256.h"
 #include "data/dataset.h"
 #include "data/sampling.h"
@@ -67,11 +67,10 @@ struct JobContext {
     report.stages.push_back(rec);
     save_report();
     if (model) {
-      spdlog::info("{}: done in {:.1f} s, val {:.2f}%, test {:.2f}%, {} nonzeros", stage, seconds,
-                   100 * rec.model.val_accuracy, 100 * rec.model.test_accuracy,
-                   rec.model.nonzeros);
+      log_info(stage, ": done in ", fixed(seconds, 1), " s, val ", percent(rec.model.val_accuracy),
+               ", test ", percent(rec.model.test_accuracy), ", ", rec.model.nonzeros, " nonzeros");
     } else {
-      spdlog::info("{}: done in {:.1f} s", stage, seconds);
+      log_info(stage, ": done in ", fixed(seconds, 1), " s");
     }
   }
 
@@ -79,10 +78,11 @@ struct JobContext {
     return [this](const nlohmann::json& rec) {
       metrics.write(rec);
       if (rec.contains("val_accuracy")) {
-        spdlog::info("{} epoch {}: loss {:.4f}, train {:.2f}%, val {:.2f}% ({:.1f} s)",
-                     rec["stage"].get<std::string>(), rec["epoch"].get<int64_t>(),
-                     rec["train_loss"].get<double>(), 100 * rec["train_accuracy"].get<double>(),
-                     100 * rec["val_accuracy"].get<double>(), rec["seconds"].get<double>());
+        log_info(rec["stage"].get<std::string>(), " epoch ", rec["epoch"].get<int64_t>(), ": loss ",
+                 fixed(rec["train_loss"].get<double>(), 4), ", train ",
+                 percent(rec["train_accuracy"].get<double>()), ", val ",
+                 percent(rec["val_accuracy"].get<double>()), " (",
+                 fixed(rec["seconds"].get<double>(), 1), " s)");
       }
     };
   }
@@ -109,8 +109,8 @@ void load_data(JobContext& job) {
   if (d.test_subset > 0) test_n = std::min<int64_t>(test_n, d.test_subset);
   job.test = {job.test_data.images, job.test_data.labels, range(test_n)};
   job.report.dataset_fingerprint = job.train_data.fingerprint;
-  spdlog::info("data: {} train, {} validation, {} test samples from {}", split.train.size(),
-               split.validation.size(), test_n, d.path);
+  log_info("data: ", split.train.size(), " train, ", split.validation.size(), " validation, ",
+           test_n, " test samples from ", d.path);
 }
 
 torch::jit::Module teacher_stage(JobContext& job) {
@@ -124,11 +124,11 @@ torch::jit::Module teacher_stage(JobContext& job) {
     teacher.to(job.device);
     job.report.teacher_source = t.path;
     job.report.teacher_sha256 = sha256_file(t.path);
-    spdlog::info("teacher: loaded {} (sha256 {})", t.path, job.report.teacher_sha256.substr(0, 12));
+    log_info("teacher: loaded ", t.path, " (sha256 ", job.report.teacher_sha256.substr(0, 12), ")");
   } else {
     teacher = build_model(zoo_spec(t.model), mix_seed(job.config.seed, 1));
     teacher.to(job.device);
-    spdlog::info("teacher: training built-in '{}' for {} epochs", t.model, t.train.epochs);
+    log_info("teacher: training built-in '", t.model, "' for ", t.train.epochs, " epochs");
     steps = train_stage(teacher, job.train, job.validation, job.stage_options("teacher", t.train),
                         nullptr, job.sink())
                 .steps;
@@ -203,8 +203,8 @@ JobReport run_job(const Config& config, const JobOptions& options) {
   job.report.job_name = config.name;
   job.report.student_model = config.student.model;
   job.report.target_sparsity = config.prune.enabled ? config.prune.sparsity : 0.0;
-  spdlog::info("job '{}' in {} on {} with {} threads", config.name, options.run_dir,
-               job.device.str(), at::get_num_threads());
+  log_info("job '", config.name, "' in ", options.run_dir, " on ", job.device.str(), " with ",
+           at::get_num_threads(), " threads");
   load_data(job);
 
   torch::jit::Module teacher = teacher_stage(job);
@@ -226,8 +226,8 @@ JobReport run_job(const Config& config, const JobOptions& options) {
     start = Clock::now();
     const PruneMasks masks = global_magnitude_masks(student, config.prune.sparsity);
     masks.apply_to_weights(student);
-    spdlog::info("prune: {} to {:.0f}% sparsity, then fine-tune {} epochs", config.prune.method,
-                 100 * config.prune.sparsity, config.prune.finetune.epochs);
+    log_info("prune: ", config.prune.method, " to ", percent(config.prune.sparsity),
+             " sparsity, then fine-tune ", config.prune.finetune.epochs, " epochs");
     const StageResult tuned =
         train_stage(student, job.train, job.validation,
                     distill_options(job, "prune", config.prune.finetune, soft_logits), &masks,

@@ -1,6 +1,6 @@
 #include "coordinator/labelling.h"
 
-#include <spdlog/spdlog.h>
+#include "core/log.h"
 
 #include <chrono>
 #include <cstdio>
@@ -31,7 +31,7 @@ LabellingResult label_all(torch::jit::Module& teacher, const LabellerSetup& setu
     result.teacher_forward_samples += entry.rows;
     manifest.shards.push_back(std::move(entry));
     save_manifest(manifest_path, manifest);
-    spdlog::debug("labelled {} ({} rows)", task.file, task.end - task.begin);
+    log_debug("labelled ", task.file, " (", task.end - task.begin, " rows)");
   }
   result.manifest = std::move(manifest);
   result.seconds =

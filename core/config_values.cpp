@@ -1,4 +1,5 @@
 // Reading, writing and describing values of schema fields, and key suggestions.
+#include <cstdint>
 #include <algorithm>
 #include <cctype>
 #include <charconv>
