@@ -1,5 +1,6 @@
 #include "coordinator/labelling.h"
 
+#include "core/errors.h"
 #include "core/log.h"
 
 #include <chrono>
@@ -8,6 +9,7 @@
 namespace condenser {
 
 std::vector<LabelTask> plan_label_tasks(int64_t num_samples, int64_t shard_rows) {
+  if (shard_rows < 1) throw UsageError("soft_labels.shard_rows must be at least 1");
   std::vector<LabelTask> tasks;
   for (int64_t begin = 0; begin < num_samples; begin += shard_rows) {
     char name[32];

@@ -54,7 +54,7 @@ at::Tensor load_soft_labels(const SoftLabelSource& source, const Manifest& manif
     }
   }
   for (int64_t s : required) {
-    if (!covered[static_cast<size_t>(s)]) {
+    if (s < 0 || s >= num_samples || !covered[static_cast<size_t>(s)]) {
       throw UsageError("sample " + std::to_string(s) + " has no soft label in '" +
                        source.soft_label_dir + "'; run with --relabel to label again");
     }

@@ -34,10 +34,11 @@ PruneMasks global_magnitude_masks(const torch::jit::Module& module, double spars
   }
   torch::NoGradGuard no_grad;
   std::vector<std::string> names;
-  std::vector<at::Tensor> weights;
+  std::vector<at::Tensor> params, weights;
   for (const auto& p : module.named_parameters(/*recurse=*/true)) {
     if (is_prunable(p.name, p.value)) {
       names.push_back(p.name);
+      params.push_back(p.value);
       weights.push_back(p.value.detach().abs().flatten());
     }
   }
@@ -52,9 +53,8 @@ PruneMasks global_magnitude_masks(const torch::jit::Module& module, double spars
   PruneMasks masks;
   int64_t offset = 0;
   for (size_t i = 0; i < names.size(); ++i) {
-    const at::Tensor& param = module.attr(names[i]).toTensor();
-    const int64_t n = param.numel();
-    masks.set(names[i], keep.slice(0, offset, offset + n).view(param.sizes()).clone());
+    const int64_t n = params[i].numel();
+    masks.set(names[i], keep.slice(0, offset, offset + n).view(params[i].sizes()).clone());
     offset += n;
   }
   return masks;

@@ -4,7 +4,6 @@
 
 #include <chrono>
 #include <cmath>
-#include <functional>
 
 #include "core/errors.h"
 #include "data/sampling.h"
@@ -42,7 +41,13 @@ double scheduled_lr(const OptimConfig& cfg, int64_t step, int64_t total_steps) {
   return cfg.lr * 0.5 * (1.0 + std::cos(M_PI * progress));
 }
 
-uint64_t stage_salt(const std::string& stage) { return std::hash<std::string>{}(stage); }
+// FNV-1a: a fixed hash (std::hash differs between standard libraries), so
+// batch orders are the same wherever condenser is built.
+uint64_t stage_salt(const std::string& stage) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (unsigned char c : stage) h = (h ^ c) * 0x100000001b3ull;
+  return h;
+}
 
 at::Tensor index_tensor(const std::vector<int64_t>& indices, size_t begin, size_t end) {
   return torch::from_blob(const_cast<int64_t*>(indices.data() + begin),

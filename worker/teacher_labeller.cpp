@@ -24,6 +24,7 @@ ManifestEntry label_task(torch::jit::Module& teacher, const LabellerSetup& setup
   std::vector<int32_t> view(static_cast<size_t>(rows), 0);
   std::vector<float> logits(static_cast<size_t>(rows * classes));
 
+  const bool was_training = teacher.is_training();
   teacher.eval();
   const c10::Device device = module_device(teacher);
   {
@@ -45,6 +46,7 @@ ManifestEntry label_task(torch::jit::Module& teacher, const LabellerSetup& setup
                   sizeof(float) * static_cast<size_t>(out.numel()));
     }
   }
+  teacher.train(was_training);
   const std::string path = setup.soft_label_dir + "/" + task.file;
   write_shard(path, setup.meta, sample_index, view, logits, setup.dtype);
 

@@ -9,20 +9,13 @@
 #include <string>
 
 #include "core/errors.h"
+#include "tests/common/temp_dir.h"
 
 namespace condenser {
 namespace {
 
 // A fresh directory, removed with everything in it when the test ends.
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/condenser_files_XXXXXX";
-    EXPECT_NE(mkdtemp(tmpl), nullptr);
-    path = tmpl;
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-};
+using testing_util::TempDir;
 
 int mode_of(const std::string& path) {
   struct stat st {};

@@ -11,6 +11,7 @@
 
 #include "core/files.h"
 #include "data/shard_writer.h"
+#include "tests/common/temp_dir.h"
 
 namespace condenser {
 namespace {
@@ -65,7 +66,7 @@ void check_with_h5py(LogitDType dtype) {
   const int rc = std::system(cmd.c_str());
   ASSERT_TRUE(WIFEXITED(rc)) << cmd;
   EXPECT_EQ(WEXITSTATUS(rc), 0) << cmd;
-  if (WEXITSTATUS(rc) == 0) std::filesystem::remove_all(dir);  // keep it to debug a failure
+  if (WEXITSTATUS(rc) == 0) testing_util::remove_tree(dir);  // keep it to debug a failure
 }
 
 TEST(ShardH5py, Float32ShardReadsInH5py) { check_with_h5py(LogitDType::kFloat32); }

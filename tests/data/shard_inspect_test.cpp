@@ -12,6 +12,7 @@
 #include "core/files.h"
 #include "core/sha256.h"
 #include "data/shard_writer.h"
+#include "tests/common/temp_dir.h"
 
 namespace condenser {
 namespace {
@@ -20,7 +21,7 @@ struct TestRun {
   std::string dir, soft;
   Manifest manifest;
   ~TestRun() {
-    if (!dir.empty()) std::filesystem::remove_all(dir);
+    if (!dir.empty()) testing_util::remove_tree(dir);
   }
 };
 

@@ -15,20 +15,13 @@
 #include "data/manifest.h"
 #include "data/shard_reader.h"
 #include "data/shard_writer.h"
+#include "tests/common/temp_dir.h"
 
 namespace condenser {
 namespace {
 
 // A fresh directory, removed with everything in it when the test ends.
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/condenser_shard_XXXXXX";
-    EXPECT_NE(mkdtemp(tmpl), nullptr);
-    path = tmpl;
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-};
+using testing_util::TempDir;
 
 ShardMeta test_meta(int classes) {
   ShardMeta m;

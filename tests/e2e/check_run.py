@@ -74,8 +74,9 @@ for stage in ["teacher", "distill", "prune"]:
 # The exported student, loaded by Python alone, reproduces the reported test accuracy.
 model = torch.jit.load(os.path.join(run, "export", "student.pt"))
 cfg_text = open(os.path.join(run, "config.resolved.yaml")).read()
-data_dir = [l.split(":", 1)[1].split("#")[0].strip() for l in cfg_text.splitlines()
-            if l.strip().startswith("path:") and "datasets" in l][0]
+# data.path is the first "path:" key (the data section precedes teacher.path).
+data_dir = [l.split(":", 1)[1].split("#")[0].strip().strip('"') for l in cfg_text.splitlines()
+            if l.strip().startswith("path:")][0]
 with gzip.open(os.path.join(data_dir, "t10k-images-idx3-ubyte.gz")) as f:
     images = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 1, 28, 28)
 with gzip.open(os.path.join(data_dir, "t10k-labels-idx1-ubyte.gz")) as f:
