@@ -173,17 +173,12 @@ std::string suggest_config_key(const std::string& unknown) {
   if (!best.empty()) return best;
   // A known name in the wrong section ("student.epochs"): the nearest key that
   // ends in (nearly) the same name.
-  std::size_t best_distance = SIZE_MAX;
+  std::vector<std::string> same_name;
   for (const std::string& candidate : candidates) {
     const std::string tail = candidate.substr(candidate.rfind('.') + 1);
-    if (edit_distance(last, tail) > budget) continue;
-    const std::size_t d = edit_distance(key, candidate);
-    if (d < best_distance) {
-      best_distance = d;
-      best = candidate;
-    }
+    if (edit_distance(last, tail) <= budget) same_name.push_back(candidate);
   }
-  return best;
+  return closest_match(key, same_name, SIZE_MAX - 1);
 }
 
 }  // namespace condenser

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# expect_exit.sh CODE REGEX -- COMMAND...
+# expect_exit.sh CODE REGEX -- COMMAND...  (CODE 0 checks a success too)
 # Passes when COMMAND exits with CODE and its stderr+stdout matches REGEX
 # (extended grep), and the message is one line of "condenser: error: ..." or
 # usage text — never a stack trace.
