@@ -11,7 +11,7 @@ export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 export CCACHE_SLOPPINESS := pch_defines,time_macros,include_file_mtime,include_file_ctime
 
-.PHONY: all deps configure build test run clean
+.PHONY: all deps configure build test run bench clean
 
 all: build
 
@@ -31,6 +31,10 @@ test: build
 
 run: build
 	@$(BUILD_DIR)/app/condenser run $(CONFIG) --run-dir $(RUN_DIR)
+
+# Every benchmark; each writes bench/results/NAME.json.
+bench: build
+	@$(BUILD_DIR)/app/condenser bench all
 
 clean:
 	@rm -rf $(BUILD_DIR)

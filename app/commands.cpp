@@ -2,6 +2,7 @@
 
 #include <iostream>
 
+#include "bench/benches.h"
 #include "coordinator/export.h"
 #include "coordinator/job.h"
 #include "core/config.h"
@@ -35,6 +36,7 @@ int command_run(const RunArgs& args) {
   apply_thread_count(config);
   JobOptions options;
   options.run_dir = args.run_dir.empty() ? "runs/" + config.name : args.run_dir;
+  options.relabel = args.relabel;
   const JobReport report = run_job(config, options);
   std::cout << "\n" << format_summary_table(report);
   std::cout << "\nresults: " << options.run_dir << "/export (student.pt, metrics.json)\n";
@@ -50,6 +52,29 @@ int command_inspect_shards(const std::string& dir) {
 int command_export(const std::string& run_dir, const std::string& out_dir) {
   export_run(run_dir, out_dir);
   std::cout << "exported to " << (out_dir.empty() ? run_dir + "/export" : out_dir) << "\n";
+  return 0;
+}
+
+int command_bench(const BenchArgs& args) {
+  BenchOptions options;
+  options.repeats = args.repeats;
+  options.quick = args.quick;
+  options.scratch_dir = args.out_dir + "/scratch";
+  const std::vector<std::string> names =
+      args.name == "all" ? bench_names() : std::vector<std::string>{args.name};
+  for (const std::string& name : names) {
+    log_info("bench ", name, ": ", options.repeats, " alternating rounds after a warm-up");
+    const BenchReport report = run_bench(name, options);
+    std::cout << "\n== bench " << name << "\n" << report.format();
+    if (report.tables.contains("bytes_per_sample")) {
+      std::cout << "\nbytes per sample:\n";
+      for (const auto& row : report.tables["bytes_per_sample"]) {
+        std::cout << "  C=" << row["classes"].get<int>() << "  " << row["format"].get<std::string>()
+                  << "  " << fixed(row["bytes_per_sample"].get<double>(), 1) << "\n";
+      }
+    }
+    std::cout << "written: " << report.write(args.out_dir) << "\n";
+  }
   return 0;
 }
 

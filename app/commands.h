@@ -12,12 +12,20 @@ struct RunArgs {
   std::string run_dir;                 // empty: runs/<config name>
   std::string resume = "auto";         // auto | none (checkpoints come with their issue)
   bool print_config = false;
+  bool relabel = false;                // regenerate soft labels even if valid ones exist
 };
 
 int command_run(const RunArgs& args);
 int command_validate(const RunArgs& args);
 int command_inspect_shards(const std::string& dir);
 int command_export(const std::string& run_dir, const std::string& out_dir);
+struct BenchArgs {
+  std::string name;                      // a benchmark name, or "all"
+  int repeats = 5;
+  bool quick = false;
+  std::string out_dir = "bench/results";
+};
+int command_bench(const BenchArgs& args);
 int command_not_yet(const std::string& name, const std::string& issue);
 
 }  // namespace condenser

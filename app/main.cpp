@@ -27,6 +27,8 @@ int main(int argc, char** argv) {
   CLI::App* run = app.add_subcommand("run", "run a job: teacher, soft labels, distill, prune, export");
   add_config_args(run, &run_args);
   run->add_option("--run-dir", run_args.run_dir, "run directory (default runs/<name>)");
+  run->add_flag("--relabel", run_args.relabel,
+                "label again even when the run directory holds valid soft labels");
   run->add_option("--resume", run_args.resume, "auto | none")->check(CLI::IsMember({"auto", "none"}));
 
   CLI::App* validate = app.add_subcommand("validate", "check a config and its overrides");
@@ -50,8 +52,13 @@ int main(int argc, char** argv) {
   worker->allow_extras();
   CLI::App* status = app.add_subcommand("status", "show a job's progress");
   status->allow_extras();
+  condenser::BenchArgs bench_args;
   CLI::App* bench = app.add_subcommand("bench", "benchmarks against the bare baseline");
-  bench->allow_extras();
+  bench->add_option("name", bench_args.name, "benchmark name (shards) or all")->required();
+  bench->add_option("--repeats", bench_args.repeats, "timed rounds per case")
+      ->check(CLI::Range(1, 1000));
+  bench->add_flag("--quick", bench_args.quick, "small payloads (smoke test)");
+  bench->add_option("--out", bench_args.out_dir, "results folder (default bench/results)");
 
   // CLI11 would only say "a subcommand is required"; name the word instead.
   std::string names;
@@ -81,7 +88,7 @@ int main(int argc, char** argv) {
     if (*coordinator) return condenser::command_not_yet("coordinator", "coordinator issue #4");
     if (*worker) return condenser::command_not_yet("worker", "coordinator issue #4");
     if (*status) return condenser::command_not_yet("status", "cluster issue #9");
-    if (*bench) return condenser::command_not_yet("bench", "benchmark issues #3, #4");
+    if (*bench) return condenser::command_bench(bench_args);
   } catch (const condenser::Error& e) {
     std::cerr << "condenser: error: " << e.what() << "\n";
     return static_cast<int>(e.code());

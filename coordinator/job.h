@@ -12,6 +12,7 @@ namespace condenser {
 
 struct JobOptions {
   std::string run_dir;
+  bool relabel = false;  // label again even when valid shards of this teacher exist
 };
 
 // Sets LibTorch's intra-op thread count from runtime.threads (0 = the node's

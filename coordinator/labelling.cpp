@@ -24,10 +24,10 @@ LabellingResult label_all(torch::jit::Module& teacher, const LabellerSetup& setu
                           const std::string& manifest_path) {
   const auto start = std::chrono::steady_clock::now();
   LabellingResult result;
-  manifest.shards.clear();
-  manifest.total_rows = 0;
-  for (const LabelTask& t : tasks) manifest.total_rows += t.end - t.begin;
-  save_manifest(manifest_path, manifest);  // an empty, valid manifest before any shard
+  if (manifest.total_rows == 0) {
+    for (const LabelTask& t : tasks) manifest.total_rows += (t.end - t.begin) * setup.views;
+  }
+  save_manifest(manifest_path, manifest);  // valid (with any reused shards) before new ones
   for (const LabelTask& task : tasks) {
     ManifestEntry entry = label_task(teacher, setup, task);
     result.teacher_forward_samples += entry.rows;

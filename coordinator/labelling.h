@@ -23,8 +23,9 @@ struct LabellingResult {
 };
 
 // Labels every task with the teacher and commits each to `manifest_path`.
-// `manifest` carries the provenance and shape fields; its shard list is
-// filled here.
+// `manifest` carries the provenance and layout fields and any shards already
+// labelled (kept); new shards are appended. total_rows, when 0, is set from
+// the tasks.
 LabellingResult label_all(torch::jit::Module& teacher, const LabellerSetup& setup,
                           const std::vector<LabelTask>& tasks, Manifest manifest,
                           const std::string& manifest_path);

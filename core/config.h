@@ -41,7 +41,11 @@ struct SoftLabelConfig {
   double temperature = 4.0;
   int batch_size = 500;    // teacher inference batch
   int shard_rows = 10000;  // rows per HDF5 shard
-  std::string dtype = "float32";  // float32 | float16
+  std::string dtype = "float32";  // float32 | float16 (full format)
+  std::string format = "full";    // full | topk (top_k values + indices + logsumexp)
+  int top_k = 5;                  // classes kept per row when format = topk
+  int views_per_sample = 1;       // augmented views labelled per sample (view 0 = original)
+  int prefetch_depth = 2;         // shards read ahead by the background reader
 };
 
 struct StudentConfig {

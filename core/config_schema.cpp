@@ -99,6 +99,13 @@ std::vector<FieldSpec> build_schema() {
               "softmax temperature of the soft labels and the KD loss");
   soft.integer("batch_size", &SoftLabelConfig::batch_size, at_least(1), "teacher inference batch");
   soft.integer("shard_rows", &SoftLabelConfig::shard_rows, at_least(1), "rows per HDF5 shard");
+  soft.choice("format", &SoftLabelConfig::format, {"full", "topk"},
+              "full logits, or the top_k largest with a logsumexp for the rest");
+  soft.integer("top_k", &SoftLabelConfig::top_k, at_least(1), "classes kept per row (format topk)");
+  soft.integer("views_per_sample", &SoftLabelConfig::views_per_sample, at_least(1),
+               "augmented views labelled per sample; epoch e trains view (e + sample) mod K");
+  soft.integer("prefetch_depth", &SoftLabelConfig::prefetch_depth, at_least(1),
+               "shards the background reader holds ahead of the trainer");
   soft.choice("dtype", &SoftLabelConfig::dtype, {"float32", "float16"},
               "stored soft-label precision");
 

@@ -44,6 +44,18 @@ Manifest load_manifest(const std::string& path) {
   m.temperature = field<double>(j, "temperature", where);
   m.dtype = field<std::string>(j, "dtype", where);
   m.total_rows = field<int64_t>(j, "total_rows", where);
+  // Optional: manifests written before top-k shards existed lack them.
+  if (j.contains("format")) m.format = field<std::string>(j, "format", where);
+  if (j.contains("top_k")) m.top_k = field<int>(j, "top_k", where);
+  if (j.contains("views")) m.views = field<int>(j, "views", where);
+  if (m.format != "full" && m.format != "topk") {
+    throw UsageError(where + ": unknown format '" + m.format + "' (expected full or topk)");
+  }
+  if ((m.format == "topk") != (m.top_k > 0) || m.top_k < 0) {
+    throw UsageError(where + ": top_k " + std::to_string(m.top_k) + " does not fit format '" +
+                     m.format + "' (topk needs top_k > 0, full needs 0)");
+  }
+  if (m.views < 1) throw UsageError(where + ": views must be >= 1, got " + std::to_string(m.views));
   LogitDType unused;
   if (!parse_logit_dtype(m.dtype, &unused)) {
     throw UsageError(where + ": unknown dtype '" + m.dtype + "' (expected float32 or float16)");
@@ -82,6 +94,9 @@ void save_manifest(const std::string& path, const Manifest& m) {
                   {"temperature", m.temperature},
                   {"dtype", m.dtype},
                   {"total_rows", m.total_rows},
+                  {"format", m.format},
+                  {"top_k", m.top_k},
+                  {"views", m.views},
                   {"shards", shards}};
   atomic_write_file(path, j.dump(2) + "\n");
 }

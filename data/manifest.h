@@ -7,6 +7,7 @@
 // {
 //   "schema_version": 1, "teacher_sha256": "...", "dataset_fingerprint": "...",
 //   "num_classes": 10, "temperature": 4.0, "dtype": "float16", "total_rows": 120000,
+//   "format": "topk", "top_k": 8, "views": 2,
 //   "shards": [{"file": "shard-000000.h5", "task_begin": 0, "task_end": 4096,
 //               "views": 2, "rows": 8192, "sha256": "..."}, ...]
 // }
@@ -32,11 +33,17 @@ struct Manifest {
   double temperature = 1.0;
   std::string dtype = "float32";  // "float32" | "float16"
   int64_t total_rows = 0;         // rows expected once every task is labelled
+  // Shard layout. Manifests written before these existed load with the defaults.
+  std::string format = "full";  // "full" (logits) | "topk" (topk_values/indices/logsumexp)
+  int top_k = 0;                // k of every shard when format == "topk", else 0
+  int views = 1;                // augmentation views per sample
   std::vector<ManifestEntry> shards;
 };
 
 // UsageError naming the path if the file is missing, is not valid JSON, lacks
-// a field, has a field of the wrong type, or names an unknown dtype.
+// a field, has a field of the wrong type, names an unknown dtype or format,
+// or has a top_k that does not fit the format (topk: > 0, full: 0), or views < 1.
+// format, top_k and views are optional (defaults "full", 0, 1).
 Manifest load_manifest(const std::string& path);
 
 // Pretty JSON, replaced atomically (atomic_write_file). RuntimeFailure on I/O errors.

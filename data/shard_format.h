@@ -4,10 +4,15 @@
 //
 //   /sample_index  int64[N]     dataset index of each row's sample
 //   /view          int32[N]     augmentation view of each row
+// and then either the full layout (top_k == 0):
 //   /logits        float32 or IEEE float16 [N, num_classes], row-major
-//   root attributes: schema_version (int), teacher_sha256, dataset_fingerprint,
-//     producer (variable-length UTF-8 strings), temperature (double),
-//     num_classes, top_k (int; 0 = dense logits)
+// or the top-k layout (top_k == k > 0, k <= num_classes):
+//   /topk_values   IEEE float16 [N, k]  raw logits of the k largest classes, descending
+//   /topk_indices  int32 [N, k]         their class indices (ties: lower index first)
+//   /logsumexp     float32 [N]          log sum_c exp(logit_c / temperature) over ALL classes
+// root attributes: schema_version (int), teacher_sha256, dataset_fingerprint,
+//   producer (variable-length UTF-8 strings), temperature (double),
+//   num_classes, top_k (int; 0 = dense logits)
 // Datasets are chunked along rows, each chunk at most 1 MiB (at least 1 row).
 #include <cstddef>
 #include <cstdint>
@@ -25,7 +30,7 @@ struct ShardMeta {
   std::string dataset_fingerprint;  // identifies the input data (and its split)
   double temperature = 1.0;         // logits are stored raw; T is recorded for the student
   int num_classes = 0;
-  int top_k = 0;         // 0: dense logits
+  int top_k = 0;         // 0: dense logits; k > 0: top-k layout
   std::string producer;  // e.g. "condenser 0.1 worker host:pid"
 };
 
@@ -107,11 +112,16 @@ inline float half_to_float(uint16_t h) {
 // Largest chunk the writer uses, in bytes (DESIGN.md: at most 1 MiB).
 constexpr size_t kShardChunkBytes = size_t{1} << 20;
 
-// Rows per chunk for rows of `row_bytes` bytes: max(1, min(rows, 1 MiB / row_bytes)).
+// Rows per chunk for rows of `row_bytes` bytes: at most max(1, 1 MiB / row_bytes),
+// balanced so the chunks split `rows` evenly. HDF5 allocates every chunk
+// whole, so 40000 rows in 26214-row chunks would store 52428 rows; balanced
+// (20000-row) chunks waste less than one row per chunk.
 inline uint64_t shard_chunk_rows(uint64_t rows, size_t row_bytes) {
   uint64_t per = row_bytes == 0 ? rows : kShardChunkBytes / row_bytes;
   if (per > rows) per = rows;
-  return per == 0 ? 1 : per;
+  if (per == 0) return 1;
+  const uint64_t chunks = (rows + per - 1) / per;
+  return (rows + chunks - 1) / chunks;
 }
 
 }  // namespace condenser

@@ -59,6 +59,7 @@ ShardReport inspect_one(const ShardInspection& in, const ManifestEntry& e,
   r.file_rows = d.rows;
   r.teacher_sha256 = d.meta.teacher_sha256;
   r.dtype = logit_dtype_name(d.dtype);
+  r.top_k = d.meta.top_k;
   r.temperature = d.meta.temperature;
   if (d.rows > 0)
     r.bytes_per_sample = static_cast<double>(r.file_bytes) / static_cast<double>(d.rows);
@@ -79,6 +80,14 @@ ShardReport inspect_one(const ShardInspection& in, const ManifestEntry& e,
   if (d.meta.num_classes != m.num_classes) {
     r.problems.push_back(e.file + ": num_classes " + std::to_string(d.meta.num_classes) +
                          " != " + std::to_string(m.num_classes));
+  }
+  if (d.meta.top_k != m.top_k) {
+    r.problems.push_back(e.file + ": top_k " + std::to_string(d.meta.top_k) + " != manifest's " +
+                         std::to_string(m.top_k) + " (format " + m.format + ")");
+  }
+  if (d.meta.dataset_fingerprint != m.dataset_fingerprint) {
+    r.problems.push_back(e.file + ": dataset fingerprint '" + d.meta.dataset_fingerprint +
+                         "' != manifest's '" + m.dataset_fingerprint + "'");
   }
   int64_t bad_views = 0;
   for (int64_t i = 0; i < d.rows; ++i) {
@@ -110,12 +119,12 @@ void check_positions(ShardInspection* in) {
     }
     covered = std::max(covered, e);
   }
-  // The tail is knowable only when every shard uses the same number of views.
-  if (uniform_views && !in->manifest.shards.empty()) {
-    const int views = in->manifest.shards.front().views;
-    if (views > 0 && in->manifest.total_rows / views > covered) {
-      in->position_gaps.emplace_back(covered, in->manifest.total_rows / views);
-    }
+  // Positions expected = total_rows / views: the shards' views when they all
+  // agree, else (or with no shard yet) the manifest's.
+  const Manifest& m = in->manifest;
+  const int views = uniform_views && !m.shards.empty() ? m.shards.front().views : m.views;
+  if (views > 0 && m.total_rows / views > covered) {
+    in->position_gaps.emplace_back(covered, m.total_rows / views);
   }
   for (const auto& [b, e] : in->position_gaps) {
     in->problems.push_back("positions " + std::to_string(b) + ".." + std::to_string(e) +
@@ -174,27 +183,30 @@ std::string format_inspection(const ShardInspection& in) {
   std::string out;
   char line[512];
   std::snprintf(line, sizeof(line),
-                "manifest %s\n  teacher %s  dataset %s  classes %d  T %g  dtype %s  rows %lld  "
-                "shards %zu\n\n",
+                "manifest %s\n  teacher %s  dataset %s  classes %d  T %g  dtype %s  format %s"
+                "  top_k %d  views %d  rows %lld  shards %zu\n\n",
                 in.manifest_path.c_str(), short_hash(m.teacher_sha256).c_str(),
                 short_hash(m.dataset_fingerprint).c_str(), m.num_classes, m.temperature,
-                m.dtype.c_str(), static_cast<long long>(m.total_rows), m.shards.size());
+                m.dtype.c_str(), m.format.c_str(), m.top_k, m.views,
+                static_cast<long long>(m.total_rows), m.shards.size());
   out += line;
-  std::snprintf(line, sizeof(line), "%-24s %-17s %5s %9s %12s %-8s %-12s %-7s %6s\n", "file",
-                "positions", "views", "rows", "bytes/sample", "checksum", "teacher", "dtype", "T");
+  std::snprintf(line, sizeof(line), "%-24s %-17s %5s %9s %12s %-8s %-12s %-7s %5s %6s\n", "file",
+                "positions", "views", "rows", "bytes/sample", "checksum", "teacher", "dtype",
+                "top_k", "T");
   out += line;
   for (const ShardReport& r : in.shards) {
     const std::string positions =
         std::to_string(r.entry.task_begin) + ".." + std::to_string(r.entry.task_end);
     const std::string rows = r.file_rows < 0 ? "?" : std::to_string(r.file_rows);
     const bool read = r.file_rows >= 0;
-    char temp[32] = "-";
+    char temp[32] = "-", top_k[16] = "-";
     if (read) std::snprintf(temp, sizeof(temp), "%g", r.temperature);
-    std::snprintf(line, sizeof(line), "%-24s %-17s %5d %9s %12.1f %-8s %-12s %-7s %6s\n",
+    if (read) std::snprintf(top_k, sizeof(top_k), "%d", r.top_k);
+    std::snprintf(line, sizeof(line), "%-24s %-17s %5d %9s %12.1f %-8s %-12s %-7s %5s %6s\n",
                   r.entry.file.c_str(), positions.c_str(), r.entry.views, rows.c_str(),
                   r.bytes_per_sample, checksum_name(r.checksum),
                   read ? short_hash(r.teacher_sha256).c_str() : "-", read ? r.dtype.c_str() : "-",
-                  temp);
+                  top_k, temp);
     out += line;
   }
   std::snprintf(

@@ -2,7 +2,8 @@
 // `condenser inspect shards DIR`: checks a run's soft labels against its
 // manifest without loading any logits. Reads manifest.json, hashes every
 // shard, reads each shard's sample_index/view, and reports per-shard health
-// and coverage of (sample_index, view) pairs. The CLI prints
+// and coverage of (sample_index, view) pairs. Full and top-k shards alike;
+// bytes/sample is the file's size over its rows, whatever the layout. The CLI prints
 // format_inspection() and exits 1 when !ok.
 #include <cstdint>
 #include <string>
@@ -24,7 +25,8 @@ struct ShardReport {
   double bytes_per_sample = 0;  // file size / rows (0 when rows is 0 or unknown)
   // Provenance from the shard's own attributes (empty/0 when unreadable).
   std::string teacher_sha256;
-  std::string dtype;
+  std::string dtype;  // storage of logits (full) or topk_values (top-k)
+  int top_k = 0;      // 0: full logits
   double temperature = 0;
   std::vector<std::string> problems;  // empty when this shard is fine
 };

@@ -82,6 +82,7 @@ ShardMeta read_meta(hid_t file, const std::string& path) {
   read_number_attr(file, "num_classes", H5T_INTEGER, H5T_NATIVE_INT, &m.num_classes, path);
   read_number_attr(file, "top_k", H5T_INTEGER, H5T_NATIVE_INT, &m.top_k, path);
   if (m.num_classes <= 0) bad_shard(path, "num_classes is " + std::to_string(m.num_classes));
+  if (m.top_k < 0) bad_shard(path, "top_k is " + std::to_string(m.top_k));
   return m;
 }
 
@@ -118,6 +119,61 @@ void read_all(hid_t ds, hid_t mem_type, void* out, hsize_t rows, const char* nam
                      std::string("read dataset '") + name + "'");
 }
 
+// 16- or 32-bit float dataset; anything else is a bad shard.
+LogitDType float_dtype(hid_t ds, const char* name, const std::string& path) {
+  h5::Type type(CONDENSER_H5_CHECK(H5Dget_type(ds), std::string(name) + " type"));
+  const size_t size = H5Tget_size(type);
+  if (size != 2 && size != 4) {
+    bad_shard(path, std::string(name) + " are " + std::to_string(size * 8) +
+                        "-bit floats, expected 16 or 32");
+  }
+  return size == 2 ? LogitDType::kFloat16 : LogitDType::kFloat32;
+}
+
+// Reads a whole float dataset into `out` (sized by the dataset) as float32.
+void read_floats(hid_t ds, LogitDType dtype, const char* name, std::vector<float>* out) {
+  h5::Dataspace space(CONDENSER_H5_CHECK(H5Dget_space(ds), name));
+  const hssize_t n = CONDENSER_H5_CHECK(H5Sget_simple_extent_npoints(space), name);
+  out->resize(static_cast<size_t>(n));
+  if (n == 0) return;
+  if (dtype == LogitDType::kFloat16) {
+    // Read the 2-byte values (HDF5 fixes byte order) and widen them ourselves.
+    std::vector<uint16_t> half(static_cast<size_t>(n));
+    h5::Type half_type = h5::make_ieee_half_type();
+    read_all(ds, half_type, half.data(), 1, name);
+    for (size_t i = 0; i < half.size(); ++i) (*out)[i] = half_to_float(half[i]);
+  } else {
+    read_all(ds, H5T_NATIVE_FLOAT, out->data(), 1, name);
+  }
+}
+
+// The top-k datasets: shapes always checked, contents read when `with_values`.
+void read_topk(hid_t file, const std::string& path, bool with_values, ShardData* d) {
+  const int k = d->meta.top_k;
+  if (k > d->meta.num_classes) {
+    bad_shard(path, "top_k " + std::to_string(k) + " exceeds num_classes " +
+                        std::to_string(d->meta.num_classes));
+  }
+  hsize_t dims[2] = {0, 0};
+  const int64_t shape[2] = {d->rows, k};
+  h5::Dataset values = open_dataset(file, "topk_values", H5T_FLOAT, 2, shape, dims, path);
+  h5::Dataset indices = open_dataset(file, "topk_indices", H5T_INTEGER, 2, shape, dims, path);
+  h5::Dataset lse = open_dataset(file, "logsumexp", H5T_FLOAT, 1, shape, dims, path);
+  d->dtype = float_dtype(values, "topk_values", path);
+  float_dtype(lse, "logsumexp", path);
+  if (!with_values) return;
+  read_floats(values, d->dtype, "topk_values", &d->topk_values);
+  read_floats(lse, LogitDType::kFloat32, "logsumexp", &d->logsumexp);
+  d->topk_indices.resize(d->topk_values.size());
+  read_all(indices, H5T_NATIVE_INT32, d->topk_indices.data(), d->rows, "topk_indices");
+  for (int32_t c : d->topk_indices) {
+    if (c < 0 || c >= d->meta.num_classes) {
+      bad_shard(path, "topk_indices holds class " + std::to_string(c) + ", outside 0.." +
+                          std::to_string(d->meta.num_classes - 1));
+    }
+  }
+}
+
 ShardData read_impl(const std::string& path, bool with_logits, bool meta_only) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
@@ -129,41 +185,24 @@ ShardData read_impl(const std::string& path, bool with_logits, bool meta_only) {
     ShardData d;
     d.meta = read_meta(file, path);
     if (meta_only) return d;
-    if (!has_link(file, "logits")) {
-      bad_shard(path, d.meta.top_k > 0 ? "top-k shards (topk_values) are not supported yet"
-                                       : "dataset 'logits' is missing");
-    }
     hsize_t dims[2] = {0, 0};
     const int64_t any[1] = {-1};
     h5::Dataset idx = open_dataset(file, "sample_index", H5T_INTEGER, 1, any, dims, path);
     const int64_t rows = static_cast<int64_t>(dims[0]);
     const int64_t same_rows[1] = {rows};
     h5::Dataset view = open_dataset(file, "view", H5T_INTEGER, 1, same_rows, dims, path);
-    const int64_t logit_shape[2] = {rows, d.meta.num_classes};
-    h5::Dataset logits = open_dataset(file, "logits", H5T_FLOAT, 2, logit_shape, dims, path);
-    h5::Type ltype(CONDENSER_H5_CHECK(H5Dget_type(logits), "logits type"));
-    const size_t lsize = H5Tget_size(ltype);
-    if (lsize != 2 && lsize != 4) {
-      bad_shard(path, "logits are " + std::to_string(lsize * 8) + "-bit floats, expected 16 or 32");
-    }
-    d.dtype = lsize == 2 ? LogitDType::kFloat16 : LogitDType::kFloat32;
     d.rows = rows;
     d.sample_index.resize(rows);
     d.view.resize(rows);
     read_all(idx, H5T_NATIVE_INT64, d.sample_index.data(), rows, "sample_index");
     read_all(view, H5T_NATIVE_INT32, d.view.data(), rows, "view");
-    if (with_logits) {
-      const size_t n = static_cast<size_t>(rows) * static_cast<size_t>(d.meta.num_classes);
-      d.logits.resize(n);
-      if (d.dtype == LogitDType::kFloat16) {
-        // Read the 2-byte values (HDF5 fixes byte order) and widen them ourselves.
-        std::vector<uint16_t> half(n);
-        h5::Type half_type = h5::make_ieee_half_type();
-        read_all(logits, half_type, half.data(), rows, "logits");
-        for (size_t i = 0; i < n; ++i) d.logits[i] = half_to_float(half[i]);
-      } else {
-        read_all(logits, H5T_NATIVE_FLOAT, d.logits.data(), rows, "logits");
-      }
+    if (d.meta.top_k > 0) {
+      read_topk(file, path, with_logits, &d);
+    } else {
+      const int64_t shape[2] = {rows, d.meta.num_classes};
+      h5::Dataset logits = open_dataset(file, "logits", H5T_FLOAT, 2, shape, dims, path);
+      d.dtype = float_dtype(logits, "logits", path);
+      if (with_logits) read_floats(logits, d.dtype, "logits", &d.logits);
     }
     return d;
   } catch (const RuntimeFailure& e) {

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include "core/errors.h"
+#include "data/shard_prefetcher.h"
 #include "data/shard_reader.h"
 
 namespace condenser {
@@ -21,45 +22,84 @@ void check_provenance(const std::string& what, const std::string& teacher,
   }
 }
 
+// Copies `width` values of row r of `from` into row `row` of `to`.
+template <class T, class U>
+void copy_row(const std::vector<T>& from, int64_t r, int64_t width, U* to, int64_t row) {
+  for (int64_t c = 0; c < width; ++c) to[row * width + c] = static_cast<U>(from[r * width + c]);
+}
+
 }  // namespace
 
-at::Tensor load_soft_labels(const SoftLabelSource& source, const Manifest& manifest,
-                            int64_t num_samples, const std::vector<int64_t>& required) {
+SoftTargets load_soft_labels(const SoftLabelSource& source, const Manifest& manifest,
+                             int64_t num_samples, const std::vector<int64_t>& required,
+                             int prefetch_depth) {
   check_provenance("manifest.json", manifest.teacher_sha256, manifest.dataset_fingerprint,
                    source);
-  const int64_t classes = manifest.num_classes;
-  at::Tensor table = torch::full({num_samples, classes}, NAN, torch::kFloat32);
-  std::vector<char> covered(static_cast<size_t>(num_samples), 0);
-  float* out = table.data_ptr<float>();
+  const bool topk = manifest.format == "topk";
+  const int64_t views = manifest.views, width = topk ? manifest.top_k : manifest.num_classes;
+  const int64_t rows_total = num_samples * views;
+  SoftTargets t;
+  t.views = static_cast<int>(views);
+  if (topk) {
+    t.topk_values = torch::full({rows_total, width}, NAN, torch::kFloat32);
+    t.topk_indices = torch::zeros({rows_total, width}, torch::kInt64);
+    t.logsumexp = torch::full({rows_total}, NAN, torch::kFloat32);
+  } else {
+    t.logits = torch::full({rows_total, width}, NAN, torch::kFloat32);
+  }
+  std::vector<char> covered(static_cast<size_t>(rows_total), 0);
+
+  std::vector<std::string> paths;
   for (const ManifestEntry& entry : manifest.shards) {
     verify_shard(source.soft_label_dir, entry);
-    const std::string path = source.soft_label_dir + "/" + entry.file;
-    const ShardData shard = read_shard(path);
+    paths.push_back(source.soft_label_dir + "/" + entry.file);
+  }
+  // One background thread reads the shards (HDF5) while this one fills the table.
+  ShardPrefetcher prefetcher(paths, static_cast<size_t>(std::max(1, prefetch_depth)));
+  for (const std::string& path : paths) {
+    const std::optional<ShardData> next = prefetcher.next();
+    if (!next) throw RuntimeFailure("prefetcher ended before '" + path + "'");
+    const ShardData& shard = *next;
     check_provenance("shard '" + path + "'", shard.meta.teacher_sha256,
                      shard.meta.dataset_fingerprint, source);
-    if (shard.meta.num_classes != classes) {
+    const int64_t shard_width = topk ? shard.meta.top_k : shard.meta.num_classes;
+    if (shard.meta.num_classes != manifest.num_classes || shard_width != width ||
+        (shard.meta.top_k > 0) != topk) {
       throw UsageError("shard '" + path + "' has " + std::to_string(shard.meta.num_classes) +
-                       " classes, the manifest says " + std::to_string(classes) +
-                       "; run with --relabel");
+                       " classes and top_k " + std::to_string(shard.meta.top_k) +
+                       ", the manifest says " + std::to_string(manifest.num_classes) + " and " +
+                       std::to_string(manifest.top_k) + "; run with --relabel");
     }
     for (int64_t r = 0; r < shard.rows; ++r) {
       const int64_t s = shard.sample_index[static_cast<size_t>(r)];
-      if (s < 0 || s >= num_samples) {
-        throw UsageError("shard '" + path + "' names sample " + std::to_string(s) +
-                         " outside the dataset of " + std::to_string(num_samples) +
-                         "; run with --relabel");
+      const int64_t v = shard.view[static_cast<size_t>(r)];
+      if (s < 0 || s >= num_samples || v < 0 || v >= views) {
+        throw UsageError("shard '" + path + "' names (sample " + std::to_string(s) + ", view " +
+                         std::to_string(v) + ") outside this job's " +
+                         std::to_string(num_samples) + " samples x " + std::to_string(views) +
+                         " views; run with --relabel");
       }
-      std::copy_n(shard.logits.data() + r * classes, classes, out + s * classes);
-      covered[static_cast<size_t>(s)] = 1;
+      const int64_t row = s * views + v;
+      if (topk) {
+        copy_row(shard.topk_values, r, width, t.topk_values.data_ptr<float>(), row);
+        copy_row(shard.topk_indices, r, width, t.topk_indices.data_ptr<int64_t>(), row);
+        t.logsumexp.data_ptr<float>()[row] = shard.logsumexp[static_cast<size_t>(r)];
+      } else {
+        copy_row(shard.logits, r, width, t.logits.data_ptr<float>(), row);
+      }
+      covered[static_cast<size_t>(row)] = 1;
     }
   }
   for (int64_t s : required) {
-    if (s < 0 || s >= num_samples || !covered[static_cast<size_t>(s)]) {
-      throw UsageError("sample " + std::to_string(s) + " has no soft label in '" +
-                       source.soft_label_dir + "'; run with --relabel to label again");
+    for (int64_t v = 0; v < views; ++v) {
+      if (s < 0 || s >= num_samples || !covered[static_cast<size_t>(s * views + v)]) {
+        throw UsageError("sample " + std::to_string(s) + " view " + std::to_string(v) +
+                         " has no soft label in '" + source.soft_label_dir +
+                         "'; run with --relabel to label again");
+      }
     }
   }
-  return table;
+  return t;
 }
 
 }  // namespace condenser

@@ -12,4 +12,27 @@ namespace condenser {
 at::Tensor kd_loss(const at::Tensor& student_logits, const at::Tensor& teacher_logits,
                    const at::Tensor& labels, double temperature, double alpha);
 
+// Sparse (top-k) distillation: the teacher stored only its k largest logits per
+// sample plus the log-partition at temperature T, so its distribution is known
+// on the kept classes K and lumped into one remainder bucket elsewhere:
+//   p_i    = exp(v_i / T - L)                 for the k kept classes i in K
+//   r      = max(0, 1 - sum_i p_i)            teacher mass outside K
+//   log q  = log_softmax(s / T)               student, all C classes
+//   log q_rest = logsumexp_{c not in K}(s_c / T) - logsumexp_c(s_c / T)
+//                (exact: the kept logits are masked with -inf)
+//   KL     = sum_i p_i (log p_i - log q_i) + r (log r - log q_rest)
+//            (the r-term is 0 when r == 0, and when K covers every class:
+//             there is no remainder then and r > 0 is only rounding)
+//   loss   = alpha * T^2 * mean_batch(KL) + (1 - alpha) * CE(s, y)
+// At k = C with exact L this is kd_loss(student, full teacher logits).
+// student_logits: [B, C] float; topk_values: [B, k] raw teacher logits (not
+// divided by T); topk_indices: [B, k] int64 or int32, distinct per row, in
+// [0, C); teacher_logsumexp: [B], L = log sum_c exp(t_c / T) over all C
+// classes at this T; labels: [B] int64 (unused when alpha == 1). The teacher
+// tensors carry no gradient. Throws UsageError on mismatched shapes, k < 1,
+// k > C, or non-integer indices.
+at::Tensor sparse_kd_loss(const at::Tensor& student_logits, const at::Tensor& topk_values,
+                          const at::Tensor& topk_indices, const at::Tensor& teacher_logsumexp,
+                          const at::Tensor& labels, double temperature, double alpha);
+
 }  // namespace condenser

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "core/errors.h"
+#include "data/augment.h"
 #include "data/sampling.h"
 #include "trainers/losses.h"
 #include "trainers/pruning.h"
@@ -55,6 +56,42 @@ at::Tensor index_tensor(const std::vector<int64_t>& indices, size_t begin, size_
       .clone();
 }
 
+struct Batch {
+  at::Tensor images;  // [B, ...], augmented when the stage trains several views
+  at::Tensor rows;    // [B] int64 soft-target rows: sample * views + view
+};
+
+Batch make_batch(const LabelledSet& set, const std::vector<int64_t>& samples, size_t begin,
+                 size_t end, int64_t epoch, const StageOptions& options) {
+  const int k = options.views_per_sample;
+  const std::vector<int64_t> ids(samples.begin() + static_cast<std::ptrdiff_t>(begin),
+                                 samples.begin() + static_cast<std::ptrdiff_t>(end));
+  std::vector<int> views(ids.size(), 0);
+  std::vector<int64_t> rows(ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (k > 1) views[i] = view_for_epoch(ids[i], epoch, k);
+    rows[i] = ids[i] * k + views[i];
+  }
+  Batch b;
+  b.images = k > 1 ? augment_batch(set.images, ids, views, options.augment_seed)
+                   : set.images.index_select(0, index_tensor(ids, 0, ids.size()));
+  b.rows = index_tensor(rows, 0, rows.size());
+  return b;
+}
+
+at::Tensor distill_loss(const at::Tensor& logits, const StageOptions& o, const at::Tensor& rows,
+                        const at::Tensor& labels, c10::Device device) {
+  const SoftTargets& t = o.soft;
+  if (t.logits.defined()) {
+    return kd_loss(logits, t.logits.index_select(0, rows).to(device), labels, o.temperature,
+                   o.alpha);
+  }
+  return sparse_kd_loss(logits, t.topk_values.index_select(0, rows).to(device),
+                        t.topk_indices.index_select(0, rows).to(device),
+                        t.logsumexp.index_select(0, rows).to(device), labels, o.temperature,
+                        o.alpha);
+}
+
 }  // namespace
 
 c10::Device module_device(const torch::jit::Module& module) {
@@ -95,7 +132,12 @@ StageResult train_stage(torch::jit::Module& module, const LabelledSet& train,
   const auto batch = static_cast<size_t>(cfg.batch_size);
   const int64_t steps_per_epoch = static_cast<int64_t>((n + batch - 1) / batch);
   const int64_t total_steps = steps_per_epoch * cfg.epochs;
-  const bool distill = options.soft_logits.defined();
+  const bool distill = options.soft.defined();
+  const int views = options.views_per_sample;
+  if (distill && options.soft.views != views) {
+    throw RuntimeFailure("soft targets hold " + std::to_string(options.soft.views) +
+                         " views per sample, the stage trains " + std::to_string(views));
+  }
   const c10::Device device = module_device(module);
   // Dropout draws from the global generator: seed it per stage for determinism.
   torch::manual_seed(mix_seed(options.seed, stage_salt(options.stage)));
@@ -113,17 +155,16 @@ StageResult train_stage(torch::jit::Module& module, const LabelledSet& train,
     for (size_t begin = 0; begin < n; begin += batch) {
       const size_t end = std::min(n, begin + batch);
       const at::Tensor idx = index_tensor(samples, begin, end);
-      const at::Tensor x = train.images.index_select(0, idx).to(device);
+      const Batch batch_in = make_batch(train, samples, begin, end, epoch, options);
+      const at::Tensor x = batch_in.images.to(device);
       const at::Tensor y = train.labels.index_select(0, idx).to(device);
       for (auto& group : optimizer->param_groups()) {
         group.options().set_lr(scheduled_lr(cfg, result.steps, total_steps));
       }
       optimizer->zero_grad();
       const at::Tensor logits = module.forward({x}).toTensor();
-      const at::Tensor loss =
-          distill ? kd_loss(logits, options.soft_logits.index_select(0, idx).to(device), y,
-                            options.temperature, options.alpha)
-                  : torch::nll_loss(torch::log_softmax(logits, 1), y);
+      const at::Tensor loss = distill ? distill_loss(logits, options, batch_in.rows, y, device)
+                                      : torch::nll_loss(torch::log_softmax(logits, 1), y);
       loss.backward();
       if (masks) masks->apply_to_grads(module);
       optimizer->step();

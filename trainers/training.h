@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/config.h"
+#include "data/soft_label_table.h"
 
 namespace condenser {
 
@@ -28,9 +29,13 @@ struct StageOptions {
   OptimConfig optim;
   uint64_t seed = 0;
   int log_every = 100;
-  // Distillation: when soft_logits is defined ([N, C], rows by sample index),
-  // the loss is kd_loss with these; otherwise plain cross-entropy.
-  at::Tensor soft_logits;
+  // Distillation: when soft is defined the loss is kd_loss (full) or
+  // sparse_kd_loss (top-k); otherwise plain cross-entropy.
+  SoftTargets soft;
+  // With views_per_sample K > 1, epoch e trains sample s on view
+  // view_for_epoch(s, e, K), augmented from (augment_seed, s, view).
+  int views_per_sample = 1;
+  uint64_t augment_seed = 0;
   double temperature = 1.0;
   double alpha = 1.0;
 };

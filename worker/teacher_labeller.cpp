@@ -4,6 +4,7 @@
 
 #include "core/errors.h"
 #include "core/sha256.h"
+#include "data/augment.h"
 #include "data/shard_writer.h"
 #include "trainers/training.h"
 
@@ -17,11 +18,15 @@ ManifestEntry label_task(torch::jit::Module& teacher, const LabellerSetup& setup
                          std::to_string(task.end) + ") is outside the sample list of " +
                          std::to_string(setup.samples.size()));
   }
-  const int64_t rows = task.end - task.begin;
+  const int64_t views = setup.views;
+  const int64_t rows = (task.end - task.begin) * views;
   const int64_t classes = setup.meta.num_classes;
-  std::vector<int64_t> sample_index(setup.samples.begin() + task.begin,
-                                    setup.samples.begin() + task.end);
-  std::vector<int32_t> view(static_cast<size_t>(rows), 0);
+  std::vector<int64_t> sample_index(static_cast<size_t>(rows));
+  std::vector<int32_t> view(static_cast<size_t>(rows));
+  for (int64_t r = 0; r < rows; ++r) {
+    sample_index[static_cast<size_t>(r)] = setup.samples[static_cast<size_t>(task.begin + r / views)];
+    view[static_cast<size_t>(r)] = static_cast<int32_t>(r % views);
+  }
   std::vector<float> logits(static_cast<size_t>(rows * classes));
 
   const bool was_training = teacher.is_training();
@@ -31,16 +36,22 @@ ManifestEntry label_task(torch::jit::Module& teacher, const LabellerSetup& setup
     c10::InferenceMode inference;
     for (int64_t b = 0; b < rows; b += setup.batch_size) {
       const int64_t e = std::min(rows, b + setup.batch_size);
-      const at::Tensor idx =
-          torch::from_blob(sample_index.data() + b, {e - b}, torch::kInt64).clone();
-      const at::Tensor out = teacher.forward({setup.images.index_select(0, idx).to(device)})
+      const std::vector<int64_t> ids(sample_index.begin() + b, sample_index.begin() + e);
+      const at::Tensor x =
+          views > 1 ? augment_batch(setup.images, ids,
+                                    std::vector<int>(view.begin() + b, view.begin() + e),
+                                    setup.augment_seed)
+                    : setup.images.index_select(
+                          0, torch::from_blob(const_cast<int64_t*>(ids.data()), {e - b},
+                                              torch::kInt64)
+                                 .clone());
+      const at::Tensor out = teacher.forward({x.to(device)})
                                  .toTensor()
                                  .to(torch::kCPU, torch::kFloat32)
                                  .contiguous();
       if (out.dim() != 2 || out.size(1) != classes) {
-        throw UsageError("teacher output has shape " + std::to_string(out.dim()) +
-                         "-D with last dimension " + std::to_string(out.size(-1)) +
-                         "; expected [batch, " + std::to_string(classes) + "] logits");
+        throw UsageError("teacher output has shape " + c10::str(out.sizes()) + "; expected [" +
+                         std::to_string(e - b) + ", " + std::to_string(classes) + "] logits");
       }
       std::memcpy(logits.data() + b * classes, out.data_ptr<float>(),
                   sizeof(float) * static_cast<size_t>(out.numel()));
@@ -48,13 +59,20 @@ ManifestEntry label_task(torch::jit::Module& teacher, const LabellerSetup& setup
   }
   teacher.train(was_training);
   const std::string path = setup.soft_label_dir + "/" + task.file;
-  write_shard(path, setup.meta, sample_index, view, logits, setup.dtype);
+  if (setup.top_k > 0) {
+    const TopK top = topk_from_logits(logits, rows, static_cast<int>(classes), setup.top_k,
+                                      setup.meta.temperature);
+    write_topk_shard(path, setup.meta, sample_index, view, top.values, top.indices,
+                     top.logsumexp);
+  } else {
+    write_shard(path, setup.meta, sample_index, view, logits, setup.dtype);
+  }
 
   ManifestEntry entry;
   entry.file = task.file;
   entry.task_begin = task.begin;
   entry.task_end = task.end;
-  entry.views = 1;
+  entry.views = setup.views;
   entry.rows = rows;
   entry.sha256 = sha256_file(path);
   return entry;

@@ -1,7 +1,9 @@
 #pragma once
-// Teacher inference for one labelling task: the teacher runs once over a
-// contiguous slice of the labelled sample list, and its raw logits (not
-// divided by the temperature; the shard records T) go to one HDF5 shard.
+// Teacher inference for one labelling task: the teacher runs once per
+// (sample, view) over a contiguous slice of the labelled sample list, and its
+// raw logits (not divided by the temperature; the shard records T), or their
+// top-k with the tempered logsumexp, go to one HDF5 shard. Rows are ordered
+// by position, then view.
 // The coordinator commits the returned entry to the manifest.
 #include <torch/script.h>
 
@@ -23,7 +25,10 @@ struct LabellerSetup {
   at::Tensor images;             // all samples, [N, ...] float32
   std::vector<int64_t> samples;  // the labelled sample list (sample indices)
   ShardMeta meta;                // provenance written into every shard
-  LogitDType dtype = LogitDType::kFloat32;
+  LogitDType dtype = LogitDType::kFloat32;  // full format
+  int top_k = 0;          // 0: full logits; k > 0: top-k layout (meta.top_k must match)
+  int views = 1;          // views per sample; view 0 is the original image
+  uint64_t augment_seed = 0;  // views >= 1 are augment_view(image, seed, sample, view)
   int64_t batch_size = 500;
   std::string soft_label_dir;
 };

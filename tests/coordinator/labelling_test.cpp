@@ -119,7 +119,7 @@ TEST(LabelAll, WritesShardsAndAManifestThatNamesThem) {
 TEST(LabelAll, SoftLabelsAreThePredictLogitsOfTheLabelledSamplesAndNanElsewhere) {
   Labelled job;
   const Manifest m = load_manifest(job.manifest_path);
-  const at::Tensor table = load_soft_labels(job.source(), m, 30, job.samples);
+  const at::Tensor table = load_soft_labels(job.source(), m, 30, job.samples).logits;
   ASSERT_EQ(table.sizes(), (std::vector<int64_t>{30, 10}));
   ASSERT_EQ(table.scalar_type(), torch::kFloat32);
   job.teacher.train();  // predict must use eval mode, as the labeller does

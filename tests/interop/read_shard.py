@@ -6,7 +6,11 @@ usage: read_shard.py SHARD.h5 EXPECTED.json
 EXPECTED.json (written by tests/data/shard_h5py_test.cpp) holds the exact
 dataset values, numpy dtypes and root attributes; a dataset's optional
 "source" holds the float32 values before storage, which numpy must cast to
-exactly what was stored (checks our float16 rounding independently). Prints what it read and
+exactly what was stored (checks our float16 rounding independently). An
+optional "topk_check" ({"logits", "shape", "k", "temperature"}) holds the
+original float32 logits of a top-k shard: numpy's own top-k (descending, ties
+by lower class index) and logsumexp(logits / temperature) must match the
+shard's topk_indices, topk_values and logsumexp. Prints what it read and
 exits 0 when everything matches, 1 (with the mismatches) otherwise.
 Run with an interpreter that has h5py and numpy (/usr/bin/python3 on Debian).
 """
@@ -15,6 +19,29 @@ import sys
 
 import h5py
 import numpy as np
+
+
+def check_topk(f, spec, errors):
+    """Recomputes top-k and logsumexp from the source logits with numpy."""
+    x = np.asarray(spec["logits"], dtype=np.float32).reshape(spec["shape"])
+    k, t = spec["k"], spec["temperature"]
+    order = np.argsort(-x, axis=1, kind="stable")[:, :k]  # stable: ties keep lower index first
+    if not np.array_equal(f["topk_indices"][()], order.astype(np.int32)):
+        errors.append(f"topk_indices differ from numpy's top-k:\n{f['topk_indices'][()]}\n{order}")
+    values = np.take_along_axis(x, order, axis=1).astype(np.float16)
+    if not np.array_equal(f["topk_values"][()], values):
+        errors.append(f"topk_values differ from numpy's top-k values:\n{values}")
+    scaled = x.astype(np.float64) / t
+    peak = scaled.max(axis=1, keepdims=True)
+    lse = (peak + np.log(np.exp(scaled - peak).sum(axis=1, keepdims=True)))[:, 0]
+    stored = f["logsumexp"][()]
+    if not np.allclose(stored, lse.astype(np.float32), rtol=1e-6, atol=1e-6):
+        errors.append(f"logsumexp {stored} != numpy's {lse}")
+    # The kept classes' tempered probabilities are a sub-distribution.
+    probs = np.exp(f["topk_values"][()].astype(np.float64) / t - stored[:, None].astype(np.float64))
+    if (probs.sum(axis=1) > 1 + 1e-2).any():
+        errors.append(f"top-k probabilities sum above 1: {probs.sum(axis=1)}")
+    print(f"topk_check: k={k} T={t} max |logsumexp - numpy| = {np.abs(stored - lse).max():.3g}")
 
 
 def main(shard_path, expected_path):
@@ -47,6 +74,8 @@ def main(shard_path, expected_path):
                 row_bytes = int(np.prod(ds.shape[1:])) * ds.dtype.itemsize
                 if chunk_bytes > max(1 << 20, row_bytes):
                     errors.append(f"{name}: chunk of {chunk_bytes} bytes exceeds 1 MiB")
+        if "topk_check" in want:
+            check_topk(f, want["topk_check"], errors)
         for name, value in want["attributes"].items():
             if name not in f.attrs:
                 errors.append(f"attribute {name} missing")

@@ -148,7 +148,7 @@ TEST(Training, DistillationAtAlphaOneLearnsTheTeacherNotTheHardLabels) {
   DistillProblem p = distill_problem();
   torch::jit::Module m = build_model(zoo_spec("mlp"), 2);
   StageOptions o = adam_options(15, 25, 3e-3);
-  o.soft_logits = p.teacher_logits;
+  o.soft.logits = p.teacher_logits;
   o.temperature = 2.0;
   o.alpha = 1.0;
   train_stage(m, p.train, p.validation, o, nullptr, kIgnore);

@@ -1,0 +1,22 @@
+#pragma once
+// The benchmarks behind `condenser bench NAME` and `make bench`.
+#include <string>
+#include <vector>
+
+#include "bench/bench_report.h"
+
+namespace condenser {
+
+struct BenchOptions {
+  int repeats = 5;                                // timed rounds per case (after one warm-up)
+  bool quick = false;                             // smaller payloads (tests)
+  std::string scratch_dir = "bench/scratch";      // files written while measuring
+};
+
+BenchReport bench_shards(const BenchOptions& options);
+
+std::vector<std::string> bench_names();
+// Runs the named benchmark; UsageError listing the names for an unknown one.
+BenchReport run_bench(const std::string& name, const BenchOptions& options);
+
+}  // namespace condenser
