@@ -7,6 +7,7 @@
 #include "coordinator/job.h"
 #include "core/config.h"
 #include "core/errors.h"
+#include "core/files.h"
 #include "core/log.h"
 #include "data/shard_inspect.h"
 
@@ -75,6 +76,7 @@ int command_bench(const BenchArgs& args) {
     }
     std::cout << "written: " << report.write(args.out_dir) << "\n";
   }
+  remove_tree(options.scratch_dir);
   return 0;
 }
 

@@ -22,7 +22,7 @@ struct Payload {
   std::vector<int64_t> sample_index;
   std::vector<int32_t> view;
   std::vector<float> logits;
-  std::vector<uint16_t> logits_half;  // what the raw baseline writes for float16
+  std::vector<uint16_t> logits_half;  // scratch for the raw baseline's float16 reads
 };
 
 Payload make_payload(int64_t rows, int classes) {
@@ -35,7 +35,6 @@ Payload make_payload(int64_t rows, int classes) {
   }
   p.logits.resize(static_cast<size_t>(rows) * classes);
   for (float& v : p.logits) v = normal(gen);
-  for (float v : p.logits) p.logits_half.push_back(float_to_half(v));
   return p;
 }
 
@@ -87,7 +86,10 @@ void raw_write(const std::string& path, const Payload& p, LogitDType dtype) {
   write_all(fd, p.sample_index.data(), p.sample_index.size() * 8, tmp);
   write_all(fd, p.view.data(), p.view.size() * 4, tmp);
   if (dtype == LogitDType::kFloat16) {
-    write_all(fd, p.logits_half.data(), p.logits_half.size() * 2, tmp);
+    // Both sides start from the teacher's float32 logits, so both convert.
+    std::vector<uint16_t> half(p.logits.size());
+    for (size_t i = 0; i < half.size(); ++i) half[i] = float_to_half(p.logits[i]);
+    write_all(fd, half.data(), half.size() * 2, tmp);
   } else {
     write_all(fd, p.logits.data(), p.logits.size() * 4, tmp);
   }

@@ -33,4 +33,9 @@ std::string read_file(const std::string& path);
 // True if `path` exists (any type).
 bool path_exists(const std::string& path);
 
+// Removes a file or a directory tree (no error if absent). Uses POSIX nftw,
+// not std::filesystem::remove_all, which crashed in binaries linked against
+// PyTorch 2.x's libtorch (it exports its own std::filesystem symbols).
+void remove_tree(const std::string& path);
+
 }  // namespace condenser

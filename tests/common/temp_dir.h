@@ -1,23 +1,18 @@
 #pragma once
 // A scratch directory for one test, removed with everything in it afterwards.
-// Removal uses POSIX nftw, not std::filesystem::remove_all: PyTorch 2.x's
-// libtorch exports its own std::filesystem symbols, and remove_all crashed in
-// test binaries linked against it (seen on the GPU machine with PyTorch 2.11).
-#include <ftw.h>
+// Removal is core/files.h's remove_tree (nftw): std::filesystem::remove_all
+// crashed in test binaries linked against PyTorch 2.11's libtorch.
 #include <gtest/gtest.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include <string>
 
+#include "core/files.h"
+
 namespace condenser::testing_util {
 
-inline void remove_tree(const std::string& path) {
-  nftw(
-      path.c_str(),
-      [](const char* p, const struct stat*, int, struct FTW*) { return ::remove(p); }, 16,
-      FTW_DEPTH | FTW_PHYS);
-}
+using condenser::remove_tree;
 
 struct TempDir {
   std::string path;

@@ -84,3 +84,20 @@ TEST(Files, ParentDir) {
 
 }  // namespace
 }  // namespace condenser
+
+namespace condenser {
+namespace {
+
+TEST(Files, RemoveTreeDeletesNestedDirectoriesAndIgnoresAbsentPaths) {
+  testing_util::TempDir tmp("remove_tree");
+  tmp.keep = true;  // remove_tree itself is under test
+  ensure_dir(tmp.path + "/a/b/c");
+  atomic_write_file(tmp.path + "/a/b/c/file.txt", "x");
+  atomic_write_file(tmp.path + "/a/top.txt", "y");
+  remove_tree(tmp.path);
+  EXPECT_FALSE(path_exists(tmp.path));
+  EXPECT_NO_THROW(remove_tree(tmp.path));  // absent: nothing to do
+}
+
+}  // namespace
+}  // namespace condenser
