@@ -16,6 +16,7 @@
 #include "core/sha256.h"
 #include "data/dataset.h"
 #include "data/shard_quarantine.h"
+#include "data/shard_stream.h"
 #include "data/sampling.h"
 #include "data/soft_label_table.h"
 #include "trainers/device.h"
@@ -215,7 +216,14 @@ std::vector<LabelTask> tasks_to_label(JobContext& job, const std::vector<LabelTa
   return todo;
 }
 
-SoftTargets label_stage(JobContext& job, torch::jit::Module& teacher, bool teacher_trained_here) {
+// What the student stages distill from: a verified in-memory table, or a
+// stream over the shards (soft_labels.reader).
+struct SoftLabels {
+  SoftTargets table;
+  std::unique_ptr<ShardStream> stream;
+};
+
+SoftLabels label_stage(JobContext& job, torch::jit::Module& teacher, bool teacher_trained_here) {
   const SoftLabelConfig& s = job.config.soft_labels;
   const auto start = Clock::now();
   LabellerSetup setup;
@@ -257,18 +265,27 @@ SoftTargets label_stage(JobContext& job, torch::jit::Module& teacher, bool teach
   job.report.teacher_forward_samples = labelled.teacher_forward_samples;
   job.record("label", since(start), static_cast<int64_t>(todo.size()), nullptr);
 
-  // Training reads the soft labels back from the shards (verified), not from memory.
+  // Training reads the soft labels back from the shards (verified), not from
+  // the labeller's memory: as one table, or streamed shard by shard.
   const SoftLabelSource source{job.paths.soft_labels, job.report.teacher_sha256,
                                job.report.dataset_fingerprint};
-  return load_soft_labels(source, load_manifest(job.paths.manifest), job.train_data.size(),
-                          job.train.indices, s.prefetch_depth);
+  SoftLabels labels;
+  if (s.reader == "stream") {
+    labels.stream = std::make_unique<ShardStream>(source, load_manifest(job.paths.manifest),
+                                                  s.prefetch_depth, mix_seed(job.config.seed, 4));
+  } else {
+    labels.table = load_soft_labels(source, load_manifest(job.paths.manifest),
+                                    job.train_data.size(), job.train.indices, s.prefetch_depth);
+  }
+  return labels;
 }
 
 StageOptions distill_options(JobContext& job, const std::string& stage, const OptimConfig& optim,
-                             const SoftTargets& soft) {
+                             const SoftLabels& soft) {
   StageOptions o = job.stage_options(stage, optim);
-  o.soft = soft;
-  o.views_per_sample = soft.views;
+  o.soft = soft.table;
+  o.stream = soft.stream.get();
+  o.views_per_sample = soft.stream ? soft.stream->views() : soft.table.views;
   o.augment_seed = augment_seed(job.config);
   o.temperature = job.config.soft_labels.temperature;
   o.alpha = job.config.student.alpha;
@@ -299,7 +316,7 @@ JobReport run_job(const Config& config, const JobOptions& options) {
   load_data(job);
 
   torch::jit::Module teacher = teacher_stage(job);
-  const SoftTargets soft_logits = label_stage(job, teacher, config.teacher.path.empty());
+  const SoftLabels soft_logits = label_stage(job, teacher, config.teacher.path.empty());
 
   auto start = Clock::now();
   torch::jit::Module student =
@@ -324,6 +341,10 @@ JobReport run_job(const Config& config, const JobOptions& options) {
                     distill_options(job, "prune", config.prune.finetune, soft_logits), &masks,
                     job.sink());
     job.record("prune", since(start), tuned.steps, &student);
+  }
+  if (soft_logits.stream) {
+    log_info("soft labels streamed from shards: training waited ",
+             fixed(soft_logits.stream->wait_seconds(), 2), " s in all on HDF5 reads");
   }
   save_module(student, job.paths.models + "/student_final.pt");
   job.report.student_final = job.report.stages.back().model;

@@ -46,6 +46,7 @@ struct SoftLabelConfig {
   int top_k = 5;                  // classes kept per row when format = topk
   int views_per_sample = 1;       // augmented views labelled per sample (view 0 = original)
   int prefetch_depth = 2;         // shards read ahead by the background reader
+  std::string reader = "memory";  // memory (one verified table) | stream (bounded memory)
 };
 
 struct StudentConfig {

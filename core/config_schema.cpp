@@ -106,6 +106,8 @@ std::vector<FieldSpec> build_schema() {
                "augmented views labelled per sample; epoch e trains view (e + sample) mod K");
   soft.integer("prefetch_depth", &SoftLabelConfig::prefetch_depth, at_least(1),
                "shards the background reader holds ahead of the trainer");
+  soft.choice("reader", &SoftLabelConfig::reader, {"memory", "stream"},
+              "memory: all soft labels in one table; stream: shard by shard, bounded memory");
   soft.choice("dtype", &SoftLabelConfig::dtype, {"float32", "float16"},
               "stored soft-label precision");
 

@@ -8,6 +8,7 @@
 #include "core/errors.h"
 #include "data/augment.h"
 #include "data/sampling.h"
+#include "data/shard_stream.h"
 #include "trainers/losses.h"
 #include "trainers/pruning.h"
 
@@ -79,9 +80,8 @@ Batch make_batch(const LabelledSet& set, const std::vector<int64_t>& samples, si
   return b;
 }
 
-at::Tensor distill_loss(const at::Tensor& logits, const StageOptions& o, const at::Tensor& rows,
-                        const at::Tensor& labels, c10::Device device) {
-  const SoftTargets& t = o.soft;
+at::Tensor distill_loss(const at::Tensor& logits, const SoftTargets& t, const StageOptions& o,
+                        const at::Tensor& rows, const at::Tensor& labels, c10::Device device) {
   if (t.logits.defined()) {
     return kd_loss(logits, t.logits.index_select(0, rows).to(device), labels, o.temperature,
                    o.alpha);
@@ -128,12 +128,14 @@ StageResult train_stage(torch::jit::Module& module, const LabelledSet& train,
   const auto start = Clock::now();
   const OptimConfig& cfg = options.optim;
   auto optimizer = make_optimizer(cfg, parameters_of(module));
-  const size_t n = train.indices.size();
+  // Streaming visits every labelled sample once an epoch, like the table does.
+  const size_t n = options.stream ? static_cast<size_t>(options.stream->samples_per_epoch())
+                                  : train.indices.size();
   const auto batch = static_cast<size_t>(cfg.batch_size);
   const int64_t steps_per_epoch = static_cast<int64_t>((n + batch - 1) / batch);
   const int64_t total_steps = steps_per_epoch * cfg.epochs;
   const bool distill = options.soft.defined();
-  const int views = options.views_per_sample;
+  const int views = options.stream ? options.stream->views() : options.views_per_sample;
   if (distill && options.soft.views != views) {
     throw RuntimeFailure("soft targets hold " + std::to_string(options.soft.views) +
                          " views per sample, the stage trains " + std::to_string(views));
@@ -145,40 +147,65 @@ StageResult train_stage(torch::jit::Module& module, const LabelledSet& train,
   StageResult result;
   module.train();
   if (masks) masks->apply_to_weights(module);
+  // One optimizer step on a batch; returns the loss and adds to `correct`.
+  auto step = [&](const at::Tensor& images, const at::Tensor& labels, const SoftTargets* soft,
+                  const at::Tensor& rows, int64_t* correct) {
+    const at::Tensor x = images.to(device);
+    const at::Tensor y = labels.to(device);
+    for (auto& group : optimizer->param_groups()) {
+      group.options().set_lr(scheduled_lr(cfg, result.steps, total_steps));
+    }
+    optimizer->zero_grad();
+    const at::Tensor logits = module.forward({x}).toTensor();
+    const at::Tensor loss = soft ? distill_loss(logits, *soft, options, rows, y, device)
+                                 : torch::nll_loss(torch::log_softmax(logits, 1), y);
+    loss.backward();
+    if (masks) masks->apply_to_grads(module);
+    optimizer->step();
+    if (masks) masks->apply_to_weights(module);
+    ++result.steps;
+    *correct += logits.argmax(1).eq(y).sum().item<int64_t>();
+    return loss.item<double>();
+  };
   for (int64_t epoch = 0; epoch < cfg.epochs; ++epoch) {
-    const std::vector<int64_t> order =
-        epoch_order(static_cast<int64_t>(n), options.seed, stage_salt(options.stage), epoch);
-    std::vector<int64_t> samples(n);
-    for (size_t i = 0; i < n; ++i) samples[i] = train.indices[static_cast<size_t>(order[i])];
     double loss_sum = 0.0;
     int64_t correct = 0;
-    for (size_t begin = 0; begin < n; begin += batch) {
-      const size_t end = std::min(n, begin + batch);
-      const at::Tensor idx = index_tensor(samples, begin, end);
-      const Batch batch_in = make_batch(train, samples, begin, end, epoch, options);
-      const at::Tensor x = batch_in.images.to(device);
-      const at::Tensor y = train.labels.index_select(0, idx).to(device);
-      for (auto& group : optimizer->param_groups()) {
-        group.options().set_lr(scheduled_lr(cfg, result.steps, total_steps));
-      }
-      optimizer->zero_grad();
-      const at::Tensor logits = module.forward({x}).toTensor();
-      const at::Tensor loss = distill ? distill_loss(logits, options, batch_in.rows, y, device)
-                                      : torch::nll_loss(torch::log_softmax(logits, 1), y);
-      loss.backward();
-      if (masks) masks->apply_to_grads(module);
-      optimizer->step();
-      if (masks) masks->apply_to_weights(module);
-      ++result.steps;
-      const double loss_value = loss.item<double>();
-      loss_sum += loss_value * double(end - begin);
-      correct += logits.argmax(1).eq(y).sum().item<int64_t>();
+    auto after_step = [&](double loss_value, size_t rows_in_batch) {
+      loss_sum += loss_value * double(rows_in_batch);
       if (options.log_every > 0 && result.steps % options.log_every == 0) {
         sink({{"stage", options.stage},
               {"epoch", epoch + 1},
               {"step", result.steps},
               {"loss", loss_value},
               {"lr", scheduled_lr(cfg, result.steps - 1, total_steps)}});
+      }
+    };
+    if (options.stream) {
+      options.stream->start_epoch(epoch);
+      StreamBatch b;
+      while (options.stream->next(batch, &b)) {
+        const at::Tensor images = views > 1 ? augment_batch(train.images, b.samples, b.views,
+                                                            options.augment_seed)
+                                            : train.images.index_select(
+                                                  0, index_tensor(b.samples, 0, b.samples.size()));
+        const at::Tensor rows = torch::arange(static_cast<int64_t>(b.samples.size()));
+        const double loss_value =
+            step(images, train.labels.index_select(0, index_tensor(b.samples, 0, b.samples.size())),
+                 &b.targets, rows, &correct);
+        after_step(loss_value, b.samples.size());
+      }
+    } else {
+      const std::vector<int64_t> order =
+          epoch_order(static_cast<int64_t>(n), options.seed, stage_salt(options.stage), epoch);
+      std::vector<int64_t> samples(n);
+      for (size_t i = 0; i < n; ++i) samples[i] = train.indices[static_cast<size_t>(order[i])];
+      for (size_t begin = 0; begin < n; begin += batch) {
+        const size_t end = std::min(n, begin + batch);
+        const Batch batch_in = make_batch(train, samples, begin, end, epoch, options);
+        const double loss_value =
+            step(batch_in.images, train.labels.index_select(0, index_tensor(samples, begin, end)),
+                 distill ? &options.soft : nullptr, batch_in.rows, &correct);
+        after_step(loss_value, end - begin);
       }
     }
     result.last_epoch_loss = loss_sum / double(n);

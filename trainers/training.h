@@ -16,6 +16,7 @@
 namespace condenser {
 
 class PruneMasks;
+class ShardStream;
 
 // Samples a stage trains on: rows of `images`/`labels` listed in `indices`.
 struct LabelledSet {
@@ -36,6 +37,9 @@ struct StageOptions {
   // view_for_epoch(s, e, K), augmented from (augment_seed, s, view).
   int views_per_sample = 1;
   uint64_t augment_seed = 0;
+  // Alternatively stream the soft targets from the shards (bounded memory;
+  // its own shard-then-row order per epoch). Not owned; soft stays empty.
+  ShardStream* stream = nullptr;
   double temperature = 1.0;
   double alpha = 1.0;
 };
