@@ -10,29 +10,6 @@
 namespace condenser {
 namespace {
 
-// Same generator as data/sampling.cpp (kept private there).
-class SplitMix64 {
- public:
-  explicit SplitMix64(uint64_t seed) : state_(seed) {}
-  uint64_t next() {
-    uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
-  // Uniform in [0, bound) without modulo bias (Lemire's rejection).
-  uint64_t below(uint64_t bound) {
-    const uint64_t threshold = (0 - bound) % bound;
-    for (;;) {
-      const uint64_t r = next();
-      if (r >= threshold) return r % bound;
-    }
-  }
-
- private:
-  uint64_t state_;
-};
-
 void check_image(const at::Tensor& image, int64_t dims, const char* what) {
   if (image.dim() != dims || image.scalar_type() != torch::kFloat32) {
     throw UsageError(std::string("augment: ") + what + " must be a " + std::to_string(dims) +
