@@ -1,5 +1,7 @@
 #include "data/shard_reader.h"
 
+#include <algorithm>
+
 #include <sys/stat.h>
 
 #include "core/errors.h"
@@ -130,20 +132,46 @@ LogitDType float_dtype(hid_t ds, const char* name, const std::string& path) {
   return size == 2 ? LogitDType::kFloat16 : LogitDType::kFloat32;
 }
 
-// Reads a whole float dataset into `out` (sized by the dataset) as float32.
+// Reads a whole float dataset into `out` (sized by the dataset) as float32,
+// one chunk-sized slice of rows at a time (chunks are <= 1 MiB), so widening
+// float16 needs a scratch buffer of one chunk, not of the whole dataset.
 void read_floats(hid_t ds, LogitDType dtype, const char* name, std::vector<float>* out) {
   h5::Dataspace space(CONDENSER_H5_CHECK(H5Dget_space(ds), name));
-  const hssize_t n = CONDENSER_H5_CHECK(H5Sget_simple_extent_npoints(space), name);
-  out->resize(static_cast<size_t>(n));
-  if (n == 0) return;
-  if (dtype == LogitDType::kFloat16) {
-    // Read the 2-byte values (HDF5 fixes byte order) and widen them ourselves.
-    std::vector<uint16_t> half(static_cast<size_t>(n));
-    h5::Type half_type = h5::make_ieee_half_type();
-    read_all(ds, half_type, half.data(), 1, name);
-    for (size_t i = 0; i < half.size(); ++i) (*out)[i] = half_to_float(half[i]);
-  } else {
-    read_all(ds, H5T_NATIVE_FLOAT, out->data(), 1, name);
+  const int rank = CONDENSER_H5_CHECK(H5Sget_simple_extent_ndims(space), name);
+  hsize_t dims[2] = {0, 1};
+  CONDENSER_H5_CHECK(H5Sget_simple_extent_dims(space, dims, nullptr), name);
+  const hsize_t rows = dims[0], width = rank == 2 ? dims[1] : 1;
+  out->resize(static_cast<size_t>(rows * width));
+  if (rows == 0 || width == 0) return;
+  hsize_t slice_rows = rows;
+  {
+    h5::Plist create(CONDENSER_H5_CHECK(H5Dget_create_plist(ds), name));
+    hsize_t chunk[2] = {0, 0};
+    if (H5Pget_layout(create) == H5D_CHUNKED &&
+        H5Pget_chunk(create, rank, chunk) == rank && chunk[0] > 0) {
+      slice_rows = chunk[0];
+    }
+  }
+  h5::Type half_type = h5::make_ieee_half_type();
+  const hid_t mem_type = dtype == LogitDType::kFloat16 ? hid_t(half_type) : H5T_NATIVE_FLOAT;
+  std::vector<uint16_t> half;
+  for (hsize_t r0 = 0; r0 < rows; r0 += slice_rows) {
+    const hsize_t n = std::min(slice_rows, rows - r0);
+    const hsize_t start[2] = {r0, 0}, count[2] = {n, width};
+    CONDENSER_H5_CHECK(H5Sselect_hyperslab(space, H5S_SELECT_SET, start, nullptr, count, nullptr),
+                       std::string("select rows of '") + name + "'");
+    h5::Dataspace mem(CONDENSER_H5_CHECK(H5Screate_simple(rank, count, nullptr), name));
+    float* dst = out->data() + r0 * width;
+    if (dtype == LogitDType::kFloat16) {
+      // Read the 2-byte values (HDF5 fixes byte order) and widen them ourselves.
+      half.resize(static_cast<size_t>(n * width));
+      CONDENSER_H5_CHECK(H5Dread(ds, mem_type, mem, space, H5P_DEFAULT, half.data()),
+                         std::string("read dataset '") + name + "'");
+      for (size_t i = 0; i < half.size(); ++i) dst[i] = half_to_float(half[i]);
+    } else {
+      CONDENSER_H5_CHECK(H5Dread(ds, mem_type, mem, space, H5P_DEFAULT, dst),
+                         std::string("read dataset '") + name + "'");
+    }
   }
 }
 
