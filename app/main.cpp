@@ -54,7 +54,7 @@ int main(int argc, char** argv) {
   status->allow_extras();
   condenser::BenchArgs bench_args;
   CLI::App* bench = app.add_subcommand("bench", "benchmarks against the bare baseline");
-  bench->add_option("name", bench_args.name, "benchmark name (shards) or all")->required();
+  bench->add_option("name", bench_args.name, "benchmark name (shards, structured) or all")->required();
   bench->add_option("--repeats", bench_args.repeats, "timed rounds per case")
       ->check(CLI::Range(1, 1000));
   bench->add_flag("--quick", bench_args.quick, "small payloads (smoke test)");

@@ -14,6 +14,7 @@ struct BenchOptions {
 };
 
 BenchReport bench_shards(const BenchOptions& options);
+BenchReport bench_structured(const BenchOptions& options);
 
 std::vector<std::string> bench_names();
 // Runs the named benchmark; UsageError listing the names for an unknown one.
