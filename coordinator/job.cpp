@@ -20,7 +20,9 @@
 #include "trainers/device.h"
 #include "trainers/model_io.h"
 #include "trainers/model_spec.h"
+#include "trainers/nm_pruning.h"
 #include "trainers/pruning.h"
+#include "trainers/structured_pruning.h"
 #include "trainers/training.h"
 
 namespace condenser {
@@ -125,7 +127,13 @@ JobReport run_job(const Config& config, const JobOptions& options) {
                  MetricsLog(RunPaths::at(options.run_dir).metrics, /*truncate=*/true)};
   job.report.job_name = config.name;
   job.report.student_model = config.student.model;
-  job.report.target_sparsity = config.prune.enabled ? config.prune.sparsity : 0.0;
+  // Weight sparsity the prune stage aims at: structured pruning removes
+  // channels (the compacted model is dense), N:M zeroes m - n of every m.
+  const PruneConfig& pc = config.prune;
+  job.report.target_sparsity = !pc.enabled                  ? 0.0
+                               : pc.method == "structured" ? 0.0
+                               : pc.method == "nm"         ? 1.0 - double(pc.nm_n) / pc.nm_m
+                                                           : pc.sparsity;
   log_info("job '", config.name, "' in ", options.run_dir, " on ", job.device.str(), " with ",
            at::get_num_threads(), " threads");
   load_data(job);
@@ -146,13 +154,33 @@ JobReport run_job(const Config& config, const JobOptions& options) {
 
   if (config.prune.enabled) {
     start = Clock::now();
-    const PruneMasks masks = global_magnitude_masks(student, config.prune.sparsity);
+    const PruneConfig& p = config.prune;
+    const ModelSpec spec = zoo_spec(config.student.model);
+    StructuredPlan plan;
+    PruneMasks masks;
+    if (p.method == "structured") {
+      plan = plan_structured(student, spec, p.sparsity, p.structured_norm);
+      masks = structured_masks(student, spec, plan);
+    } else if (p.method == "nm") {
+      masks = nm_masks(student, p.nm_n, p.nm_m);
+    } else {
+      masks = global_magnitude_masks(student, p.sparsity);
+    }
     masks.apply_to_weights(student);
-    log_info("prune: ", config.prune.method, " to ", percent(config.prune.sparsity),
-             " sparsity, then fine-tune ", config.prune.finetune.epochs, " epochs");
-    const StageResult tuned = train_stage(
-        student, job.train, job.validation,
-        distill_options(job, "prune", config.prune.finetune, soft_logits), &masks, job.sink());
+    log_info("prune: ", p.method,
+             p.method == "nm" ? " " + std::to_string(p.nm_n) + ":" + std::to_string(p.nm_m)
+                              : " " + percent(p.sparsity),
+             ", then fine-tune ", p.finetune.epochs, " epochs");
+    const StageResult tuned =
+        train_stage(student, job.train, job.validation,
+                    distill_options(job, "prune", p.finetune, soft_logits), &masks, job.sink());
+    if (p.method == "structured") {
+      // The removed channels are exactly zero: drop them for a smaller, faster model.
+      CompactModel small = compact(student, spec, plan);
+      student = small.module;
+      student.to(job.device);
+      log_info("prune: compacted to ", measure_sparsity(student).parameters, " parameters");
+    }
     job.record("prune", since(start), tuned.steps, &student);
   }
   if (soft_logits.stream) {

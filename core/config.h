@@ -57,8 +57,14 @@ struct StudentConfig {
 
 struct PruneConfig {
   bool enabled = true;
+  // global_magnitude: unstructured, one threshold over all conv/linear weights;
+  // structured: whole channels/neurons by norm, then the model is compacted;
+  // nm: N:M semi-structured (2:4 by default) in every weight row.
   std::string method = "global_magnitude";
-  double sparsity = 0.8;  // fraction of prunable weights set to zero
+  double sparsity = 0.8;  // fraction of weights (structured: of channels) removed; nm ignores it
+  std::string structured_norm = "l1";  // l1 | l2 (structured)
+  int nm_n = 2;  // keep n of every m consecutive weights (nm)
+  int nm_m = 4;
   OptimConfig finetune;
 };
 

@@ -119,9 +119,14 @@ std::vector<FieldSpec> build_schema() {
 
   auto prune = root.sub("prune", &Config::prune);
   prune.boolean("enabled", &PruneConfig::enabled, "prune and fine-tune the student");
-  prune.choice("method", &PruneConfig::method, {"global_magnitude"}, "pruning method");
+  prune.choice("method", &PruneConfig::method, {"global_magnitude", "structured", "nm"},
+               "unstructured global magnitude, structured channels (compacted), or N:M");
   prune.number("sparsity", &PruneConfig::sparsity, half_open(0, 1),
-               "fraction of prunable weights set to zero");
+               "fraction of weights (structured: channels) removed; nm ignores it");
+  prune.choice("structured_norm", &PruneConfig::structured_norm, {"l1", "l2"},
+               "channel ranking norm (structured)");
+  prune.integer("nm_n", &PruneConfig::nm_n, at_least(1), "weights kept per group (nm)");
+  prune.integer("nm_m", &PruneConfig::nm_m, at_least(1), "group size (nm)");
   add_optim(prune.sub("finetune", &PruneConfig::finetune));
 
   auto logging = root.sub("logging", &Config::logging);
