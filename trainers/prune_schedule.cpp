@@ -67,23 +67,13 @@ PruneMasks global_magnitude_masks_from(const torch::jit::Module& module, double 
     scores.push_back(score.flatten());
   }
   if (scores.empty()) throw UsageError("model has no prunable (conv or linear) weights");
-  const at::Tensor all = torch::cat(scores);
-  const int64_t already = all.lt(0).sum().item<int64_t>();
-  const int64_t k =
-      std::max(already, static_cast<int64_t>(std::floor(sparsity * double(all.numel()))));
-  at::Tensor keep = torch::ones({all.numel()}, params.front().options());
-  if (k > 0) {
-    const auto sorted = all.sort(/*stable=*/true, /*dim=*/0, /*descending=*/false);
-    keep.index_fill_(0, std::get<1>(sorted).slice(0, 0, k), 0.0);
+  int64_t total = 0, already = 0;
+  for (const at::Tensor& sc : scores) {
+    total += sc.numel();
+    already += sc.lt(0).sum().item<int64_t>();
   }
-  PruneMasks masks;
-  int64_t offset = 0;
-  for (size_t i = 0; i < names.size(); ++i) {
-    const int64_t numel = params[i].numel();
-    masks.set(names[i], keep.slice(0, offset, offset + numel).view(params[i].sizes()).clone());
-    offset += numel;
-  }
-  return masks;
+  const int64_t k = std::max(already, static_cast<int64_t>(std::floor(sparsity * double(total))));
+  return lowest_score_masks(names, params, scores, k);
 }
 
 }  // namespace condenser

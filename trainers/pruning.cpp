@@ -43,12 +43,22 @@ PruneMasks global_magnitude_masks(const torch::jit::Module& module, double spars
     }
   }
   if (weights.empty()) throw UsageError("model has no prunable (conv or linear) weights");
-  const at::Tensor all = torch::cat(weights);
-  const auto k = static_cast<int64_t>(std::floor(sparsity * double(all.numel())));
-  at::Tensor keep = torch::ones({all.numel()}, all.options());
-  if (k > 0) {
+  int64_t total = 0;
+  for (const at::Tensor& w : weights) total += w.numel();
+  return lowest_score_masks(names, params, weights,
+                            static_cast<int64_t>(std::floor(sparsity * double(total))));
+}
+
+PruneMasks lowest_score_masks(const std::vector<std::string>& names,
+                              const std::vector<at::Tensor>& params,
+                              const std::vector<at::Tensor>& scores, int64_t count) {
+  std::vector<at::Tensor> flat;
+  for (const at::Tensor& s : scores) flat.push_back(s.flatten());
+  const at::Tensor all = torch::cat(flat);
+  at::Tensor keep = torch::ones({all.numel()}, params.front().options());
+  if (count > 0) {
     const auto sorted = all.sort(/*stable=*/true, /*dim=*/0, /*descending=*/false);
-    keep.index_fill_(0, std::get<1>(sorted).slice(0, 0, k), 0.0);
+    keep.index_fill_(0, std::get<1>(sorted).slice(0, 0, count), 0.0);
   }
   PruneMasks masks;
   int64_t offset = 0;

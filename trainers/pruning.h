@@ -32,6 +32,13 @@ class PruneMasks {
 // position, so the result is deterministic).
 PruneMasks global_magnitude_masks(const torch::jit::Module& module, double sparsity);
 
+// Prunes the `count` lowest scores across all the given parameters together
+// (ties broken by position) and returns their masks; scores[i] has the shape
+// of params[i]. The one ranking behind global and scheduled magnitude pruning.
+PruneMasks lowest_score_masks(const std::vector<std::string>& names,
+                              const std::vector<at::Tensor>& params,
+                              const std::vector<at::Tensor>& scores, int64_t count);
+
 struct LayerSparsity {
   std::string name;
   int64_t numel = 0;
