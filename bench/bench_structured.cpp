@@ -6,6 +6,7 @@
 #include "bench/benches.h"
 #include "trainers/model_spec.h"
 #include "trainers/structured_pruning.h"
+#include "trainers/pruning.h"
 
 namespace condenser {
 
@@ -18,9 +19,8 @@ BenchReport bench_structured(const BenchOptions& options) {
   dense.eval();
   CompactModel small = compact(dense, spec, plan_structured(dense, spec, 0.5, "l1"));
   small.module.eval();
-  int64_t dense_params = 0, small_params = 0;
-  for (const auto& p : dense.parameters()) dense_params += p.numel();
-  for (const auto& p : small.module.parameters()) small_params += p.numel();
+  const int64_t dense_params = measure_sparsity(dense).parameters;
+  const int64_t small_params = measure_sparsity(small.module).parameters;
   const int iterations = options.quick ? 5 : 200;
   for (int64_t batch : {1, 64}) {
     const at::Tensor x = torch::rand({batch, 1, 28, 28});

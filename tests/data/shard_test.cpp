@@ -16,6 +16,7 @@
 #include "data/shard_reader.h"
 #include "data/shard_writer.h"
 #include "tests/common/temp_dir.h"
+#include "tests/common/h5_chunks.h"
 
 namespace condenser {
 namespace {
@@ -131,21 +132,16 @@ TEST(ShardIO, ChunksAreAtMostOneMiB) {
                 LogitDType::kFloat32);
     h5::File f(CONDENSER_H5_CHECK(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), path));
     for (const char* name : {"sample_index", "view", "logits"}) {
-      h5::Dataset ds(CONDENSER_H5_CHECK(H5Dopen2(f, name, H5P_DEFAULT), name));
-      h5::Plist dcpl(CONDENSER_H5_CHECK(H5Dget_create_plist(ds), name));
-      ASSERT_EQ(H5Pget_layout(dcpl), H5D_CHUNKED) << name;
-      hsize_t chunk[2] = {0, 0};
-      const int rank = H5Pget_chunk(dcpl, 2, chunk);
-      h5::Type type(CONDENSER_H5_CHECK(H5Dget_type(ds), name));
-      const size_t bytes = chunk[0] * (rank == 2 ? chunk[1] : 1) * H5Tget_size(type);
-      EXPECT_GE(chunk[0], 1u) << name;
+      const testing_util::ChunkInfo chunk = testing_util::chunk_info(f, name);
+      ASSERT_TRUE(chunk.chunked) << name;
+      EXPECT_GE(chunk.rows, 1u) << name;
       if (classes == 1000) {
-        EXPECT_LE(bytes, size_t{1} << 20) << name;
+        EXPECT_LE(chunk.bytes, size_t{1} << 20) << name;
       } else if (std::string(name) == "logits") {
-        EXPECT_EQ(chunk[0], 1u);  // rows never split: one row per chunk
+        EXPECT_EQ(chunk.rows, 1u);  // rows never split: one row per chunk
       }
       // 262 rows fit in 1 MiB; 600 rows split evenly into 3 chunks of 200.
-      if (std::string(name) == "logits" && classes == 1000) EXPECT_EQ(chunk[0], 200u);
+      if (std::string(name) == "logits" && classes == 1000) EXPECT_EQ(chunk.rows, 200u);
     }
   }
 }

@@ -16,6 +16,7 @@
 #include "data/shard_reader.h"
 #include "data/shard_writer.h"
 #include "tests/common/temp_dir.h"
+#include "tests/common/h5_chunks.h"
 
 namespace condenser {
 namespace {
@@ -117,13 +118,9 @@ TEST(TopK, ChunksAreAtMostOneMiBAndFileIsSmall) {
                    std::vector<int32_t>(rows, 0), t.values, t.indices, t.logsumexp);
   h5::File f(CONDENSER_H5_CHECK(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), path));
   for (const char* name : {"topk_values", "topk_indices", "logsumexp"}) {
-    h5::Dataset ds(CONDENSER_H5_CHECK(H5Dopen2(f, name, H5P_DEFAULT), name));
-    h5::Plist dcpl(CONDENSER_H5_CHECK(H5Dget_create_plist(ds), name));
-    ASSERT_EQ(H5Pget_layout(dcpl), H5D_CHUNKED) << name;
-    hsize_t chunk[2] = {0, 0};
-    const int rank = H5Pget_chunk(dcpl, 2, chunk);
-    h5::Type type(CONDENSER_H5_CHECK(H5Dget_type(ds), name));
-    EXPECT_LE(chunk[0] * (rank == 2 ? chunk[1] : 1) * H5Tget_size(type), size_t{1} << 20) << name;
+    const testing_util::ChunkInfo chunk = testing_util::chunk_info(f, name);
+    ASSERT_TRUE(chunk.chunked) << name;
+    EXPECT_LE(chunk.bytes, size_t{1} << 20) << name;
   }
   struct stat st {};
   ASSERT_EQ(::stat(path.c_str(), &st), 0);

@@ -80,9 +80,12 @@ check(not trained_teacher or student["parameters"] * 10 <= teacher["parameters"]
       "student is not <= 10 % of the built-in teacher")
 check(abs(student["sparsity"] - metrics["target_sparsity"]) < 0.01, "sparsity missed its target")
 check(student["nonzeros"] < student["parameters"], "pruning left no zeros")
-# The teacher ran on every row this run labelled, at most all of them (shards
-# of an earlier run with the same teacher are reused).
-check(0 <= metrics["teacher_forward_samples"] <= manifest["total_rows"], "teacher pass count")
+# The teacher ran exactly once per row this run labelled: all rows when it
+# labelled every shard, fewer when shards of an earlier run were reused.
+labelled_shards = [st["steps"] for st in metrics["stages"] if st["name"] == "label"][0]
+labelled_rows = sum(e["rows"] for e in manifest["shards"][len(manifest["shards"]) - labelled_shards:])
+check(metrics["teacher_forward_samples"] == labelled_rows,
+      f"teacher ran on {metrics['teacher_forward_samples']} rows, labelled {labelled_rows}")
 stages = [s["name"] for s in metrics["stages"]]
 check(stages[:4] == ["teacher", "label", "distill", "prune"], f"stages {stages}")
 

@@ -3,6 +3,7 @@
 // (tests/interop/kd_reference.py run with CONDENSER_PYTHON).
 #include "trainers/losses.h"
 #include "tests/common/temp_dir.h"
+#include "tests/common/python_reference.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -138,15 +139,8 @@ TEST(KdLoss, MatchesPyTorchInPython) {
   for (const auto& [t, alpha] : kCases) cases.push_back({t, alpha});
   const nlohmann::json input = {
       {"student", kStudent}, {"teacher", kTeacher}, {"labels", kLabels}, {"cases", cases}};
-  const std::string in_path = tmp.path + "/input.json", out_path = tmp.path + "/output.json";
-  std::ofstream(in_path) << input.dump();
-  const std::string cmd = std::string(CONDENSER_PYTHON) + " " + CONDENSER_SOURCE_DIR +
-                          "/tests/interop/kd_reference.py " + in_path + " " + out_path;
-  const int rc = std::system(cmd.c_str());
-  ASSERT_TRUE(WIFEXITED(rc)) << cmd;
-  ASSERT_EQ(WEXITSTATUS(rc), 0) << cmd;
-  nlohmann::json output;
-  std::ifstream(out_path) >> output;
+  const nlohmann::json output = testing_util::run_python_reference("kd_reference.py", input, tmp.path);
+  ASSERT_FALSE(output.is_null());
   const auto& losses = output.at("losses");
   ASSERT_EQ(losses.size(), kCases.size());
   for (size_t i = 0; i < kCases.size(); ++i) {

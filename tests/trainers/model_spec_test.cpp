@@ -7,15 +7,12 @@
 
 #include "core/errors.h"
 #include "trainers/pruning.h"
+#include "tests/common/module_util.h"
 
 namespace condenser {
 namespace {
 
-int64_t count_parameters(const torch::jit::Module& m) {
-  int64_t n = 0;
-  for (const auto& p : m.parameters()) n += p.numel();
-  return n;
-}
+using testing_util::count_parameters;
 
 TEST(ModelSpec, ZooModelsRunForwardWithTheRightOutputShape) {
   for (const auto& name : zoo_names()) {

@@ -13,15 +13,12 @@
 
 #include "core/errors.h"
 #include "trainers/model_spec.h"
+#include "tests/common/module_util.h"
 
 namespace condenser {
 namespace {
 
-std::map<std::string, at::Tensor> snapshot(const torch::jit::Module& m) {
-  std::map<std::string, at::Tensor> out;
-  for (const auto& p : m.named_parameters()) out[p.name] = p.value.detach().clone();
-  return out;
-}
+using testing_util::snapshot;
 
 std::vector<std::string> prunable_names(const torch::jit::Module& m) {
   std::vector<std::string> out;

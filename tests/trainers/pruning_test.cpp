@@ -14,15 +14,12 @@
 #include "core/errors.h"
 #include "trainers/model_spec.h"
 #include "trainers/training.h"
+#include "tests/common/module_util.h"
 
 namespace condenser {
 namespace {
 
-std::map<std::string, at::Tensor> snapshot(const torch::jit::Module& m) {
-  std::map<std::string, at::Tensor> out;
-  for (const auto& p : m.named_parameters()) out[p.name] = p.value.detach().clone();
-  return out;
-}
+using testing_util::snapshot;
 
 // small_cnn with every rank-1 parameter (biases, BatchNorm) set to tiny
 // nonzero values: a pruner that ranked them with the weights would pick them first.

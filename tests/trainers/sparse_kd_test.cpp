@@ -18,6 +18,7 @@
 #include "core/errors.h"
 #include "tests/common/temp_dir.h"
 #include "trainers/losses.h"
+#include "tests/common/python_reference.h"
 
 namespace condenser {
 namespace {
@@ -278,15 +279,8 @@ TEST(SparseKdLoss, MatchesPyTorchInPython) {
     }
   }
   const nlohmann::json input = {{"student", rs}, {"labels", kRandomLabels}, {"cases", cases}};
-  const std::string in_path = tmp.path + "/input.json", out_path = tmp.path + "/output.json";
-  std::ofstream(in_path) << input.dump();
-  const std::string cmd = std::string(CONDENSER_PYTHON) + " " + CONDENSER_SOURCE_DIR +
-                          "/tests/interop/sparse_kd_reference.py " + in_path + " " + out_path;
-  const int rc = std::system(cmd.c_str());
-  ASSERT_TRUE(WIFEXITED(rc)) << cmd;
-  ASSERT_EQ(WEXITSTATUS(rc), 0) << cmd;
-  nlohmann::json output;
-  std::ifstream(out_path) >> output;
+  const nlohmann::json output = testing_util::run_python_reference("sparse_kd_reference.py", input, tmp.path);
+  ASSERT_FALSE(output.is_null());
   const auto& losses = output.at("losses");
   ASSERT_EQ(losses.size(), expected.size());
   for (size_t i = 0; i < expected.size(); ++i) {

@@ -5,15 +5,12 @@
 
 #include "core/errors.h"
 #include "tests/common/temp_dir.h"
+#include "tests/common/module_util.h"
 
 namespace condenser {
 namespace {
 
-int64_t count_parameters(const torch::jit::Module& m) {
-  int64_t n = 0;
-  for (const auto& p : m.parameters()) n += p.numel();
-  return n;
-}
+using testing_util::count_parameters;
 
 // A trained-looking model: random BatchNorm statistics so eval mode matters.
 torch::jit::Module model_with_stats(const std::string& zoo, uint64_t seed) {
