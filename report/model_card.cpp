@@ -1,0 +1,143 @@
+#include "report/model_card.h"
+
+#include <cmath>
+
+#include "report/html.h"
+
+namespace condenser {
+namespace {
+
+using nlohmann::json;
+
+json get(const json& j, std::initializer_list<const char*> keys) {
+  const json* cur = &j;
+  for (const char* k : keys) {
+    if (!cur->is_object() || !cur->contains(k)) return nullptr;
+    cur = &(*cur)[k];
+  }
+  return *cur;
+}
+
+// A YAML/Markdown value: numbers as written by the JSON, "null" when absent.
+std::string yaml_value(const json& v) {
+  if (v.is_string()) return yaml_quote(v.get<std::string>());
+  if (v.is_number_float()) return fmt_num(v.get<double>(), 6);
+  if (v.is_number() || v.is_boolean()) return v.dump();
+  return "null";
+}
+
+std::string text(const json& v) { return v.is_string() ? v.get<std::string>() : "n/a"; }
+double number(const json& v) { return v.is_number() ? v.get<double>() : NAN; }
+
+}  // namespace
+
+std::string yaml_quote(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string render_model_card(const json& m, const std::string& config_yaml) {
+  const json& r = m.contains("recipe") ? m["recipe"] : json::object();
+  std::string s = "---\n";
+  s += "model_name: " + yaml_quote(text(get(m, {"job_name"})) + "-student") + "\n";
+  s += "library_name: torchscript\n";
+  s += "tags: [knowledge-distillation, pruning, condenser]\n";
+  s += "dataset: " + yaml_value(get(r, {"dataset"})) + "\n";
+  s += "teacher: " + yaml_value(get(m, {"teacher_source"})) + "\n";
+  s += "teacher_sha256: " + yaml_value(get(m, {"teacher_sha256"})) + "\n";
+  s += "student_architecture: " + yaml_value(get(m, {"student_model"})) + "\n";
+  s += "pruning: " + yaml_value(get(r, {"prune", "method"})) + "\n";
+  s += "metrics:\n";
+  s += "  test_accuracy: " + yaml_value(get(m, {"student_final", "test_accuracy"})) + "\n";
+  s += "  teacher_test_accuracy: " + yaml_value(get(m, {"teacher", "test_accuracy"})) + "\n";
+  s += "  test_samples: " + yaml_value(get(r, {"test_samples"})) + "\n";
+  s += "  parameters: " + yaml_value(get(m, {"student_final", "parameters"})) + "\n";
+  s += "  teacher_parameters: " + yaml_value(get(m, {"teacher", "parameters"})) + "\n";
+  s += "  nonzeros: " + yaml_value(get(m, {"student_final", "nonzeros"})) + "\n";
+  s += "  sparsity: " + yaml_value(get(m, {"student_final", "sparsity"})) + "\n";
+  s += "  file_bytes: " + yaml_value(get(m, {"student_file_bytes"})) + "\n";
+  for (const char* b : {"batch_1", "batch_64"}) {
+    s += std::string("  cpu_latency_ms_") + b + ": " +
+         yaml_value(get(m, {"comparison", "student", "latency_ms", b, "median"})) + "\n";
+    s += std::string("  teacher_cpu_latency_ms_") + b + ": " +
+         yaml_value(get(m, {"comparison", "teacher", "latency_ms", b, "median"})) + "\n";
+  }
+  s += "  throughput_samples_per_s_batch_64: " +
+       yaml_value(get(m, {"comparison", "student", "throughput_samples_per_s", "batch_64"})) + "\n";
+  s += "---\n\n";
+
+  const double sa = number(get(m, {"student_final", "test_accuracy"}));
+  const double ta = number(get(m, {"teacher", "test_accuracy"}));
+  const double sp = number(get(m, {"student_final", "parameters"}));
+  const double tp = number(get(m, {"teacher", "parameters"}));
+  s += "# " + text(get(m, {"job_name"})) + " student (" + text(get(m, {"student_model"})) + ")\n\n";
+  s += "A " + text(get(m, {"student_model"})) + " distilled from " + text(get(m, {"teacher_source"})) +
+       " and pruned (" + text(get(r, {"prune", "method"})) + ") by condenser, for " +
+       text(get(r, {"dataset"})) + " image classification (10 classes).\n\n";
+  s += "| | teacher | student |\n|---|---|---|\n";
+  s += "| test accuracy | " + fmt_pct(ta) + " | " + fmt_pct(sa) + " |\n";
+  s += "| parameters | " + fmt_count(static_cast<int64_t>(tp)) + " | " +
+       fmt_count(static_cast<int64_t>(sp)) + " |\n";
+  s += "| nonzero parameters | " +
+       fmt_count(static_cast<int64_t>(number(get(m, {"teacher", "nonzeros"})))) + " | " +
+       fmt_count(static_cast<int64_t>(number(get(m, {"student_final", "nonzeros"})))) + " |\n";
+  s += "| file size | " + fmt_bytes(number(get(m, {"comparison", "teacher", "file_bytes"}))) +
+       " | " + fmt_bytes(number(get(m, {"student_file_bytes"}))) + " |\n";
+  for (const char* b : {"batch_1", "batch_64"}) {
+    s += std::string("| CPU latency, ") + (b[6] == '1' ? "batch 1" : "batch 64") + " | " +
+         fmt_num(number(get(m, {"comparison", "teacher", "latency_ms", b, "median"})), 3) +
+         " ms | " +
+         fmt_num(number(get(m, {"comparison", "student", "latency_ms", b, "median"})), 3) +
+         " ms |\n";
+  }
+  s += "\nAccuracy is top-1 on " + yaml_value(get(r, {"test_samples"})) +
+       " test images; latency is the median of alternated teacher/student runs on " +
+       text(get(m, {"comparison", "device"})) + " with " +
+       yaml_value(get(m, {"comparison", "threads"})) + " thread(s) (see metrics.json).\n\n";
+
+  s += "## Input\n\nfloat32 pixels in [0, 1], shaped `[N, 1, 28, 28]`; the model normalises "
+       "them itself and returns `[N, 10]` logits.\n\n";
+  s += "## Load it in Python\n\n```python\nimport torch\n\nmodel = torch.jit.load(\"student.pt\")\n"
+       "model.eval()\nwith torch.no_grad():\n    logits = model(images)  # images: float32 [N, 1, 28, 28] in [0, 1]\n"
+       "    predicted = logits.argmax(1)\n```\n\n";
+  s += "## Load it in C++ (LibTorch)\n\n```cpp\n#include <torch/script.h>\n\n"
+       "torch::jit::Module model = torch::jit::load(\"student.pt\");\nmodel.eval();\n"
+       "torch::NoGradGuard no_grad;\nat::Tensor logits = model.forward({images}).toTensor();  "
+       "// images: float32 [N, 1, 28, 28]\nat::Tensor predicted = logits.argmax(1);\n```\n\n";
+
+  s += "## Compression recipe\n\n";
+  s += "1. Teacher: " + text(get(m, {"teacher_source"})) + ".\n";
+  s += "2. Soft labels: the teacher ran once over " + yaml_value(get(r, {"train_samples"})) +
+       " training samples x " + yaml_value(get(r, {"soft_labels", "views_per_sample"})) +
+       " view(s) at temperature " + yaml_value(get(r, {"soft_labels", "temperature"})) + " (" +
+       text(get(r, {"soft_labels", "format"})) + " logits cached in HDF5 shards).\n";
+  s += "3. Distillation: " + yaml_value(get(r, {"student", "epochs"})) + " epochs of alpha * T^2 * "
+       "KL(teacher || student) + (1 - alpha) * CE with alpha = " +
+       yaml_value(get(r, {"student", "alpha"})) + ", " + text(get(r, {"student", "optimizer"})) +
+       ", lr " + yaml_value(get(r, {"student", "lr"})) + ".\n";
+  s += "4. Pruning: " + text(get(r, {"prune", "method"})) + " at " +
+       yaml_value(get(r, {"prune", "sparsity"})) + ", then " +
+       yaml_value(get(r, {"prune", "finetune_epochs"})) + " fine-tuning epoch(s) with the masks held.\n";
+  s += "5. Export: TorchScript in eval mode" +
+       std::string(text(get(r, {"prune", "method"})) == "structured"
+                       ? ", physically compacted (pruned channels removed).\n"
+                       : ".\n");
+  const json int8 = get(m, {"int8"});
+  s += "\nint8: " + std::string(int8.is_object() && int8.value("available", false)
+                                    ? "`student_int8.pt` (dynamic quantization)."
+                                    : "not exported: " + text(get(int8, {"reason"}))) + "\n";
+  s += "\nThe full configuration as run (`config.resolved.yaml`):\n\n```yaml\n" + config_yaml +
+       (config_yaml.empty() || config_yaml.back() == '\n' ? "" : "\n") + "```\n\n";
+  s += "See `metrics.json` for every number and `report.html` for the charts.\n";
+  return s;
+}
+
+}  // namespace condenser

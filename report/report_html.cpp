@@ -1,0 +1,137 @@
+#include "report/report_html.h"
+
+#include <cmath>
+
+#include "report/html.h"
+#include "report/report_charts.h"
+
+namespace condenser {
+namespace {
+
+using nlohmann::json;
+
+// metrics["a"]["b"]... or null when any step is missing.
+json at_path(const json& j, std::initializer_list<const char*> keys) {
+  const json* cur = &j;
+  for (const char* k : keys) {
+    if (!cur->is_object() || !cur->contains(k)) return nullptr;
+    cur = &(*cur)[k];
+  }
+  return *cur;
+}
+
+double num(const json& j, std::initializer_list<const char*> keys, double fallback = NAN) {
+  const json v = at_path(j, keys);
+  return v.is_number() ? v.get<double>() : fallback;
+}
+
+std::string str(const json& j, std::initializer_list<const char*> keys) {
+  const json v = at_path(j, keys);
+  return v.is_string() ? v.get<std::string>() : "n/a";
+}
+
+std::string card(const std::string& value, const std::string& key) {
+  return "<div class=\"card\"><div class=\"v\">" + html_escape(value) + "</div><div class=\"k\">" +
+         html_escape(key) + "</div></div>";
+}
+
+std::string count_or_na(double v) {
+  return std::isfinite(v) ? fmt_count(static_cast<int64_t>(v)) : "n/a";
+}
+
+std::string row(const std::string& name, const std::string& teacher, const std::string& student,
+                const std::string& change) {
+  return "<tr><td>" + html_escape(name) + "</td><td>" + html_escape(teacher) + "</td><td>" +
+         html_escape(student) + "</td><td>" + html_escape(change) + "</td></tr>";
+}
+
+std::string ratio(double teacher, double student, const std::string& suffix) {
+  if (!std::isfinite(teacher) || !std::isfinite(student) || student == 0) return "";
+  return fmt_num(teacher / student, 1) + suffix;
+}
+
+}  // namespace
+
+std::string comparison_table_html(const json& m) {
+  const json& c = m.contains("comparison") ? m["comparison"] : json::object();
+  auto side = [&](const char* who, std::initializer_list<const char*> keys) {
+    json v = at_path(c, {who});
+    for (const char* k : keys) v = v.is_object() && v.contains(k) ? v[k] : json(nullptr);
+    return v.is_number() ? v.get<double>() : NAN;
+  };
+  std::string t = "<table class=\"comparison\"><tr><th></th><th>teacher</th><th>student</th>"
+                  "<th>student vs teacher</th></tr>";
+  const double ta = side("teacher", {"test_accuracy"}), sa = side("student", {"test_accuracy"});
+  t += row("test accuracy", fmt_pct(ta), fmt_pct(sa),
+           std::isfinite(ta) && std::isfinite(sa) ? fmt_num(100 * (sa - ta), 2) + " points" : "");
+  const double tp = side("teacher", {"parameters"}), sp = side("student", {"parameters"});
+  t += row("parameters", count_or_na(tp), count_or_na(sp), ratio(tp, sp, "x fewer"));
+  const double tn = side("teacher", {"nonzeros"}), sn = side("student", {"nonzeros"});
+  t += row("nonzero parameters", count_or_na(tn), count_or_na(sn), ratio(tn, sn, "x fewer"));
+  const double tf = side("teacher", {"file_bytes"}), sf = side("student", {"file_bytes"});
+  t += row("file size", std::isfinite(tf) ? fmt_bytes(tf) : "n/a",
+           std::isfinite(sf) ? fmt_bytes(sf) : "n/a", ratio(tf, sf, "x smaller"));
+  for (const char* b : {"batch_1", "batch_64"}) {
+    const double tl = side("teacher", {"latency_ms", b, "median"});
+    const double sl = side("student", {"latency_ms", b, "median"});
+    const std::string label = std::string("CPU latency, ") + (b[6] == '1' ? "batch 1" : "batch 64");
+    t += row(label + " (median)", fmt_num(tl, 3) + " ms", fmt_num(sl, 3) + " ms",
+             ratio(tl, sl, "x faster"));
+  }
+  for (const char* b : {"batch_1", "batch_64"}) {
+    const double tt = side("teacher", {"throughput_samples_per_s", b});
+    const double st = side("student", {"throughput_samples_per_s", b});
+    t += row(std::string("throughput, ") + (b[6] == '1' ? "batch 1" : "batch 64"),
+             fmt_num(tt, 0) + " samples/s", fmt_num(st, 0) + " samples/s", ratio(st, tt, "x"));
+  }
+  t += "</table><p class=\"note\">Latency: " + html_escape(str(c, {"method"})) + "; " +
+       html_escape(str(c, {"device"})) + ", " + count_or_na(num(c, {"threads"})) +
+       " thread(s).</p>";
+  return t;
+}
+
+std::string render_report(const json& m, const std::vector<json>& records) {
+  const double ta = num(m, {"teacher", "test_accuracy"}), sa = num(m, {"student_final", "test_accuracy"});
+  const double tp = num(m, {"teacher", "parameters"}), sp = num(m, {"student_final", "parameters"});
+  std::string body = "<header><h1>condenser report: " + html_escape(str(m, {"job_name"})) +
+                     "</h1><p>teacher " + html_escape(str(m, {"teacher_source"})) + " &rarr; student " +
+                     html_escape(str(m, {"student_model"})) + " on " +
+                     html_escape(str(m, {"recipe", "dataset"})) + "</p></header><main>";
+  body += "<div class=\"cards\">";
+  body += card(fmt_pct(sa), "student test accuracy (teacher " + fmt_pct(ta) + ")");
+  body += card(count_or_na(sp), "student parameters (" + fmt_pct(sp / tp, 1) + " of teacher)");
+  body += card(count_or_na(num(m, {"student_final", "nonzeros"})), "nonzero parameters");
+  const double sf = num(m, {"student_file_bytes"});
+  body += card(std::isfinite(sf) ? fmt_bytes(sf) : "n/a", "student.pt on disk");
+  body += card(fmt_num(num(m, {"comparison", "speedup", "batch_1"}), 1) + "x",
+               "faster than the teacher at batch 1");
+  body += card(fmt_num(num(m, {"comparison", "speedup", "batch_64"}), 1) + "x",
+               "faster at batch 64");
+  body += "</div>";
+  body += "<div class=\"grid\">";
+  body += "<div class=\"panel\"><h2>Teacher vs student</h2>" + comparison_table_html(m) + "</div>";
+  const double paid = num(m, {"cost", "teacher_forward_passes"});
+  const double avoided = num(m, {"cost", "teacher_forward_passes_avoided"});
+  body += "<div class=\"panel\"><h2>Cost</h2>" + cost_chart(m, "") +
+          "<p class=\"note\">The teacher ran " + count_or_na(paid) + " forward passes once (" +
+          fmt_seconds(num(m, {"cost", "teacher_inference_seconds"})) +
+          "); training read cached soft labels " + count_or_na(avoided) +
+          " times instead, about " + fmt_seconds(num(m, {"cost", "estimated_teacher_seconds_avoided"})) +
+          " of teacher inference avoided.</p></div>";
+  body += "<div class=\"panel\">" + loss_chart(records, "") + "</div>";
+  body += "<div class=\"panel\">" + accuracy_chart(records, "") + "</div>";
+  body += "<div class=\"panel\">" + accuracy_sparsity_chart(m, "") + "</div>";
+  body += "<div class=\"panel\">" + sparsity_layers_chart(at_path(m, {"sparsity_per_layer"}), "") +
+          "</div>";
+  body += "</div>";
+  body += "<div class=\"panel\" style=\"margin-top:14px\"><h2>Stages</h2>" + stage_table_html(m);
+  const json int8 = at_path(m, {"int8"});
+  body += "<p class=\"note\">int8: " +
+          html_escape(int8.is_object() && int8.value("available", false)
+                          ? "exported as student_int8.pt"
+                          : "not exported (" + str(m, {"int8", "reason"}) + ")") +
+          "</p></div></main>";
+  return html_page("condenser report: " + str(m, {"job_name"}), body);
+}
+
+}  // namespace condenser

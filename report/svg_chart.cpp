@@ -1,0 +1,192 @@
+#include "report/svg_chart.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "report/html.h"
+
+namespace condenser {
+namespace {
+
+std::string num(double v) { return fmt_num(v, 1); }
+
+std::string text(double x, double y, const std::string& s, const std::string& attrs = "") {
+  return "<text x=\"" + num(x) + "\" y=\"" + num(y) + "\" " + attrs + ">" + html_escape(s) +
+         "</text>";
+}
+
+std::string tick_label(double v, bool percent, double step) {
+  if (percent) return fmt_num(100.0 * v, step * 100 < 1 ? 1 : 0) + "%";
+  if (std::fabs(v) >= 10000) return fmt_count(static_cast<int64_t>(std::llround(v)));
+  int decimals = 0;
+  while (decimals < 4 && step * std::pow(10.0, decimals) < 0.999) ++decimals;
+  return fmt_num(v, decimals);
+}
+
+std::string svg_open(const std::string& id, int w, int h, const std::string& title) {
+  return "<svg id=\"" + html_escape(id) + "\" xmlns=\"http://www.w3.org/2000/svg\" width=\"" +
+         std::to_string(w) + "\" height=\"" + std::to_string(h) + "\" viewBox=\"0 0 " +
+         std::to_string(w) + " " + std::to_string(h) + "\" role=\"img\" aria-label=\"" +
+         html_escape(title) + "\"><rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>" +
+         text(10, 18, title, "font-size=\"14\" font-weight=\"600\" fill=\"#1d2733\"");
+}
+
+}  // namespace
+
+std::string palette(size_t i) {
+  static const char* const kColors[] = {"#2e7dd7", "#e8623a", "#2aa876", "#8e5bd6",
+                                        "#d4a017", "#d6418f", "#4a5a6a"};
+  return kColors[i % 7];
+}
+
+std::vector<double> nice_ticks(double lo, double hi, int count) {
+  if (!(hi > lo)) hi = lo + 1.0;
+  const double raw = (hi - lo) / std::max(1, count);
+  const double mag = std::pow(10.0, std::floor(std::log10(raw)));
+  double step = mag;
+  for (double m : {1.0, 2.0, 2.5, 5.0, 10.0}) {
+    step = m * mag;
+    if (step >= raw) break;
+  }
+  std::vector<double> ticks;
+  for (double t = std::ceil(lo / step - 1e-9) * step; t <= hi + step * 1e-9; t += step) {
+    ticks.push_back(std::fabs(t) < step * 1e-9 ? 0.0 : t);
+  }
+  return ticks;
+}
+
+std::string line_chart_svg(const LineChart& c) {
+  const double left = 62, right = 16, top = 48, bottom = 44;
+  const double pw = c.width - left - right, ph = c.height - top - bottom;
+  double x0 = std::numeric_limits<double>::infinity(), x1 = -x0, y0 = x0, y1 = -x0;
+  for (const Series& s : c.series) {
+    for (const auto& [x, y] : s.xy) {
+      if (!std::isfinite(x) || !std::isfinite(y)) continue;
+      x0 = std::min(x0, x), x1 = std::max(x1, x), y0 = std::min(y0, y), y1 = std::max(y1, y);
+    }
+  }
+  for (const Marker& m : c.markers) x0 = std::min(x0, m.x), x1 = std::max(x1, m.x);
+  const bool empty = !std::isfinite(y0);
+  if (empty) x0 = 0, x1 = 1, y0 = 0, y1 = 1;
+  if (c.x_hi > c.x_lo) x0 = c.x_lo, x1 = c.x_hi;
+  if (c.y_from_zero) y0 = std::min(0.0, y0);
+  if (y1 - y0 < 1e-9) y0 -= 0.5, y1 += 0.5;
+  if (x1 - x0 < 1e-9) x0 -= 0.5, x1 += 0.5;
+  const std::vector<double> yt = nice_ticks(y0, y1, 5), xt = nice_ticks(x0, x1, 6);
+  y0 = std::min(y0, yt.front()), y1 = std::max(y1, yt.back());
+  auto px = [&](double x) { return left + (x - x0) / (x1 - x0) * pw; };
+  auto py = [&](double y) { return top + (1.0 - (y - y0) / (y1 - y0)) * ph; };
+
+  std::string s = svg_open(c.id, c.width, c.height, c.title);
+  const double ystep = yt.size() > 1 ? yt[1] - yt[0] : 1.0, xstep = xt.size() > 1 ? xt[1] - xt[0] : 1.0;
+  for (double t : yt) {
+    s += "<line x1=\"" + num(left) + "\" x2=\"" + num(left + pw) + "\" y1=\"" + num(py(t)) +
+         "\" y2=\"" + num(py(t)) + "\" stroke=\"#e1e6ec\"/>";
+    s += text(left - 6, py(t) + 4, tick_label(t, c.y_percent, ystep),
+              "font-size=\"11\" text-anchor=\"end\" fill=\"#5b6b7b\"");
+  }
+  for (double t : xt) {
+    if (t < x0 - 1e-9 || t > x1 + 1e-9) continue;
+    s += text(px(t), top + ph + 16, tick_label(t, c.x_percent, xstep),
+              "font-size=\"11\" text-anchor=\"middle\" fill=\"#5b6b7b\"");
+  }
+  s += "<rect x=\"" + num(left) + "\" y=\"" + num(top) + "\" width=\"" + num(pw) + "\" height=\"" +
+       num(ph) + "\" fill=\"none\" stroke=\"#9aa7b4\"/>";
+  s += text(left + pw / 2, c.height - 6, c.x_label,
+            "font-size=\"12\" text-anchor=\"middle\" fill=\"#1d2733\"");
+  s += "<text font-size=\"12\" text-anchor=\"middle\" fill=\"#1d2733\" transform=\"translate(14 " +
+       num(top + ph / 2) + ") rotate(-90)\">" + html_escape(c.y_label) + "</text>";
+  // Stage boundaries: dashed verticals, labels alternating in height so
+  // neighbours do not overlap.
+  for (size_t i = 0; i < c.markers.size(); ++i) {
+    const double x = px(c.markers[i].x);
+    s += "<line class=\"marker\" x1=\"" + num(x) + "\" x2=\"" + num(x) + "\" y1=\"" + num(top) +
+         "\" y2=\"" + num(top + ph) + "\" stroke=\"#7a8793\" stroke-dasharray=\"4 3\"/>";
+    s += text(x + 3, top + 12 + 12 * double(i % 2), c.markers[i].label,
+              "font-size=\"11\" fill=\"#4a5a6a\"");
+  }
+  if (empty) {
+    s += text(left + pw / 2, top + ph / 2, "no data yet",
+              "font-size=\"13\" text-anchor=\"middle\" fill=\"#9aa7b4\"");
+  }
+  double legend_x = left;
+  for (const Series& ser : c.series) {
+    std::vector<std::pair<double, double>> pts = ser.xy;
+    std::string path;
+    for (const auto& [x, y] : pts) {
+      if (!std::isfinite(x) || !std::isfinite(y)) continue;
+      path += (path.empty() ? "" : " ") + num(px(x)) + "," + num(py(y));
+    }
+    if (!path.empty()) {
+      s += "<polyline fill=\"none\" stroke=\"" + ser.color + "\" stroke-width=\"2\"" +
+           (ser.dashed ? " stroke-dasharray=\"6 4\"" : "") + " points=\"" + path + "\"/>";
+    }
+    for (size_t i = 0; ser.points && i < pts.size(); ++i) {
+      s += "<circle cx=\"" + num(px(pts[i].first)) + "\" cy=\"" + num(py(pts[i].second)) +
+           "\" r=\"4\" fill=\"" + ser.color + "\"/>";
+      if (i < ser.point_labels.size()) {
+        s += text(px(pts[i].first) + 6, py(pts[i].second) - 6, ser.point_labels[i],
+                  "font-size=\"11\" fill=\"#1d2733\"");
+      }
+    }
+    s += "<rect x=\"" + num(legend_x) + "\" y=\"28\" width=\"14\" height=\"4\" fill=\"" +
+         ser.color + "\"/>";
+    s += text(legend_x + 18, 34, ser.name, "font-size=\"11\" fill=\"#1d2733\"");
+    legend_x += 30 + 6.5 * double(ser.name.size());
+  }
+  return s + "</svg>";
+}
+
+std::string bar_chart_svg(const BarChart& c) {
+  const double row = 22, top = 30, label_w = 190, value_w = 150;
+  const int height = static_cast<int>(top + row * double(std::max<size_t>(1, c.bars.size())) + 10);
+  double max = c.max_value;
+  for (const Bar& b : c.bars) max = c.max_value > 0 ? max : std::max(max, b.value);
+  if (max <= 0) max = 1.0;
+  const double bw = c.width - label_w - value_w - 10;
+  std::string s = svg_open(c.id, c.width, height, c.title);
+  if (c.bars.empty()) s += text(label_w, top + 14, "no data", "font-size=\"12\" fill=\"#9aa7b4\"");
+  for (size_t i = 0; i < c.bars.size(); ++i) {
+    const Bar& b = c.bars[i];
+    const double y = top + row * double(i);
+    const double w = std::max(0.0, std::min(1.0, b.value / max)) * bw;
+    s += text(label_w - 6, y + 14, b.label, "font-size=\"11\" text-anchor=\"end\" fill=\"#1d2733\"");
+    s += "<rect x=\"" + num(label_w) + "\" y=\"" + num(y + 3) + "\" width=\"" + num(bw) +
+         "\" height=\"15\" fill=\"#eef2f6\"/>";
+    s += "<rect class=\"bar\" x=\"" + num(label_w) + "\" y=\"" + num(y + 3) + "\" width=\"" +
+         num(w) + "\" height=\"15\" fill=\"" + (b.color.empty() ? palette(0) : b.color) + "\"/>";
+    const std::string value = c.percent ? fmt_pct(b.value, 1) : fmt_num(b.value, 2) + c.unit;
+    s += text(label_w + bw + 6, y + 14, value + (b.note.empty() ? "" : "  " + b.note),
+              "font-size=\"11\" fill=\"#1d2733\"");
+  }
+  return s + "</svg>";
+}
+
+std::string stacked_bar_svg(const StackedBar& c) {
+  const double left = 10, top = 34, bar_h = 30;
+  const int height = static_cast<int>(top + bar_h + 20 + 18 * double(c.segments.size()));
+  double total = 0;
+  for (const Bar& b : c.segments) total += std::max(0.0, b.value);
+  const double bw = c.width - 2 * left;
+  std::string s = svg_open(c.id, c.width, height, c.title);
+  double x = left;
+  for (size_t i = 0; i < c.segments.size(); ++i) {
+    const Bar& b = c.segments[i];
+    const std::string color = b.color.empty() ? palette(i) : b.color;
+    const double w = total > 0 ? std::max(0.0, b.value) / total * bw : 0.0;
+    s += "<rect class=\"segment\" x=\"" + num(x) + "\" y=\"" + num(top) + "\" width=\"" + num(w) +
+         "\" height=\"" + num(bar_h) + "\" fill=\"" + color + "\"/>";
+    x += w;
+    const double ly = top + bar_h + 20 + 18 * double(i);
+    s += "<rect x=\"" + num(left) + "\" y=\"" + num(ly - 10) + "\" width=\"12\" height=\"12\" fill=\"" +
+         color + "\"/>";
+    const std::string share = total > 0 ? " (" + fmt_pct(std::max(0.0, b.value) / total, 1) + ")" : "";
+    s += text(left + 18, ly, b.label + ": " + fmt_num(b.value, 2) + c.unit + share +
+                                 (b.note.empty() ? "" : " — " + b.note),
+              "font-size=\"12\" fill=\"#1d2733\"");
+  }
+  return s + "</svg>";
+}
+
+}  // namespace condenser

@@ -1,0 +1,170 @@
+// report/: charts, report.html, model card and dashboard from JSON alone.
+#include <gtest/gtest.h>
+
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "core/files.h"
+#include "report/dashboard.h"
+#include "report/html.h"
+#include "report/model_card.h"
+#include "report/report_charts.h"
+#include "report/report_html.h"
+#include "report/run_files.h"
+#include "report/svg_chart.h"
+#include "tests/common/temp_dir.h"
+
+namespace condenser {
+namespace {
+
+using nlohmann::json;
+using testing_util::TempDir;
+
+std::vector<json> sample_records() {
+  std::vector<json> r;
+  for (int step = 10; step <= 40; step += 10) r.push_back({{"stage", "teacher"}, {"step", step}, {"loss", 2.0 / step}});
+  r.push_back({{"stage", "teacher"}, {"epoch", 1}, {"step", 40}, {"train_loss", 0.1},
+               {"train_accuracy", 0.7}, {"val_accuracy", 0.75}, {"seconds", 1.0}});
+  for (int step = 10; step <= 20; step += 10) r.push_back({{"stage", "distill"}, {"step", step}, {"loss", 1.0}});
+  r.push_back({{"stage", "distill"}, {"epoch", 1}, {"step", 25}, {"train_loss", 0.9},
+               {"train_accuracy", 0.6}, {"val_accuracy", 0.65}, {"seconds", 1.0}});
+  return r;
+}
+
+json sample_metrics() {
+  json stats = {{"parameters", 1000}, {"nonzeros", 200}, {"sparsity", 0.8},
+                {"val_accuracy", 0.8}, {"test_accuracy", 0.81}};
+  json teacher = {{"parameters", 10000}, {"nonzeros", 10000}, {"sparsity", 0.0},
+                  {"val_accuracy", 0.9}, {"test_accuracy", 0.9}};
+  json dense = stats;
+  dense["nonzeros"] = 1000;
+  return {{"job_name", "t<job>"},
+          {"teacher_source", "built-in cnn"},
+          {"student_model", "small_cnn"},
+          {"teacher", teacher},
+          {"student_final", stats},
+          {"stages", json::array({{{"name", "teacher"}, {"seconds", 5.0}, {"steps", 40}, {"model", teacher}},
+                                  {{"name", "label"}, {"seconds", 1.0}, {"steps", 2}},
+                                  {{"name", "distill"}, {"seconds", 3.0}, {"steps", 25}, {"model", dense}},
+                                  {{"name", "prune"}, {"seconds", 2.0}, {"steps", 10}, {"model", stats}}})},
+          {"sparsity_per_layer", json::array({{{"name", "conv1.weight"}, {"numel", 100}, {"nonzero", 20}, {"sparsity", 0.8}}})},
+          {"student_file_bytes", 4096},
+          {"comparison", {{"device", "cpu"}, {"threads", 1}, {"method", "alternated"},
+                          {"speedup", {{"batch_1", 3.0}, {"batch_64", 6.0}}},
+                          {"teacher", {{"test_accuracy", 0.9}, {"latency_ms", {{"batch_1", {{"median", 1.5}}}}}}},
+                          {"student", {{"test_accuracy", 0.81}, {"latency_ms", {{"batch_1", {{"median", 0.5}}}}}}}}},
+          {"recipe", {{"dataset", "fashion_mnist"}, {"prune", {{"method", "global_magnitude"}}}}},
+          {"int8", {{"available", false}, {"reason", "no quantized engine"}}}};
+}
+
+TEST(Html, EscapesAndFormats) {
+  EXPECT_EQ(html_escape("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+  EXPECT_EQ(fmt_count(1234567), "1,234,567");
+  EXPECT_EQ(fmt_count(12), "12");
+  EXPECT_EQ(fmt_bytes(2048), "2.0 KiB");
+  EXPECT_EQ(fmt_pct(0.8123), "81.23%");
+  EXPECT_EQ(fmt_seconds(75.2), "1 min 15 s");
+  EXPECT_EQ(yaml_quote("a \"b\"\n"), "\"a \\\"b\\\"\\n\"");
+}
+
+TEST(SvgChart, NiceTicksCoverTheRange) {
+  const std::vector<double> t = nice_ticks(0.13, 0.92, 5);
+  ASSERT_GE(t.size(), 3u);
+  EXPECT_LE(t.front(), 0.2 + 1e-12);
+  EXPECT_GE(t.back(), 0.8 - 1e-12);
+  EXPECT_NEAR(t[1] - t[0], 0.2, 1e-12);
+}
+
+TEST(SvgChart, EmptyChartStillRenders) {
+  LineChart c;
+  c.id = "empty";
+  const std::string svg = line_chart_svg(c);
+  EXPECT_NE(svg.find("<svg id=\"empty\""), std::string::npos);
+  EXPECT_NE(svg.find("no data yet"), std::string::npos);
+}
+
+TEST(ReportCharts, StagesFollowEachOther) {
+  const std::vector<StageSpan> spans = stage_spans(sample_records());
+  ASSERT_EQ(spans.size(), 2u);
+  EXPECT_EQ(spans[0].stage, "teacher");
+  EXPECT_EQ(spans[0].offset, 0.0);
+  EXPECT_EQ(spans[1].offset, 40.0);  // distill starts where teacher's last step was
+  EXPECT_EQ(spans[1].steps, 25.0);
+  const std::string loss = loss_chart(sample_records(), "");
+  // Two stage boundary markers, one polyline per stage.
+  EXPECT_EQ(std::count(loss.begin(), loss.end(), '\n'), 0);
+  size_t markers = 0;
+  for (size_t p = loss.find("class=\"marker\""); p != std::string::npos;
+       p = loss.find("class=\"marker\"", p + 1)) {
+    ++markers;
+  }
+  EXPECT_EQ(markers, 2u);
+  EXPECT_NE(loss.find(">distill<"), std::string::npos);
+}
+
+TEST(Report, SelfContainedWithEveryChart) {
+  const std::string html = render_report(sample_metrics(), sample_records());
+  for (const char* id : {"chart-loss", "chart-accuracy", "chart-sparsity-layers",
+                         "chart-accuracy-sparsity", "chart-cost"}) {
+    EXPECT_NE(html.find("<svg id=\"" + std::string(id) + "\""), std::string::npos) << id;
+  }
+  EXPECT_EQ(html.find("<script"), std::string::npos);
+  EXPECT_EQ(html.find("src="), std::string::npos);
+  EXPECT_EQ(html.find("<link"), std::string::npos);
+  // The only URL is the SVG namespace, which is never fetched.
+  EXPECT_FALSE(std::regex_search(html, std::regex("https?://(?!www\\.w3\\.org/2000/svg)")));
+  EXPECT_NE(html.find("t&lt;job&gt;"), std::string::npos);  // names are escaped
+  EXPECT_NE(html.find("3.0x"), std::string::npos);
+  EXPECT_NE(html.find("no quantized engine"), std::string::npos);
+}
+
+TEST(ModelCard, FrontMatterAndLoadingInstructions) {
+  const std::string card = render_model_card(sample_metrics(), "name: t\nseed: 1\n");
+  ASSERT_EQ(card.rfind("---\n", 0), 0u);
+  const size_t end = card.find("\n---\n", 4);
+  ASSERT_NE(end, std::string::npos);
+  const std::string front = card.substr(4, end - 4);
+  EXPECT_NE(front.find("dataset: \"fashion_mnist\""), std::string::npos);
+  EXPECT_NE(front.find("teacher: \"built-in cnn\""), std::string::npos);
+  EXPECT_NE(front.find("  test_accuracy: 0.810000"), std::string::npos);
+  EXPECT_NE(front.find("  cpu_latency_ms_batch_1: 0.500000"), std::string::npos);
+  EXPECT_NE(card.find("torch.jit.load(\"student.pt\")"), std::string::npos);
+  EXPECT_NE(card.find("torch::jit::load(\"student.pt\")"), std::string::npos);
+  EXPECT_NE(card.find("```yaml\nname: t\nseed: 1\n```"), std::string::npos);
+}
+
+TEST(RunFiles, SkipsAHalfWrittenLine) {
+  const std::vector<json> r = parse_json_lines("{\"a\":1}\n\n{\"b\":2}\n{\"c\":");
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_EQ(r[1]["b"], 2);
+}
+
+TEST(Dashboard, RendersAMissingRunAndARunningOne) {
+  std::string html;
+  ASSERT_NO_THROW(html = render_dashboard("/nonexistent/run", 3));
+  EXPECT_NE(html.find("No progress reported yet"), std::string::npos);
+  EXPECT_NE(html.find("http-equiv=\"refresh\" content=\"3\""), std::string::npos);
+
+  TempDir dir("dashboard");
+  std::string lines;
+  for (const json& r : sample_records()) lines += r.dump() + "\n";
+  atomic_write_file(dir.path + "/metrics.jsonl", lines + "{\"stage\":");
+  atomic_write_file(dir.path + "/progress.json",
+                    json({{"job", "quick"}, {"stage", "distill"}, {"step", 25}, {"total_steps", 100},
+                          {"rate_steps_per_s", 12.5}, {"eta_seconds", 6.0}, {"elapsed_seconds", 9.0},
+                          {"finished", false},
+                          {"stages", json::array({{{"name", "teacher"}, {"steps", 40},
+                                                   {"total_steps", 40}, {"done", true}, {"seconds", 5.0}}})}})
+                        .dump());
+  atomic_write_file(dir.path + "/summary.json", "{ torn");
+  html = render_dashboard(dir.path);
+  EXPECT_NE(html.find("stage distill</b>: step 25 of 100"), std::string::npos);
+  EXPECT_NE(html.find("width:25.0%"), std::string::npos);
+  EXPECT_NE(html.find("<svg id=\"dash-chart-loss\""), std::string::npos);
+  EXPECT_NE(html.find("<svg id=\"dash-chart-accuracy\""), std::string::npos);
+  EXPECT_NE(html.find("running"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace condenser
