@@ -2,7 +2,11 @@
 
 #include <iostream>
 
+#include <c10/util/Exception.h>
+
 #include "bench/benches.h"
+#include "cluster/communicator.h"
+#include "cluster/rank_env.h"
 #include "coordinator/export.h"
 #include "coordinator/job.h"
 #include "core/config.h"
@@ -10,8 +14,25 @@
 #include "core/files.h"
 #include "core/log.h"
 #include "data/shard_inspect.h"
+#include "worker/worker_loop.h"
 
 namespace condenser {
+namespace {
+
+// One rank of several failed: say which and why, then end this process at
+// once (MPI_Finalize would wait for the others forever); mpirun stops them.
+void fail_this_rank(const Communicator& world, const std::exception& e) {
+  if (world.size() <= 1) return;
+  const auto* error = dynamic_cast<const Error*>(&e);
+  const auto* torch_error = dynamic_cast<const c10::Error*>(&e);
+  std::cerr << "condenser: error on rank " << world.rank() << " of " << world.size() << ": "
+            << (torch_error ? torch_error->what_without_backtrace() : e.what()) << "\n";
+  exit_now_if_distributed(error ? static_cast<int>(error->code())
+                                : static_cast<int>(ExitCode::kRuntime));
+}
+
+}  // namespace
+
 int command_validate(const RunArgs& args) {
   const Config config = load_config(args.config_path, args.overrides);
   if (args.print_config) {
@@ -33,12 +54,28 @@ int command_run(const RunArgs& args) {
                      ": resuming from a checkpoint path is not available yet (checkpoints "
                      "arrive with their issue); use --resume none or auto");
   }
-  set_log_level(parse_log_level(config.logging.level));
+  // Under mpirun every rank runs this; only rank 0 reports progress.
+  const std::unique_ptr<Communicator> world = make_world_communicator(discover_rank_env());
+  const bool root = world->rank() == 0;
+  set_log_level(root ? parse_log_level(config.logging.level) : LogLevel::kWarn);
   apply_thread_count(config);
   JobOptions options;
   options.run_dir = args.run_dir.empty() ? "runs/" + config.name : args.run_dir;
   options.relabel = args.relabel;
-  const JobReport report = run_job(config, options);
+  options.local_workers = args.local_workers;
+  options.listen = args.listen;
+  options.http_listen = args.http_listen;
+  options.read_timeout_ms = args.read_timeout_ms;
+  options.lease_ms = args.lease_ms;
+  options.comm = world.get();
+  JobReport report;
+  try {
+    report = run_job(config, options);
+  } catch (const std::exception& e) {
+    fail_this_rank(*world, e);
+    throw;
+  }
+  if (!root) return 0;
   std::cout << "\n" << format_summary_table(report);
   std::cout << "\nresults: " << options.run_dir << "/export (student.pt, metrics.json)\n";
   return 0;
@@ -79,6 +116,8 @@ int command_bench(const BenchArgs& args) {
   remove_tree(options.scratch_dir);
   return 0;
 }
+
+int command_worker(const WorkerOptions& options) { return run_worker(options); }
 
 int command_not_yet(const std::string& name, const std::string& issue) {
   std::cerr << "condenser " << name << ": not available yet (" << issue << ")\n";

@@ -5,15 +5,18 @@
 #include <chrono>
 #include <thread>
 
+#include "cluster/communicator.h"
 #include "cluster/rank_env.h"
 #include "coordinator/export.h"
 #include "coordinator/job_context.h"
 #include "coordinator/label_stage.h"
 #include "coordinator/metrics_log.h"
+#include "coordinator/progress.h"
 #include "coordinator/run_dir.h"
 #include "core/errors.h"
 #include "core/files.h"
 #include "core/log.h"
+#include "cluster/gradient_reducer.h"
 #include "core/sha256.h"
 #include "data/dataset.h"
 #include "data/sampling.h"
@@ -87,7 +90,8 @@ torch::jit::Module teacher_stage(JobContext& job) {
     steps = train_stage(teacher, job.train, job.validation, job.stage_options("teacher", t.train),
                         nullptr, job.sink())
                 .steps;
-    save_module(teacher, saved);
+    if (job.is_root()) save_module(teacher, saved);
+    job.barrier();  // the other ranks hash the file rank 0 wrote
     job.report.teacher_source = "built-in " + t.model + " (trained by this job)";
     job.report.teacher_sha256 = sha256_file(saved);
   }
@@ -109,6 +113,15 @@ StageOptions distill_options(JobContext& job, const std::string& stage, const Op
   return o;
 }
 
+// Every rank computed masks from the same weights; rank 0's are the ones
+// used, so a last-bit difference in a threshold can never split the ranks.
+void sync_masks(JobContext& job, PruneMasks& masks) {
+  if (job.options.comm == nullptr || job.options.comm->size() <= 1) return;
+  std::vector<at::Tensor> tensors;
+  for (const auto& entry : masks.masks()) tensors.push_back(entry.second);
+  broadcast_from_rank0(*job.options.comm, tensors);
+}
+
 }  // namespace
 
 int apply_thread_count(const Config& config) {
@@ -122,9 +135,12 @@ int apply_thread_count(const Config& config) {
 
 JobReport run_job(const Config& config, const JobOptions& options) {
   const auto job_start = Clock::now();
-  JobContext job{config, options, resolve_device(config.runtime.device),
-                 prepare_run_dir(options.run_dir, config),
-                 MetricsLog(RunPaths::at(options.run_dir).metrics, /*truncate=*/true)};
+  const bool root = options.comm == nullptr || options.comm->rank() == 0;
+  // Rank 0 prepares the run directory before any other rank looks into it.
+  RunPaths paths = root ? prepare_run_dir(options.run_dir, config) : RunPaths::at(options.run_dir);
+  JobContext job{config, options, resolve_device(config.runtime.device), paths,
+                 MetricsLog(root ? paths.metrics : "", /*truncate=*/true)};
+  job.barrier();
   job.report.job_name = config.name;
   job.report.student_model = config.student.model;
   // Weight sparsity the prune stage aims at: structured pruning removes
@@ -134,9 +150,16 @@ JobReport run_job(const Config& config, const JobOptions& options) {
                                : pc.method == "structured" ? 0.0
                                : pc.method == "nm"         ? 1.0 - double(pc.nm_n) / pc.nm_m
                                                            : pc.sparsity;
+  const int world = options.comm ? options.comm->size() : 1;
   log_info("job '", config.name, "' in ", options.run_dir, " on ", job.device.str(), " with ",
-           at::get_num_threads(), " threads");
+           at::get_num_threads(), " threads",
+           world > 1 ? ", data-parallel over " + std::to_string(world) + " ranks (" +
+                           options.comm->backend() + ")"
+                     : std::string());
   load_data(job);
+  const std::unique_ptr<ProgressReporter> progress =
+      make_job_progress(config, options.run_dir, static_cast<int64_t>(job.train.indices.size()));
+  job.progress = progress.get();
 
   torch::jit::Module teacher = teacher_stage(job);
   const SoftLabels soft_logits = label_stage(job, teacher, config.teacher.path.empty());
@@ -148,7 +171,7 @@ JobReport run_job(const Config& config, const JobOptions& options) {
   const StageResult distilled = train_stage(
       student, job.train, job.validation,
       distill_options(job, "distill", config.student.train, soft_logits), nullptr, job.sink());
-  save_module(student, job.paths.models + "/student_distilled.pt");
+  if (job.is_root()) save_module(student, job.paths.models + "/student_distilled.pt");
   job.record("distill", since(start), distilled.steps, &student);
   job.report.student_dense = job.report.stages.back().model;
 
@@ -166,6 +189,7 @@ JobReport run_job(const Config& config, const JobOptions& options) {
     } else {
       masks = global_magnitude_masks(student, p.sparsity);
     }
+    sync_masks(job, masks);
     masks.apply_to_weights(student);
     log_info("prune: ", p.method,
              p.method == "nm" ? " " + std::to_string(p.nm_n) + ":" + std::to_string(p.nm_m)
@@ -187,8 +211,12 @@ JobReport run_job(const Config& config, const JobOptions& options) {
     log_info("soft labels streamed from shards: training waited ",
              fixed(soft_logits.stream->wait_seconds(), 2), " s in all on HDF5 reads");
   }
-  save_module(student, job.paths.models + "/student_final.pt");
   job.report.student_final = job.report.stages.back().model;
+  if (!job.is_root()) {
+    job.barrier();  // rank 0 writes the final model and exports
+    return job.report;
+  }
+  save_module(student, job.paths.models + "/student_final.pt");
 
   start = Clock::now();
   job.report.total_seconds = since(job_start);
@@ -196,8 +224,10 @@ JobReport run_job(const Config& config, const JobOptions& options) {
   job.save_report();
   export_run(options.run_dir, "");
   job.record("export", since(start), 0, nullptr);
+  if (progress) progress->finish();
   job.report.total_seconds = since(job_start);
   job.save_report();
+  job.barrier();
   return job.report;
 }
 

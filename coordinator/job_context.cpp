@@ -1,5 +1,7 @@
 #include "coordinator/job_context.h"
 
+#include "cluster/communicator.h"
+#include "coordinator/progress.h"
 #include "core/files.h"
 #include "core/log.h"
 #include "data/sampling.h"
@@ -9,7 +11,15 @@ namespace condenser {
 
 uint64_t augment_seed(const Config& config) { return mix_seed(config.seed, 3); }
 
-void JobContext::save_report() { atomic_write_file(paths.summary, to_json(report).dump(2) + "\n"); }
+bool JobContext::is_root() const { return options.comm == nullptr || options.comm->rank() == 0; }
+
+void JobContext::barrier() const {
+  if (options.comm != nullptr && options.comm->size() > 1) wait_all(options.comm->barrier());
+}
+
+void JobContext::save_report() {
+  if (is_root()) atomic_write_file(paths.summary, to_json(report).dump(2) + "\n");
+}
 
 ModelStats JobContext::measure(torch::jit::Module& module) {
   const SparsityReport sparsity = measure_sparsity(module);
@@ -17,8 +27,8 @@ ModelStats JobContext::measure(torch::jit::Module& module) {
   s.parameters = sparsity.parameters;
   s.nonzeros = sparsity.nonzeros;
   s.sparsity = sparsity.prunable_sparsity;
-  s.val_accuracy = accuracy(module, validation);
-  s.test_accuracy = accuracy(module, test);
+  s.val_accuracy = accuracy(module, validation, 1000, options.comm);
+  s.test_accuracy = accuracy(module, test, 1000, options.comm);
   return s;
 }
 
@@ -28,6 +38,7 @@ void JobContext::record(const std::string& stage, double seconds, int64_t steps,
   if (model) rec.model = measure(*model);
   report.stages.push_back(rec);
   save_report();
+  if (progress) progress->on_stage_done(stage, seconds);
   if (model) {
     log_info(stage, ": done in ", fixed(seconds, 1), " s, val ", percent(rec.model.val_accuracy),
              ", test ", percent(rec.model.test_accuracy), ", ", rec.model.nonzeros, " nonzeros");
@@ -39,6 +50,7 @@ void JobContext::record(const std::string& stage, double seconds, int64_t steps,
 MetricSink JobContext::sink() {
   return [this](const nlohmann::json& rec) {
     metrics.write(rec);
+    if (progress) progress->on_record(rec);
     if (rec.contains("val_accuracy")) {
       log_info(rec["stage"].get<std::string>(), " epoch ", rec["epoch"].get<int64_t>(), ": loss ",
                fixed(rec["train_loss"].get<double>(), 4), ", train ",
@@ -55,6 +67,7 @@ StageOptions JobContext::stage_options(const std::string& stage, const OptimConf
   o.optim = optim;
   o.seed = static_cast<uint64_t>(config.seed);
   o.log_every = config.logging.every_steps;
+  o.comm = options.comm;
   return o;
 }
 

@@ -17,6 +17,8 @@
 
 namespace condenser {
 
+class ProgressReporter;
+
 using Clock = std::chrono::steady_clock;
 
 inline double since(Clock::time_point t) {
@@ -33,8 +35,14 @@ struct JobContext {
   JobReport report;
   ImageDataset train_data, test_data;
   LabelledSet train, validation, test;
+  ProgressReporter* progress = nullptr;  // rank 0's live progress (not owned), or null
 
-  void save_report();
+  // Rank 0 of the job writes the run directory; every rank runs the stages.
+  bool is_root() const;
+  // Waits until every rank got here (a no-op alone).
+  void barrier() const;
+
+  void save_report();  // rank 0 only
 
   ModelStats measure(torch::jit::Module& module);
 

@@ -11,6 +11,7 @@ namespace condenser {
 class MetricsLog {
  public:
   // Opens for appending (truncating when `truncate`). RuntimeFailure on error.
+  // An empty path writes nothing (ranks other than 0).
   MetricsLog(const std::string& path, bool truncate);
   void write(const nlohmann::json& record);
 

@@ -44,4 +44,9 @@ std::vector<int64_t> epoch_order(int64_t n, uint64_t seed, uint64_t stage_salt, 
   return permutation(n, mix_seed(mix_seed(seed, stage_salt), static_cast<uint64_t>(epoch) + 1));
 }
 
+RankShare rank_share(int64_t count, int rank, int world) {
+  // Floor of count * r / world for r and r + 1: sizes differ by at most one.
+  return {count * rank / world, count * (rank + 1) / world};
+}
+
 }  // namespace condenser

@@ -52,4 +52,14 @@ TrainValSplit make_train_val_split(int64_t n, int64_t validation_size, int64_t t
 // The order of positions [0, n) visited in `epoch` of a stage (salted by stage).
 std::vector<int64_t> epoch_order(int64_t n, uint64_t seed, uint64_t stage_salt, int64_t epoch);
 
+// Rank `rank`'s contiguous part of `count` items split over `world` ranks:
+// [begin, end). Parts differ in size by at most one, cover every item once in
+// rank order; some are empty when count < world.
+struct RankShare {
+  int64_t begin = 0;
+  int64_t end = 0;
+  int64_t size() const { return end - begin; }
+};
+RankShare rank_share(int64_t count, int rank, int world);
+
 }  // namespace condenser

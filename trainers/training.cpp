@@ -5,6 +5,8 @@
 #include <chrono>
 #include <cmath>
 
+#include "cluster/communicator.h"
+#include "cluster/gradient_reducer.h"
 #include "core/errors.h"
 #include "data/augment.h"
 #include "data/sampling.h"
@@ -115,11 +117,22 @@ at::Tensor predict(torch::jit::Module& module, const at::Tensor& images,
   return outputs.empty() ? at::Tensor() : torch::cat(outputs);
 }
 
-double accuracy(torch::jit::Module& module, const LabelledSet& set, int64_t batch_size) {
+double accuracy(torch::jit::Module& module, const LabelledSet& set, int64_t batch_size,
+                Communicator* comm) {
   if (set.indices.empty()) return 0.0;
-  const at::Tensor logits = predict(module, set.images, set.indices, batch_size);
-  const at::Tensor y = set.labels.index_select(0, index_tensor(set.indices, 0, set.indices.size()));
-  return logits.argmax(1).eq(y).sum().item<double>() / double(set.indices.size());
+  const int world = comm ? comm->size() : 1;
+  const RankShare share =
+      rank_share(static_cast<int64_t>(set.indices.size()), comm ? comm->rank() : 0, world);
+  const std::vector<int64_t> mine(set.indices.begin() + share.begin,
+                                  set.indices.begin() + share.end);
+  at::Tensor correct = torch::zeros({1}, torch::kInt64);
+  if (!mine.empty()) {
+    const at::Tensor logits = predict(module, set.images, mine, batch_size);
+    const at::Tensor y = set.labels.index_select(0, index_tensor(mine, 0, mine.size()));
+    correct[0] = logits.argmax(1).eq(y).sum().item<int64_t>();
+  }
+  if (world > 1) wait_all(comm->allreduce(correct, ReduceOp::kSum));
+  return double(correct.item<int64_t>()) / double(set.indices.size());
 }
 
 StageResult train_stage(torch::jit::Module& module, const LabelledSet& train,
@@ -127,12 +140,24 @@ StageResult train_stage(torch::jit::Module& module, const LabelledSet& train,
                         const PruneMasks* masks, const MetricSink& sink) {
   const auto start = Clock::now();
   const OptimConfig& cfg = options.optim;
-  auto optimizer = make_optimizer(cfg, parameters_of(module));
+  Communicator* comm = options.comm && options.comm->size() > 1 ? options.comm : nullptr;
+  const int world = comm ? comm->size() : 1;
+  const int rank = comm ? comm->rank() : 0;
+  const std::vector<at::Tensor> params = parameters_of(module);
+  auto optimizer = make_optimizer(cfg, params);
+  std::unique_ptr<GradientReducer> reducer;
+  if (comm) {
+    // Every rank starts from rank 0's weights and BatchNorm statistics.
+    std::vector<at::Tensor> state = params;
+    for (const auto& b : module.buffers(/*recurse=*/true)) state.push_back(b);
+    broadcast_from_rank0(*comm, state);
+    reducer = std::make_unique<GradientReducer>(params, *comm, options.bucket_cap_bytes);
+  }
   // Streaming visits every labelled sample once an epoch, like the table does.
   const size_t n = options.stream ? static_cast<size_t>(options.stream->samples_per_epoch())
                                   : train.indices.size();
-  const auto batch = static_cast<size_t>(cfg.batch_size);
-  const int64_t steps_per_epoch = static_cast<int64_t>((n + batch - 1) / batch);
+  const auto global_batch = static_cast<size_t>(cfg.batch_size) * size_t(world);
+  const int64_t steps_per_epoch = static_cast<int64_t>((n + global_batch - 1) / global_batch);
   const int64_t total_steps = steps_per_epoch * cfg.epochs;
   const bool distill = options.soft.defined();
   const int views = options.stream ? options.stream->views() : options.views_per_sample;
@@ -141,86 +166,117 @@ StageResult train_stage(torch::jit::Module& module, const LabelledSet& train,
                          " views per sample, the stage trains " + std::to_string(views));
   }
   const c10::Device device = module_device(module);
-  // Dropout draws from the global generator: seed it per stage for determinism.
-  torch::manual_seed(mix_seed(options.seed, stage_salt(options.stage)));
+  // Dropout draws from the global generator: seed it per stage (and rank)
+  // for determinism.
+  torch::manual_seed(mix_seed(options.seed, stage_salt(options.stage)) + uint64_t(rank));
 
   StageResult result;
   module.train();
   if (masks) masks->apply_to_weights(module);
-  // One optimizer step on a batch; returns the loss and adds to `correct`.
+  // One optimizer step on this rank's part of a global batch (possibly
+  // empty); `scale` weights its loss so the averaged gradient is the global
+  // batch's. Returns the local mean loss and adds to `correct`.
   auto step = [&](const at::Tensor& images, const at::Tensor& labels, const SoftTargets* soft,
-                  const at::Tensor& rows, int64_t* correct) {
-    const at::Tensor x = images.to(device);
-    const at::Tensor y = labels.to(device);
+                  const at::Tensor& rows, double scale, int64_t* correct) {
     for (auto& group : optimizer->param_groups()) {
       group.options().set_lr(scheduled_lr(cfg, result.steps, total_steps));
     }
     optimizer->zero_grad();
-    const at::Tensor logits = module.forward({x}).toTensor();
-    const at::Tensor loss = soft ? distill_loss(logits, *soft, options, rows, y, device)
-                                 : torch::nll_loss(torch::log_softmax(logits, 1), y);
-    loss.backward();
+    if (reducer) reducer->prepare();
+    double loss_value = 0.0;
+    if (labels.numel() > 0) {
+      const at::Tensor x = images.to(device);
+      const at::Tensor y = labels.to(device);
+      const at::Tensor logits = module.forward({x}).toTensor();
+      const at::Tensor loss = soft ? distill_loss(logits, *soft, options, rows, y, device)
+                                   : torch::nll_loss(torch::log_softmax(logits, 1), y);
+      (scale == 1.0 ? loss : loss * scale).backward();
+      *correct += logits.argmax(1).eq(y).sum().item<int64_t>();
+      loss_value = loss.item<double>();
+    }
+    if (reducer) reducer->finish();
     if (masks) masks->apply_to_grads(module);
     optimizer->step();
     if (masks) masks->apply_to_weights(module);
     ++result.steps;
-    *correct += logits.argmax(1).eq(y).sum().item<int64_t>();
-    return loss.item<double>();
+    return loss_value;
+  };
+  // Sums over the ranks, in place (a no-op alone).
+  auto reduce_sum = [&](at::Tensor t) {
+    if (comm) wait_all(comm->allreduce(t, ReduceOp::kSum));
+    return t;
   };
   for (int64_t epoch = 0; epoch < cfg.epochs; ++epoch) {
     double loss_sum = 0.0;
     int64_t correct = 0;
-    auto after_step = [&](double loss_value, size_t rows_in_batch) {
-      loss_sum += loss_value * double(rows_in_batch);
+    auto after_step = [&](double loss_value, size_t local_rows, size_t global_rows) {
+      loss_sum += loss_value * double(local_rows);
       if (options.log_every > 0 && result.steps % options.log_every == 0) {
+        const double global_loss =
+            reduce_sum(torch::full({1}, loss_value * double(local_rows), torch::kFloat64))
+                .item<double>() /
+            double(global_rows);
         sink({{"stage", options.stage},
               {"epoch", epoch + 1},
               {"step", result.steps},
-              {"loss", loss_value},
+              {"loss", global_loss},
               {"lr", scheduled_lr(cfg, result.steps - 1, total_steps)}});
       }
     };
     if (options.stream) {
       options.stream->start_epoch(epoch);
       StreamBatch b;
-      while (options.stream->next(batch, &b)) {
-        const at::Tensor images = views > 1 ? augment_batch(train.images, b.samples, b.views,
-                                                            options.augment_seed)
-                                            : train.images.index_select(
-                                                  0, index_tensor(b.samples, 0, b.samples.size()));
-        const at::Tensor rows = torch::arange(static_cast<int64_t>(b.samples.size()));
+      while (options.stream->next(global_batch, &b)) {
+        const auto global_rows = static_cast<int64_t>(b.samples.size());
+        const RankShare share = rank_share(global_rows, rank, world);
+        const std::vector<int64_t> ids(b.samples.begin() + share.begin,
+                                       b.samples.begin() + share.end);
+        const std::vector<int> ids_views(b.views.begin() + share.begin,
+                                         b.views.begin() + share.end);
+        const at::Tensor images =
+            views > 1 ? augment_batch(train.images, ids, ids_views, options.augment_seed)
+                      : train.images.index_select(0, index_tensor(ids, 0, ids.size()));
+        const at::Tensor rows = torch::arange(share.begin, share.end, torch::kInt64);
+        const double scale = double(share.size()) * world / double(global_rows);
         const double loss_value =
-            step(images, train.labels.index_select(0, index_tensor(b.samples, 0, b.samples.size())),
-                 &b.targets, rows, &correct);
-        after_step(loss_value, b.samples.size());
+            step(images, train.labels.index_select(0, index_tensor(ids, 0, ids.size())),
+                 &b.targets, rows, scale, &correct);
+        after_step(loss_value, ids.size(), b.samples.size());
       }
     } else {
       const std::vector<int64_t> order =
           epoch_order(static_cast<int64_t>(n), options.seed, stage_salt(options.stage), epoch);
       std::vector<int64_t> samples(n);
       for (size_t i = 0; i < n; ++i) samples[i] = train.indices[static_cast<size_t>(order[i])];
-      for (size_t begin = 0; begin < n; begin += batch) {
-        const size_t end = std::min(n, begin + batch);
-        const Batch batch_in = make_batch(train, samples, begin, end, epoch, options);
+      for (size_t begin = 0; begin < n; begin += global_batch) {
+        const size_t end = std::min(n, begin + global_batch);
+        const RankShare share = rank_share(static_cast<int64_t>(end - begin), rank, world);
+        const size_t lo = begin + size_t(share.begin);
+        const size_t hi = begin + size_t(share.end);
+        const Batch batch_in = make_batch(train, samples, lo, hi, epoch, options);
+        const double scale = double(hi - lo) * world / double(end - begin);
         const double loss_value =
-            step(batch_in.images, train.labels.index_select(0, index_tensor(samples, begin, end)),
-                 distill ? &options.soft : nullptr, batch_in.rows, &correct);
-        after_step(loss_value, end - begin);
+            step(batch_in.images, train.labels.index_select(0, index_tensor(samples, lo, hi)),
+                 distill ? &options.soft : nullptr, batch_in.rows, scale, &correct);
+        after_step(loss_value, hi - lo, end - begin);
       }
     }
-    result.last_epoch_loss = loss_sum / double(n);
-    result.val_accuracy = accuracy(module, validation);
+    const at::Tensor totals =
+        reduce_sum(torch::tensor({loss_sum, double(correct)}, torch::kFloat64));
+    result.last_epoch_loss = totals[0].item<double>() / double(n);
+    result.val_accuracy = accuracy(module, validation, 1000, comm);
     module.train();
     const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
     sink({{"stage", options.stage},
           {"epoch", epoch + 1},
           {"step", result.steps},
           {"train_loss", result.last_epoch_loss},
-          {"train_accuracy", double(correct) / double(n)},
+          {"train_accuracy", totals[1].item<double>() / double(n)},
           {"val_accuracy", result.val_accuracy},
           {"seconds", elapsed}});
   }
-  if (cfg.epochs == 0) result.val_accuracy = accuracy(module, validation);
+  if (cfg.epochs == 0) result.val_accuracy = accuracy(module, validation, 1000, comm);
+  if (reducer) result.allreduce_wait_seconds = reducer->exposed_wait_seconds();
   result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   return result;
 }

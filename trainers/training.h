@@ -15,6 +15,7 @@
 
 namespace condenser {
 
+class Communicator;
 class PruneMasks;
 class ShardStream;
 
@@ -42,6 +43,14 @@ struct StageOptions {
   ShardStream* stream = nullptr;
   double temperature = 1.0;
   double alpha = 1.0;
+  // Data-parallel over comm's ranks when it has more than one (not owned;
+  // null = this process alone). optim.batch_size is then the per-rank batch:
+  // each step takes the next world * batch_size positions of the epoch order
+  // and every rank trains on its rank_share of them, with gradients averaged
+  // (weighted so the step equals one process training the whole global
+  // batch). Metrics are reduced over the ranks; every rank gets them.
+  Communicator* comm = nullptr;
+  size_t bucket_cap_bytes = size_t(25) << 20;
 };
 
 struct StageResult {
@@ -49,6 +58,9 @@ struct StageResult {
   double seconds = 0.0;
   double last_epoch_loss = 0.0;
   double val_accuracy = 0.0;  // after the last epoch
+  // Data-parallel: seconds steps waited for gradient all-reduces that
+  // backward did not hide.
+  double allreduce_wait_seconds = 0.0;
 };
 
 // One JSON record per logged step and per epoch end (written to metrics.jsonl).
@@ -68,7 +80,9 @@ c10::Device module_device(const torch::jit::Module& module);
 at::Tensor predict(torch::jit::Module& module, const at::Tensor& images,
                    const std::vector<int64_t>& indices, int64_t batch_size);
 
-// Top-1 accuracy in [0, 1] over the listed samples.
-double accuracy(torch::jit::Module& module, const LabelledSet& set, int64_t batch_size = 1000);
+// Top-1 accuracy in [0, 1] over the listed samples. With a communicator of
+// several ranks each evaluates its rank_share and the counts are summed.
+double accuracy(torch::jit::Module& module, const LabelledSet& set, int64_t batch_size = 1000,
+                Communicator* comm = nullptr);
 
 }  // namespace condenser

@@ -1,0 +1,72 @@
+#include "cluster/communicator.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "cluster/mpi_communicator.h"
+#include "cluster/nccl_communicator.h"
+#include "cluster/rank_env.h"
+#include "core/errors.h"
+
+namespace condenser {
+namespace {
+
+class DoneWork : public Work {
+ public:
+  void wait(std::chrono::milliseconds) override {}
+  bool done() const override { return true; }
+};
+
+}  // namespace
+
+std::chrono::milliseconds collective_timeout() {
+  const char* value = std::getenv("CONDENSER_COLLECTIVE_TIMEOUT_S");
+  if (value == nullptr || *value == '\0') return std::chrono::minutes(10);
+  char* end = nullptr;
+  const double seconds = std::strtod(value, &end);
+  if (*end != '\0' || seconds <= 0) {
+    throw UsageError(std::string("CONDENSER_COLLECTIVE_TIMEOUT_S='") + value +
+                     "' is not a positive number of seconds");
+  }
+  return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
+}
+
+void wait_all(const WorkPtr& work) { work->wait(collective_timeout()); }
+
+WorkPtr SingleRankCommunicator::allreduce(at::Tensor&, ReduceOp) {
+  return std::make_shared<DoneWork>();
+}
+
+WorkPtr SingleRankCommunicator::broadcast(at::Tensor&, int root) {
+  if (root != 0) throw RuntimeFailure("broadcast from rank " + std::to_string(root) +
+                                      " in a world of one");
+  return std::make_shared<DoneWork>();
+}
+
+WorkPtr SingleRankCommunicator::allgather(const at::Tensor& input, at::Tensor& output) {
+  output.view(input.sizes()).copy_(input);
+  return std::make_shared<DoneWork>();
+}
+
+WorkPtr SingleRankCommunicator::barrier() { return std::make_shared<DoneWork>(); }
+
+std::unique_ptr<Communicator> make_world_communicator(const RankEnv& env) {
+  if (env.world_size <= 1) return std::make_unique<SingleRankCommunicator>();
+  if (env.source != "openmpi") {
+    throw UsageError("this job has " + std::to_string(env.world_size) + " ranks from " +
+                     env.source + " but condenser's collectives need Open MPI: start it with "
+                     "mpirun (or srun --mpi=pmix with Open MPI)");
+  }
+  std::unique_ptr<Communicator> mpi = make_mpi_communicator();
+  return with_nccl_for_cuda(std::move(mpi), env.local_rank);
+}
+
+void exit_now_if_distributed(int code) {
+  if (!mpi_was_initialised()) return;
+  std::fflush(stdout);
+  std::fflush(stderr);
+  std::_Exit(code);
+}
+
+}  // namespace condenser
