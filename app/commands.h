@@ -13,6 +13,12 @@ struct RunArgs {
   std::string resume = "auto";         // auto | none (checkpoints come with their issue)
   bool print_config = false;
   bool relabel = false;                // regenerate soft labels even if valid ones exist
+  // The coordinator (labelling through workers; `condenser coordinator` sets 0 local workers).
+  int local_workers = 1;
+  std::string listen = "127.0.0.1:0";
+  std::string http_listen;
+  int read_timeout_ms = 10000;
+  int lease_ms = 30000;
 };
 
 int command_run(const RunArgs& args);
@@ -26,6 +32,8 @@ struct BenchArgs {
   std::string out_dir = "bench/results";
 };
 int command_bench(const BenchArgs& args);
+struct WorkerOptions;
+int command_worker(const WorkerOptions& options);  // `condenser worker` (worker/worker_loop.h)
 int command_not_yet(const std::string& name, const std::string& issue);
 
 }  // namespace condenser

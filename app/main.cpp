@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "app/commands.h"
+#include "worker/worker_loop.h"
 #include "core/errors.h"
 
 namespace {
@@ -15,6 +16,34 @@ void add_config_args(CLI::App* cmd, condenser::RunArgs* args) {
   cmd->add_option("config", args->config_path, "job config (YAML)")->required();
   cmd->add_option("overrides", args->overrides, "dotted key=value overrides, e.g. student.train.epochs=3");
   cmd->add_flag("--print-config", args->print_config, "print the resolved config and exit");
+}
+
+void add_coordinator_args(CLI::App* cmd, condenser::RunArgs* args) {
+  add_config_args(cmd, args);
+  cmd->add_option("--run-dir", args->run_dir, "run directory (default runs/<name>)");
+  cmd->add_option("--listen", args->listen, "control address HOST:PORT (default 127.0.0.1:0, a free port)");
+  cmd->add_option("--http", args->http_listen, "read-only HTTP HOST:PORT (default: --listen host, a free port)");
+  cmd->add_option("--local-workers", args->local_workers, "also start this many local workers")
+      ->check(CLI::Range(0, 256));
+  cmd->add_flag("--relabel", args->relabel, "label again even when valid soft labels exist");
+  cmd->add_option("--read-timeout-ms", args->read_timeout_ms, "deadline of every frame read")
+      ->check(CLI::Range(100, 3600000));
+  cmd->add_option("--lease-ms", args->lease_ms, "lease length; heartbeats renew it")
+      ->check(CLI::Range(100, 86400000));
+}
+
+void add_worker_args(CLI::App* cmd, condenser::WorkerOptions* o) {
+  cmd->add_option("--coordinator", o->coordinator, "coordinator control address HOST:PORT")
+      ->required();
+  cmd->add_option("--token-file", o->token_file, "the job's RUN_DIR/job.token")->required();
+  cmd->add_option("--device", o->device, "cpu | cuda | cuda:N");
+  cmd->add_option("--threads", o->threads, "LibTorch threads (0: LibTorch's default)")
+      ->check(CLI::Range(0, 4096));
+  cmd->add_option("--name", o->name, "name shown in /status (default host:pid)");
+  auto* give_up = cmd->add_option_function<double>(
+      "--give-up-after", [o](double s) { o->give_up_after = std::chrono::milliseconds(static_cast<int64_t>(s * 1000)); },
+      "seconds to keep reconnecting to an unreachable coordinator (default 60)");
+  give_up->check(CLI::Range(0.0, 86400.0));
 }
 
 }  // namespace
@@ -30,6 +59,9 @@ int main(int argc, char** argv) {
   run->add_flag("--relabel", run_args.relabel,
                 "label again even when the run directory holds valid soft labels");
   run->add_option("--resume", run_args.resume, "auto | none")->check(CLI::IsMember({"auto", "none"}));
+  run->add_option("--local-workers", run_args.local_workers,
+                  "teacher workers started as child processes for labelling (0: external only)")
+      ->check(CLI::Range(0, 256));
 
   CLI::App* validate = app.add_subcommand("validate", "check a config and its overrides");
   add_config_args(validate, &run_args);
@@ -46,10 +78,14 @@ int main(int argc, char** argv) {
   exp->add_option("run_dir", dir, "run directory")->required();
   exp->add_option("--out", out_dir, "output directory (default RUN_DIR/export)");
 
-  CLI::App* coordinator = app.add_subcommand("coordinator", "host a job's coordinator");
-  coordinator->allow_extras();
+  condenser::RunArgs coord_args;
+  coord_args.local_workers = 0;
+  CLI::App* coordinator = app.add_subcommand(
+      "coordinator", "run a job whose teacher labelling is done by `condenser worker`s");
+  add_coordinator_args(coordinator, &coord_args);
+  condenser::WorkerOptions worker_opts;
   CLI::App* worker = app.add_subcommand("worker", "serve as a teacher-inference worker");
-  worker->allow_extras();
+  add_worker_args(worker, &worker_opts);
   CLI::App* status = app.add_subcommand("status", "show a job's progress");
   status->allow_extras();
   condenser::BenchArgs bench_args;
@@ -85,8 +121,8 @@ int main(int argc, char** argv) {
     if (*shards) return condenser::command_inspect_shards(dir);
     if (*checkpoint) return condenser::command_not_yet("inspect checkpoint", "checkpoint issue #7");
     if (*exp) return condenser::command_export(dir, out_dir);
-    if (*coordinator) return condenser::command_not_yet("coordinator", "coordinator issue #4");
-    if (*worker) return condenser::command_not_yet("worker", "coordinator issue #4");
+    if (*coordinator) return condenser::command_run(coord_args);
+    if (*worker) return condenser::command_worker(worker_opts);
     if (*status) return condenser::command_not_yet("status", "cluster issue #9");
     if (*bench) return condenser::command_bench(bench_args);
   } catch (const condenser::Error& e) {

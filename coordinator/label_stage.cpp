@@ -1,5 +1,6 @@
 #include "coordinator/label_stage.h"
 
+#include "coordinator/label_service.h"
 #include "coordinator/labelling.h"
 #include "core/errors.h"
 #include "core/files.h"
@@ -100,7 +101,7 @@ SoftLabels label_stage(JobContext& job, torch::jit::Module& teacher, bool teache
   manifest.total_rows = static_cast<int64_t>(setup.samples.size()) * setup.views;
   const auto tasks = plan_label_tasks(static_cast<int64_t>(setup.samples.size()), s.shard_rows);
   const auto todo = tasks_to_label(job, tasks, manifest, teacher_trained_here);
-  const LabellingResult labelled = label_all(teacher, setup, todo, manifest, job.paths.manifest);
+  const LabellingResult labelled = label_with_workers(job, setup, tasks, todo, manifest);
   job.report.teacher_forward_samples = labelled.teacher_forward_samples;
   job.record("label", since(start), static_cast<int64_t>(todo.size()), nullptr);
 

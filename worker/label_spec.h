@@ -1,0 +1,39 @@
+#pragma once
+// What a worker needs to label any task of a job, sent by the coordinator in
+// its welcome: where the teacher and data are, how the labelled sample list is
+// drawn, and the shard layout. Workers share the run directory's file system
+// (they write shards into soft_label_dir). No LibTorch here.
+#include <cstdint>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace condenser {
+
+struct LabelSpec {
+  std::string teacher_path;    // TorchScript file (absolute)
+  std::string teacher_sha256;  // checked by the worker before use
+  // The labelled sample list: make_train_val_split(N, validation_size,
+  // train_subset, split_seed).train over the dataset's training split.
+  std::string dataset = "fashion_mnist";
+  std::string data_dir;
+  int64_t validation_size = 0, train_subset = 0;
+  uint64_t split_seed = 0;
+  std::string dataset_fingerprint;  // checked against the loaded data
+  int64_t num_samples = 0;          // length of the list (checked)
+  // Shards.
+  std::string soft_label_dir;  // absolute
+  double temperature = 1.0;
+  int num_classes = 0;
+  std::string dtype = "float32";
+  int top_k = 0;
+  int views = 1;
+  uint64_t augment_seed = 0;
+  int64_t batch_size = 500;
+};
+
+nlohmann::json to_json(const LabelSpec& spec);
+// RuntimeFailure naming the field when `j` lacks one or has the wrong type.
+LabelSpec label_spec_from_json(const nlohmann::json& j);
+
+}  // namespace condenser

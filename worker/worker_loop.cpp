@@ -1,0 +1,263 @@
+#include "worker/worker_loop.h"
+
+#include <torch/torch.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <optional>
+#include <thread>
+
+#include "core/errors.h"
+#include "core/files.h"
+#include "core/log.h"
+#include "core/sha256.h"
+#include "data/dataset.h"
+#include "data/sampling.h"
+#include "trainers/device.h"
+#include "trainers/model_io.h"
+#include "worker/frame_client.h"
+#include "worker/label_spec.h"
+#include "worker/teacher_labeller.h"
+
+namespace condenser {
+namespace {
+
+using nlohmann::json;
+using std::chrono::milliseconds;
+
+constexpr milliseconds kReplyTimeout{30000};
+
+// A task or the job's set-up failed here (not the connection): reconnecting
+// would only fail again, so the worker stops.
+struct WorkerFailure : RuntimeFailure {
+  using RuntimeFailure::RuntimeFailure;
+};
+
+std::string read_token(const std::string& path) {
+  if (path.empty()) throw UsageError("worker: --token-file is required (the job's RUN_DIR/job.token)");
+  if (!path_exists(path)) {
+    throw UsageError("worker: token file '" + path +
+                     "' not found; pass the job's RUN_DIR/job.token with --token-file");
+  }
+  std::string token = read_file(path);
+  while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ')) {
+    token.pop_back();
+  }
+  return token;
+}
+
+// The job as this worker runs it: data, sample list and teacher, loaded once.
+struct LoadedJob {
+  LabelSpec spec;
+  LabellerSetup setup;
+  torch::jit::Module teacher;
+};
+
+std::unique_ptr<LoadedJob> load_job(const LabelSpec& spec, const std::string& device_name) {
+  auto job = std::make_unique<LoadedJob>();
+  job->spec = spec;
+  if (spec.dataset != "fashion_mnist") {
+    throw RuntimeFailure("worker: dataset '" + spec.dataset + "' is not supported");
+  }
+  const ImageDataset data = load_fashion_mnist(spec.data_dir, /*train=*/true);
+  if (data.fingerprint != spec.dataset_fingerprint) {
+    throw UsageError("worker: the data in '" + spec.data_dir + "' (" + data.fingerprint.substr(0, 12) +
+                     ") is not the coordinator's (" + spec.dataset_fingerprint.substr(0, 12) + ")");
+  }
+  const TrainValSplit split =
+      make_train_val_split(data.size(), spec.validation_size, spec.train_subset, spec.split_seed);
+  if (static_cast<int64_t>(split.train.size()) != spec.num_samples) {
+    throw RuntimeFailure("worker: sample list of " + std::to_string(split.train.size()) +
+                         " differs from the coordinator's " + std::to_string(spec.num_samples));
+  }
+  const std::string sha = sha256_file(spec.teacher_path);
+  if (sha != spec.teacher_sha256) {
+    throw UsageError("worker: teacher '" + spec.teacher_path + "' has sha256 " + sha.substr(0, 12) +
+                     ", the coordinator's has " + spec.teacher_sha256.substr(0, 12));
+  }
+  job->teacher = load_module(spec.teacher_path, "teacher");
+  job->teacher.to(resolve_device(device_name));
+  job->teacher.eval();
+  LabellerSetup& s = job->setup;
+  s.images = data.images;
+  s.samples = split.train;
+  s.meta.teacher_sha256 = spec.teacher_sha256;
+  s.meta.dataset_fingerprint = spec.dataset_fingerprint;
+  s.meta.temperature = spec.temperature;
+  s.meta.num_classes = spec.num_classes;
+  s.meta.top_k = spec.top_k;
+  s.meta.producer = "condenser worker";
+  if (!parse_logit_dtype(spec.dtype, &s.dtype)) throw RuntimeFailure("worker: dtype " + spec.dtype);
+  s.top_k = spec.top_k;
+  s.views = spec.views;
+  s.augment_seed = spec.augment_seed;
+  s.batch_size = spec.batch_size;
+  s.soft_label_dir = spec.soft_label_dir;
+  return job;
+}
+
+// Sends a heartbeat with the current leases every `period` while running.
+class Heartbeat {
+ public:
+  Heartbeat(FrameClient& client, milliseconds period) : client_(client), period_(period) {
+    thread_ = std::thread([this] { loop(); });
+  }
+  ~Heartbeat() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stop_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+  }
+  void set_lease(std::optional<int64_t> lease) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    lease_ = lease;
+  }
+
+ private:
+  void loop() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    while (!wake_.wait_for(lock, period_, [this] { return stop_; })) {
+      json leases = json::array();
+      if (lease_) leases.push_back(*lease_);
+      lock.unlock();
+      try {
+        client_.send(MessageType::kHeartbeat, {{"leases", leases}});
+      } catch (const Error&) {
+        // The main thread notices the broken connection on its next receive.
+      }
+      lock.lock();
+    }
+  }
+  FrameClient& client_;
+  milliseconds period_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stop_ = false;
+  std::optional<int64_t> lease_;
+  std::thread thread_;
+};
+
+enum class Session { kNoMoreWork, kLost };
+
+struct Pending {  // a finished task not yet acknowledged (resent after a reconnect)
+  json done;
+};
+
+// One connection's life: hello, then tasks until no more work or the link drops.
+Session serve(FrameClient& client, const WorkerOptions& o, const std::string& token,
+              std::unique_ptr<LoadedJob>& job, std::optional<Pending>& pending) {
+  client.send(MessageType::kHello, {{"token", token}, {"name", o.name}, {"pid", ::getpid()}});
+  const Frame welcome = client.receive(kReplyTimeout);
+  if (welcome.type == MessageType::kRefused) {
+    throw UsageError("worker: the coordinator refused this worker: " +
+                     welcome.body.value("reason", std::string("?")));
+  }
+  if (welcome.type != MessageType::kWelcome) {
+    throw RuntimeFailure(std::string("worker: expected welcome, got ") + type_name(welcome.type));
+  }
+  const LabelSpec spec = label_spec_from_json(welcome.body.value("spec", json::object()));
+  if (!job || to_json(job->spec) != to_json(spec)) {
+    try {
+      job = load_job(spec, o.device);
+    } catch (const UsageError&) {
+      throw;
+    } catch (const std::exception& e) {
+      throw WorkerFailure(std::string("worker: cannot load the job: ") + e.what());
+    }
+    log_info("worker: teacher ", spec.teacher_path, " on ", o.device, ", ", spec.num_samples,
+             " samples x ", spec.views, " views, batch ", spec.batch_size);
+  }
+  Heartbeat heartbeat(client, milliseconds(welcome.body.value("heartbeat_ms", 2000)));
+  for (;;) {
+    if (pending) {
+      heartbeat.set_lease(pending->done["lease"].get<int64_t>());
+      client.send(MessageType::kTaskDone, pending->done);
+      const Frame ack = client.receive(kReplyTimeout);
+      if (ack.type != MessageType::kDoneAck) throw RuntimeFailure("worker: expected done_ack");
+      if (!ack.body.value("committed", false)) {
+        log_warn("worker: task not committed: ", ack.body.value("reason", std::string("?")));
+      }
+      pending.reset();
+      heartbeat.set_lease(std::nullopt);
+    }
+    client.send(MessageType::kGetTask, json::object());
+    const Frame reply = client.receive(kReplyTimeout);
+    if (reply.type == MessageType::kNoMoreWork) return Session::kNoMoreWork;
+    if (reply.type == MessageType::kWait) {
+      std::this_thread::sleep_for(milliseconds(reply.body.value("retry_ms", 500)));
+      continue;
+    }
+    if (reply.type != MessageType::kTask) {
+      throw RuntimeFailure(std::string("worker: unexpected ") + type_name(reply.type));
+    }
+    const int64_t lease = reply.body.at("lease").get<int64_t>();
+    heartbeat.set_lease(lease);
+    LabelTask task{reply.body.at("begin").get<int64_t>(), reply.body.at("end").get<int64_t>(),
+                   reply.body.at("attempt_file").get<std::string>()};
+    log_info("worker: labelling ", reply.body.value("file", std::string("?")), " [", task.begin,
+             ", ", task.end, ") (lease ", lease, ")");
+    ManifestEntry entry;
+    try {
+      entry = label_task(job->teacher, job->setup, task);
+    } catch (const std::exception& e) {
+      try {
+        client.send(MessageType::kTaskFailed, {{"lease", lease}, {"message", e.what()}});
+      } catch (const Error&) {
+      }
+      if (dynamic_cast<const UsageError*>(&e) != nullptr) throw;
+      throw WorkerFailure(std::string("worker: labelling failed: ") + e.what());
+    }
+    pending = Pending{{{"lease", lease}, {"attempt_file", task.file}, {"rows", entry.rows},
+                       {"sha256", entry.sha256}}};
+  }
+}
+
+}  // namespace
+
+int run_worker(const WorkerOptions& options) {
+  WorkerOptions o = options;
+  if (o.coordinator.empty()) throw UsageError("worker: --coordinator HOST:PORT is required");
+  const std::string token = read_token(o.token_file);
+  if (o.name.empty()) {
+    char host[256] = "host";
+    ::gethostname(host, sizeof host - 1);
+    o.name = std::string(host) + ":" + std::to_string(::getpid());
+  }
+  if (o.threads > 0) at::set_num_threads(o.threads);
+  resolve_device(o.device);  // a bad --device is a usage error before connecting
+  std::unique_ptr<LoadedJob> job;
+  std::optional<Pending> pending;
+  FrameClient client;
+  milliseconds backoff{100};
+  auto last_contact = std::chrono::steady_clock::now();
+  for (;;) {
+    try {
+      client.connect(o.coordinator, milliseconds(5000));
+      last_contact = std::chrono::steady_clock::now();
+      backoff = milliseconds(100);
+      if (serve(client, o, token, job, pending) == Session::kNoMoreWork) {
+        log_info("worker: no more work; exiting");
+        return 0;
+      }
+    } catch (const UsageError&) {
+      throw;
+    } catch (const WorkerFailure&) {
+      throw;
+    } catch (const RuntimeFailure& e) {
+      client.close();
+      if (std::chrono::steady_clock::now() - last_contact > o.give_up_after) {
+        throw RuntimeFailure("worker: gave up on coordinator " + o.coordinator + " after " +
+                             std::to_string(o.give_up_after.count() / 1000) + " s: " + e.what());
+      }
+      log_warn("worker: ", e.what(), "; reconnecting in ", backoff.count(), " ms");
+      std::this_thread::sleep_for(backoff);
+      backoff = std::min(backoff * 2, milliseconds(2000));
+    }
+  }
+}
+
+}  // namespace condenser

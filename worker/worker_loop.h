@@ -1,0 +1,28 @@
+#pragma once
+// `condenser worker`: connect to a coordinator, authenticate with the job
+// token, then take tasks, label each into its attempt file, report it, and
+// heartbeat its leases meanwhile. Reconnects with backoff when the connection
+// drops (the coordinator may have restarted) and reports a finished task
+// again after reconnecting. Returns when the coordinator says there is no
+// more work.
+#include <chrono>
+#include <string>
+
+namespace condenser {
+
+struct WorkerOptions {
+  std::string coordinator;  // HOST:PORT
+  std::string token_file;   // holds the job token (RUN_DIR/job.token)
+  std::string device = "cpu";  // cpu | cuda | cuda:N
+  int threads = 0;             // LibTorch intra-op threads; 0 = leave the default
+  std::string name;            // shown in /status; default host:pid
+  // Give up (RuntimeFailure) after this long without reaching the coordinator.
+  std::chrono::milliseconds give_up_after{60000};
+};
+
+// 0 when the job has no more work. UsageError when the token file is missing
+// or the coordinator refuses the token; RuntimeFailure when the coordinator
+// stays unreachable or a task fails.
+int run_worker(const WorkerOptions& options);
+
+}  // namespace condenser
