@@ -4,7 +4,6 @@
 // trained from the shards) -> prune + fine-tune -> export. Each stage's result
 // is appended to RUN_DIR/summary.json as soon as it ends.
 #include <functional>
-#include <functional>
 #include <string>
 
 #include "coordinator/job_report.h"
@@ -22,13 +21,6 @@ struct JobOptions {
   // assumed across nodes), the others wait for it at barriers.
   Communicator* comm = nullptr;
   bool relabel = false;  // label again even when valid shards of this teacher exist
-  // Labelling runs through the coordinator (coordinator/label_service.h).
-  int local_workers = 1;               // worker child processes; 0: external workers only
-  std::string listen = "127.0.0.1:0";  // control HOST:PORT (port 0: a free one)
-  std::string http_listen;             // read-only HTTP; empty: control host, a free port
-  int read_timeout_ms = 10000;         // every read of a frame completes within this
-  int lease_ms = 30000;                // a lease lapses this long after its last heartbeat
-  std::function<std::string()> dashboard;  // HTML for GET /; a minimal page when unset
   // Labelling runs through the coordinator (coordinator/label_service.h).
   int local_workers = 1;               // worker child processes; 0: external workers only
   std::string listen = "127.0.0.1:0";  // control HOST:PORT (port 0: a free one)
