@@ -15,7 +15,6 @@
 #include "core/log.h"
 #include "data/shard_inspect.h"
 #include "worker/worker_loop.h"
-#include "worker/worker_loop.h"
 
 namespace condenser {
 namespace {
@@ -63,11 +62,6 @@ int command_run(const RunArgs& args) {
   JobOptions options;
   options.run_dir = args.run_dir.empty() ? "runs/" + config.name : args.run_dir;
   options.relabel = args.relabel;
-  options.local_workers = args.local_workers;
-  options.listen = args.listen;
-  options.http_listen = args.http_listen;
-  options.read_timeout_ms = args.read_timeout_ms;
-  options.lease_ms = args.lease_ms;
   options.local_workers = args.local_workers;
   options.listen = args.listen;
   options.http_listen = args.http_listen;
@@ -122,8 +116,6 @@ int command_bench(const BenchArgs& args) {
   remove_tree(options.scratch_dir);
   return 0;
 }
-
-int command_worker(const WorkerOptions& options) { return run_worker(options); }
 
 int command_worker(const WorkerOptions& options) { return run_worker(options); }
 
