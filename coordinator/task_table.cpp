@@ -160,7 +160,7 @@ bool TaskTable::restore(const nlohmann::json& saved, SteadyTime now) {
       l.task = jl.at("task").get<int64_t>();
       l.worker = jl.at("worker").get<int64_t>();
       l.attempt_file = jl.at("attempt_file").get<std::string>();
-      l.deadline = now + lease_duration_;
+      l.deadline = now + lease_duration_ / 3;
       if (l.task < 0 || l.task >= static_cast<int64_t>(tasks_.size())) return false;
       leases.push_back(l);
     }

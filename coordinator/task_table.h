@@ -85,7 +85,9 @@ class TaskTable {
   std::chrono::milliseconds lease_duration() const { return lease_duration_; }
 
   // Persistence (RUN_DIR/tasks.json). Deadlines are not stored: a reloaded
-  // lease gets a fresh one, so its worker can reconnect and still commit.
+  // lease gets a third of a lease, time for its worker to reconnect and
+  // renew it (or commit); a lease whose grant never reached a worker before
+  // the crash thus frees its task soon.
   nlohmann::json to_json() const;
   // Restores states, leases and the lease counter from `saved` when its task
   // list equals this table's (same ranges and files); otherwise changes
