@@ -12,6 +12,7 @@ namespace {
 
 std::atomic<int> g_level{static_cast<int>(LogLevel::kInfo)};  // the one global: the logger
 std::mutex g_mutex;
+std::function<void()> g_before, g_after;  // guarded by g_mutex
 const char* const kNames[] = {"trace", "debug", "info", "warn", "error"};
 
 }  // namespace
@@ -36,7 +37,16 @@ void log_line(LogLevel level, const std::string& message) {
   const char* tag = level >= LogLevel::kWarn ? (level == LogLevel::kWarn ? "warning: " : "error: ")
                                              : "";
   std::lock_guard<std::mutex> lock(g_mutex);
+  if (g_before) g_before();
   std::fprintf(stderr, "[%s] %s%s\n", stamp, tag, message.c_str());
+  std::fflush(stderr);
+  if (g_after) g_after();
+}
+
+void set_log_line_hooks(std::function<void()> before, std::function<void()> after) {
+  std::lock_guard<std::mutex> lock(g_mutex);
+  g_before = std::move(before);
+  g_after = std::move(after);
 }
 
 std::string fixed(double value, int decimals) {

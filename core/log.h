@@ -2,6 +2,7 @@
 // The process's one logger: "[HH:MM:SS] message" lines on stderr, filtered by
 // level. Our own rather than spdlog: PyTorch 2.x ships its own {fmt} headers,
 // which collide with the system fmt that spdlog is built against.
+#include <functional>
 #include <sstream>
 #include <string>
 
@@ -14,6 +15,10 @@ LogLevel parse_log_level(const std::string& name);
 void set_log_level(LogLevel level);
 bool log_enabled(LogLevel level);
 void log_line(LogLevel level, const std::string& message);
+// Called just before and just after each line is written, under the logger's
+// lock: a terminal progress bar takes itself off the line and draws itself
+// again. Pass empty functions to remove them. The hooks must not log.
+void set_log_line_hooks(std::function<void()> before, std::function<void()> after);
 
 // Concatenates its arguments with operator<<.
 template <class... Args>

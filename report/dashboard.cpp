@@ -24,7 +24,7 @@ std::string str(const json& j, const char* key, const std::string& fallback) {
 
 std::string progress_bar(double fraction) {
   fraction = std::isfinite(fraction) ? std::clamp(fraction, 0.0, 1.0) : 0.0;
-  return "<div class=\"bar\"><div style=\"width:" + fmt_num(100 * fraction, 1) + "%\"></div></div>";
+  return "<div class=\"pbar\"><div style=\"width:" + fmt_num(100 * fraction, 1) + "%\"></div></div>";
 }
 
 std::string progress_panel(const json& p) {

@@ -76,8 +76,8 @@ main{padding:18px 28px;max-width:1400px}
 .panel h2{font-size:15px;margin:4px 0 8px}
 table{border-collapse:collapse;font-size:13px} th,td{padding:4px 10px;border-bottom:1px solid #e1e6ec;text-align:right}
 th:first-child,td:first-child{text-align:left} th{background:#eef2f6}
-.bar{background:#e1e6ec;border-radius:4px;height:14px;width:100%;overflow:hidden}
-.bar>div{background:#2e7dd7;height:100%}
+.pbar{background:#e1e6ec;border-radius:4px;height:14px;width:100%;overflow:hidden}
+.pbar>div{background:#2e7dd7;height:100%}
 .note{font-size:12px;color:#5b6b7b} svg text{font-family:inherit}
 )";
   return "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>" +

@@ -101,6 +101,7 @@ std::string accuracy_chart(const std::vector<json>& records, const std::string& 
     Series val{span.stage + " val", stage_color(span.stage), {}};
     Series train{span.stage + " train", stage_color(span.stage), {}, true};
     val.points = true;
+    train.points = true;  // an epoch alone is a point, not a line
     for (const json& r : records) {
       if (str_or(r, "stage", "") != span.stage || !r.contains("val_accuracy")) continue;
       val.xy.emplace_back(global_step(spans, r), num_or(r, "val_accuracy", 0.0));

@@ -49,15 +49,29 @@ std::vector<double> nice_ticks(double lo, double hi, int count) {
     step = m * mag;
     if (step >= raw) break;
   }
+  // Outer ticks: the first at or below lo, the last at or above hi, so
+  // every point lies inside the frame.
   std::vector<double> ticks;
-  for (double t = std::ceil(lo / step - 1e-9) * step; t <= hi + step * 1e-9; t += step) {
+  const double first = std::floor(lo / step + 1e-9) * step;
+  for (double t = first; t < hi + step * (1 - 1e-9); t += step) {
     ticks.push_back(std::fabs(t) < step * 1e-9 ? 0.0 : t);
   }
+  if (ticks.size() < 2) ticks.push_back(first + step);
   return ticks;
 }
 
 std::string line_chart_svg(const LineChart& c) {
-  const double left = 62, right = 16, top = 48, bottom = 44;
+  const double left = 62, right = 16, bottom = 44;
+  // Legend entries flow left to right and wrap; the plot starts below them.
+  std::vector<std::pair<double, double>> legend_at;
+  double lx = left, ly = 34;
+  for (const Series& ser : c.series) {
+    const double w = 30 + 6.5 * double(ser.name.size());
+    if (lx + w > c.width - right && lx > left) lx = left, ly += 16;
+    legend_at.emplace_back(lx, ly);
+    lx += w;
+  }
+  const double top = ly + 14;
   const double pw = c.width - left - right, ph = c.height - top - bottom;
   double x0 = std::numeric_limits<double>::infinity(), x1 = -x0, y0 = x0, y1 = -x0;
   for (const Series& s : c.series) {
@@ -75,6 +89,7 @@ std::string line_chart_svg(const LineChart& c) {
   if (x1 - x0 < 1e-9) x0 -= 0.5, x1 += 0.5;
   const std::vector<double> yt = nice_ticks(y0, y1, 5), xt = nice_ticks(x0, x1, 6);
   y0 = std::min(y0, yt.front()), y1 = std::max(y1, yt.back());
+  if (!(c.x_hi > c.x_lo)) x0 = std::min(x0, xt.front()), x1 = std::max(x1, xt.back());
   auto px = [&](double x) { return left + (x - x0) / (x1 - x0) * pw; };
   auto py = [&](double y) { return top + (1.0 - (y - y0) / (y1 - y0)) * ph; };
 
@@ -110,8 +125,8 @@ std::string line_chart_svg(const LineChart& c) {
     s += text(left + pw / 2, top + ph / 2, "no data yet",
               "font-size=\"13\" text-anchor=\"middle\" fill=\"#9aa7b4\"");
   }
-  double legend_x = left;
-  for (const Series& ser : c.series) {
+  for (size_t si = 0; si < c.series.size(); ++si) {
+    const Series& ser = c.series[si];
     std::vector<std::pair<double, double>> pts = ser.xy;
     std::string path;
     for (const auto& [x, y] : pts) {
@@ -124,16 +139,16 @@ std::string line_chart_svg(const LineChart& c) {
     }
     for (size_t i = 0; ser.points && i < pts.size(); ++i) {
       s += "<circle cx=\"" + num(px(pts[i].first)) + "\" cy=\"" + num(py(pts[i].second)) +
-           "\" r=\"4\" fill=\"" + ser.color + "\"/>";
+           "\" r=\"" + (ser.dashed ? "2.5" : "4") + "\" fill=\"" + ser.color + "\"/>";
       if (i < ser.point_labels.size()) {
         s += text(px(pts[i].first) + 6, py(pts[i].second) - 6, ser.point_labels[i],
                   "font-size=\"11\" fill=\"#1d2733\"");
       }
     }
-    s += "<rect x=\"" + num(legend_x) + "\" y=\"28\" width=\"14\" height=\"4\" fill=\"" +
+    const auto [lgx, lgy] = legend_at[si];
+    s += "<rect x=\"" + num(lgx) + "\" y=\"" + num(lgy - 6) + "\" width=\"14\" height=\"4\" fill=\"" +
          ser.color + "\"/>";
-    s += text(legend_x + 18, 34, ser.name, "font-size=\"11\" fill=\"#1d2733\"");
-    legend_x += 30 + 6.5 * double(ser.name.size());
+    s += text(lgx + 18, lgy, ser.name, "font-size=\"11\" fill=\"#1d2733\"");
   }
   return s + "</svg>";
 }
@@ -154,7 +169,7 @@ std::string bar_chart_svg(const BarChart& c) {
     s += text(label_w - 6, y + 14, b.label, "font-size=\"11\" text-anchor=\"end\" fill=\"#1d2733\"");
     s += "<rect x=\"" + num(label_w) + "\" y=\"" + num(y + 3) + "\" width=\"" + num(bw) +
          "\" height=\"15\" fill=\"#eef2f6\"/>";
-    s += "<rect class=\"bar\" x=\"" + num(label_w) + "\" y=\"" + num(y + 3) + "\" width=\"" +
+    s += "<rect class=\"hbar\" x=\"" + num(label_w) + "\" y=\"" + num(y + 3) + "\" width=\"" +
          num(w) + "\" height=\"15\" fill=\"" + (b.color.empty() ? palette(0) : b.color) + "\"/>";
     const std::string value = c.percent ? fmt_pct(b.value, 1) : fmt_num(b.value, 2) + c.unit;
     s += text(label_w + bw + 6, y + 14, value + (b.note.empty() ? "" : "  " + b.note),
