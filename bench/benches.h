@@ -15,6 +15,7 @@ struct BenchOptions {
 
 BenchReport bench_shards(const BenchOptions& options);
 BenchReport bench_structured(const BenchOptions& options);
+BenchReport bench_teacher(const BenchOptions& options);  // coordinator + worker vs bare loop
 
 std::vector<std::string> bench_names();
 // Runs the named benchmark; UsageError listing the names for an unknown one.

@@ -1,0 +1,185 @@
+// `condenser bench teacher`: soft-label throughput (samples/s) through the
+// coordinator and one `condenser worker` process (lease, TorchScript teacher
+// inference, HDF5 shard, checksum, commit) against a bare LibTorch inference
+// loop over the same model, samples, batch size and thread count, alternated
+// in one run. Also a batch-size sweep of the bare loop (the default
+// soft_labels.batch_size should sit near its best).
+//
+// Each round starts a fresh coordinator and worker; the worker's first task
+// warms its kernels up and is not timed: ours is the time from the first
+// commit to the last, over the remaining tasks (steady state).
+#include <torch/torch.h>
+
+#include <sys/stat.h>
+
+#include <atomic>
+#include <cstdio>
+#include <thread>
+
+#include "bench/benches.h"
+#include "coordinator/control_server.h"
+#include "coordinator/local_workers.h"
+#include "core/errors.h"
+#include "core/files.h"
+#include "core/log.h"
+#include "core/sha256.h"
+#include "data/dataset.h"
+#include "data/sampling.h"
+#include "trainers/model_io.h"
+#include "trainers/model_spec.h"
+#include "worker/label_spec.h"
+
+namespace condenser {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Commits like the real coordinator (checksum, rename) and notes when.
+struct TimedCommits : ControlEffects {
+  std::string dir;
+  std::vector<Clock::time_point> commits;
+  std::string commit(const Lease& lease, const TableTask& task, const nlohmann::json& done) override {
+    const std::string attempt = dir + "/" + lease.attempt_file;
+    if (sha256_file(attempt) != done.value("sha256", std::string())) return "sha256 mismatch";
+    if (std::rename(attempt.c_str(), (dir + "/" + task.file).c_str()) != 0) return "rename failed";
+    fsync_dir(dir);
+    commits.push_back(Clock::now());
+    return "";
+  }
+  void discard(const std::string& f) override { std::remove((dir + "/" + f).c_str()); }
+  void persist(const TaskTable&) override {}
+};
+
+// Seconds from the first commit to the last (tasks 2..N) with one worker.
+double coordinator_round(const LabelSpec& spec, const std::vector<TableTask>& tasks,
+                         const std::string& token_file, const std::string& token, int threads) {
+  TaskTable table(tasks, std::chrono::milliseconds(60000));
+  TimedCommits effects;
+  effects.dir = spec.soft_label_dir;
+  ControlHandler handler(table, token, to_json(spec), effects, HandlerOptions{});
+  ControlServer server(handler, ServerOptions{}, HttpRoutes{});
+  LocalWorkers worker(1, server.control_address(), token_file, "cpu", threads);
+  for (bool done = false; !done;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    server.run_on_io([&] { done = table.all_done(); });
+    if (!done && worker.poll() == 0) throw RuntimeFailure("bench teacher: the worker exited early");
+  }
+  worker.wait(30.0);
+  double seconds = 0;
+  server.run_on_io([&] {
+    seconds = std::chrono::duration<double>(effects.commits.back() - effects.commits.front()).count();
+  });
+  server.stop();
+  for (const TableTask& t : tasks) std::remove((spec.soft_label_dir + "/" + t.file).c_str());
+  return seconds;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+}  // namespace
+
+BenchReport bench_teacher(const BenchOptions& options) {
+  BenchReport report;
+  report.bench = "teacher";
+  const std::string data_dir = "/usr/share/datasets/fashion-mnist";
+  const int threads = at::get_num_threads();
+  const int64_t batch = 500;  // soft_labels.batch_size default
+  const int64_t task_rows = options.quick ? 500 : 5000;
+  const int timed_tasks = options.quick ? 2 : 4;
+  const std::string dir = options.scratch_dir + "/teacher";
+  ensure_dir(dir);
+
+  // Same model as the default job's teacher (built-in cnn), saved as TorchScript.
+  torch::jit::Module teacher = build_model(zoo_spec("cnn"), 1);
+  teacher.eval();
+  const std::string teacher_path = dir + "/teacher.pt";
+  save_module(teacher, teacher_path);
+  const ImageDataset data = load_fashion_mnist(data_dir, /*train=*/true);
+  LabelSpec spec;
+  spec.teacher_path = teacher_path;
+  spec.teacher_sha256 = sha256_file(teacher_path);
+  spec.data_dir = data_dir;
+  spec.train_subset = task_rows * (timed_tasks + 1);
+  spec.split_seed = 7;
+  spec.dataset_fingerprint = data.fingerprint;
+  const std::vector<int64_t> samples =
+      make_train_val_split(data.size(), 0, spec.train_subset, spec.split_seed).train;
+  spec.num_samples = static_cast<int64_t>(samples.size());
+  spec.soft_label_dir = dir;
+  spec.temperature = 4.0;
+  spec.num_classes = data.num_classes;
+  spec.batch_size = batch;
+  std::vector<TableTask> tasks;
+  for (int t = 0; t <= timed_tasks; ++t) {
+    char name[32];
+    std::snprintf(name, sizeof name, "shard-%06d.h5", t);
+    tasks.push_back({t * task_rows, (t + 1) * task_rows, name});
+  }
+  const std::string token = "bench-token";
+  const std::string token_file = dir + "/job.token";
+  atomic_write_file(token_file, token + "\n", 0600);
+
+  // Baseline: the timed tasks' samples, pre-gathered into contiguous batches.
+  std::vector<at::Tensor> batches;
+  const int64_t timed_rows = task_rows * timed_tasks;
+  const at::Tensor ids = torch::from_blob(const_cast<int64_t*>(samples.data()) + task_rows,
+                                          {timed_rows}, torch::kInt64).clone();
+  const at::Tensor timed_images = data.images.index_select(0, ids);
+  for (int64_t b = 0; b < timed_rows; b += batch) {
+    batches.push_back(timed_images.narrow(0, b, std::min(batch, timed_rows - b)).contiguous());
+  }
+  auto bare = [&teacher](const std::vector<at::Tensor>& xs) {
+    c10::InferenceMode guard;
+    const auto start = Clock::now();
+    for (const at::Tensor& x : xs) teacher.forward({x}).toTensor();
+    return std::chrono::duration<double>(Clock::now() - start).count();
+  };
+  bare(batches);  // warm-up
+  std::vector<double> ours, base;
+  for (int r = 0; r < options.repeats + 1; ++r) {  // round 0 is a warm-up
+    double o = 0, b = 0;
+    if (r % 2 == 0) {
+      o = coordinator_round(spec, tasks, token_file, token, threads);
+      b = bare(batches);
+    } else {
+      b = bare(batches);
+      o = coordinator_round(spec, tasks, token_file, token, threads);
+    }
+    log_info("bench teacher: round ", r, ": coordinator+worker ", fixed(o, 3), " s, bare ",
+             fixed(b, 3), " s");
+    if (r == 0) continue;
+    ours.push_back(o);
+    base.push_back(b);
+  }
+  const double n = static_cast<double>(timed_rows);
+  const double o_med = median(ours), b_med = median(base);
+  report.cases.push_back(
+      {"samples/s, batch " + std::to_string(batch), n / o_med, n / b_med, "samples/s",
+       {{"ours_min_max_s", {*std::min_element(ours.begin(), ours.end()),
+                            *std::max_element(ours.begin(), ours.end())}},
+        {"baseline_min_max_s", {*std::min_element(base.begin(), base.end()),
+                                *std::max_element(base.begin(), base.end())}},
+        {"threads", threads}, {"timed_samples", timed_rows}, {"task_rows", task_rows}}});
+  report.ratios.push_back({"coordinator_vs_bare", b_med / o_med, 0.9, true});
+
+  // Batch-size sweep of the bare loop (one task's samples).
+  nlohmann::json sweep = nlohmann::json::array();
+  for (int64_t bs : {32, 64, 128, 256, 500, 1000}) {
+    std::vector<at::Tensor> xs;
+    for (int64_t b = 0; b < task_rows; b += bs) {
+      xs.push_back(timed_images.narrow(0, b, std::min(bs, task_rows - b)).contiguous());
+    }
+    bare(xs);
+    std::vector<double> t;
+    for (int i = 0; i < std::max(1, options.repeats / 2); ++i) t.push_back(bare(xs));
+    sweep.push_back({{"batch", bs}, {"samples_per_s", static_cast<double>(task_rows) / median(t)}});
+  }
+  report.tables["bare_batch_sweep"] = sweep;
+  remove_tree(dir);
+  return report;
+}
+
+}  // namespace condenser
