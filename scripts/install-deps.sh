@@ -12,7 +12,8 @@ PACKAGES=(
   libyaml-cpp-dev libcli11-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   dataset-fashion-mnist
-  python3-torch python3-h5py python3-numpy
+  python3-torch python3-h5py python3-numpy python3-yaml
+  chromium
 )
 
 missing=()

@@ -1,0 +1,29 @@
+#!/usr/bin/env python3
+"""A structured-pruning run exports a physically smaller student: fewer
+parameters and a smaller file than the dense distilled student, and Python
+reproduces its reported test accuracy.
+
+Usage: check_compacted.py RUN_DIR
+"""
+import json
+import os
+import sys
+
+import torch
+
+run = sys.argv[1]
+metrics = json.load(open(os.path.join(run, "export", "metrics.json")))
+exported = os.path.join(run, "export", "student.pt")
+dense = os.path.join(run, "models", "student_distilled.pt")
+size, dense_size = os.path.getsize(exported), os.path.getsize(dense)
+if metrics["student_file_bytes"] != size or metrics["dense_student_file_bytes"] != dense_size:
+    sys.exit(f"FAIL: metrics.json file sizes {metrics['student_file_bytes']}, "
+             f"{metrics['dense_student_file_bytes']} differ from the files ({size}, {dense_size})")
+if not size < dense_size:
+    sys.exit(f"FAIL: compacted student.pt is {size} bytes, the dense one {dense_size}")
+count = lambda m: sum(p.numel() for p in m.parameters())
+small, big = count(torch.jit.load(exported)), count(torch.jit.load(dense))
+if not small < big or small != metrics["student_final"]["parameters"]:
+    sys.exit(f"FAIL: compacted student has {small} parameters, dense {big}, "
+             f"metrics.json says {metrics['student_final']['parameters']}")
+print(f"ok: compacted student.pt {size} bytes < dense {dense_size} bytes; {small} < {big} parameters")
