@@ -19,6 +19,7 @@
 #include "bench/benches.h"
 #include "coordinator/control_server.h"
 #include "coordinator/local_workers.h"
+#include "core/config.h"
 #include "core/errors.h"
 #include "core/files.h"
 #include "core/log.h"
@@ -86,7 +87,7 @@ BenchReport bench_teacher(const BenchOptions& options) {
   report.bench = "teacher";
   const std::string data_dir = "/usr/share/datasets/fashion-mnist";
   const int threads = at::get_num_threads();
-  const int64_t batch = 500;  // soft_labels.batch_size default
+  const int64_t batch = SoftLabelConfig{}.batch_size;  // the default soft_labels.batch_size
   const int64_t task_rows = options.quick ? 500 : 5000;
   const int timed_tasks = options.quick ? 2 : 4;
   const std::string dir = options.scratch_dir + "/teacher";

@@ -10,8 +10,8 @@
 
 namespace condenser {
 
-ManifestEntry label_task(torch::jit::Module& teacher, const LabellerSetup& setup,
-                         const LabelTask& task) {
+TaskLogits infer_task(torch::jit::Module& teacher, const LabellerSetup& setup,
+                      const LabelTask& task) {
   if (task.begin < 0 || task.end > static_cast<int64_t>(setup.samples.size()) ||
       task.begin >= task.end) {
     throw RuntimeFailure("label task [" + std::to_string(task.begin) + ", " +
@@ -58,7 +58,22 @@ ManifestEntry label_task(torch::jit::Module& teacher, const LabellerSetup& setup
     }
   }
   teacher.train(was_training);
+  TaskLogits result;
+  result.sample_index = std::move(sample_index);
+  result.view = std::move(view);
+  result.logits = std::move(logits);
+  result.rows = rows;
+  return result;
+}
+
+ManifestEntry write_task_shard(const LabellerSetup& setup, const LabelTask& task,
+                               const TaskLogits& out) {
+  const int64_t rows = out.rows;
+  const int64_t classes = setup.meta.num_classes;
   const std::string path = setup.soft_label_dir + "/" + task.file;
+  const auto& sample_index = out.sample_index;
+  const auto& view = out.view;
+  const auto& logits = out.logits;
   if (setup.top_k > 0) {
     const TopK top = topk_from_logits(logits, rows, static_cast<int>(classes), setup.top_k,
                                       setup.meta.temperature);
@@ -76,6 +91,11 @@ ManifestEntry label_task(torch::jit::Module& teacher, const LabellerSetup& setup
   entry.rows = rows;
   entry.sha256 = sha256_file(path);
   return entry;
+}
+
+ManifestEntry label_task(torch::jit::Module& teacher, const LabellerSetup& setup,
+                         const LabelTask& task) {
+  return write_task_shard(setup, task, infer_task(teacher, setup, task));
 }
 
 }  // namespace condenser

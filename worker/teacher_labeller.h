@@ -33,9 +33,26 @@ struct LabellerSetup {
   std::string soft_label_dir;
 };
 
-// Runs the teacher (eval mode, inference mode) over the task's samples and
-// writes the shard durably. Returns the manifest entry (with the file's
-// SHA-256). Not thread-safe: one labeller per process does HDF5 I/O.
+// A task's teacher outputs, rows ordered by position then view.
+struct TaskLogits {
+  std::vector<int64_t> sample_index;
+  std::vector<int32_t> view;
+  std::vector<float> logits;  // [rows, classes], raw
+  int64_t rows = 0;
+};
+
+// The inference half: runs the teacher (eval mode, inference mode) over the
+// task's samples. No I/O.
+TaskLogits infer_task(torch::jit::Module& teacher, const LabellerSetup& setup,
+                      const LabelTask& task);
+
+// The I/O half: writes the shard durably (full or top-k) and returns the
+// manifest entry (with the file's SHA-256). No LibTorch calls, so a worker
+// can write task N on its one HDF5 thread while inferring task N + 1.
+ManifestEntry write_task_shard(const LabellerSetup& setup, const LabelTask& task,
+                               const TaskLogits& out);
+
+// Both halves in turn. Not thread-safe: one labeller per process does HDF5 I/O.
 ManifestEntry label_task(torch::jit::Module& teacher, const LabellerSetup& setup,
                          const LabelTask& task);
 

@@ -6,7 +6,9 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <deque>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include "core/errors.h"
@@ -17,6 +19,7 @@
 #include "data/sampling.h"
 #include "trainers/device.h"
 #include "trainers/model_io.h"
+#include "worker/background_writer.h"
 #include "worker/frame_client.h"
 #include "worker/label_spec.h"
 #include "worker/teacher_labeller.h"
@@ -98,10 +101,11 @@ std::unique_ptr<LoadedJob> load_job(const LabelSpec& spec, const std::string& de
   return job;
 }
 
-// Sends a heartbeat with the current leases every `period` while running.
+// Sends a heartbeat with the leases held every `period` while running.
 class Heartbeat {
  public:
-  Heartbeat(FrameClient& client, milliseconds period) : client_(client), period_(period) {
+  Heartbeat(FrameClient& client, milliseconds period, const std::set<int64_t>& held)
+      : client_(client), period_(period), held_(held.begin(), held.end()) {
     thread_ = std::thread([this] { loop(); });
   }
   ~Heartbeat() {
@@ -112,17 +116,16 @@ class Heartbeat {
     wake_.notify_all();
     thread_.join();
   }
-  void set_lease(std::optional<int64_t> lease) {
+  void set_leases(const std::set<int64_t>& held) {
     std::lock_guard<std::mutex> lock(mutex_);
-    lease_ = lease;
+    held_.assign(held.begin(), held.end());
   }
 
  private:
   void loop() {
     std::unique_lock<std::mutex> lock(mutex_);
     while (!wake_.wait_for(lock, period_, [this] { return stop_; })) {
-      json leases = json::array();
-      if (lease_) leases.push_back(*lease_);
+      const json leases = held_;
       lock.unlock();
       try {
         client_.send(MessageType::kHeartbeat, {{"leases", leases}});
@@ -137,19 +140,51 @@ class Heartbeat {
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stop_ = false;
-  std::optional<int64_t> lease_;
+  std::vector<int64_t> held_;
   std::thread thread_;
 };
 
 enum class Session { kNoMoreWork, kLost };
 
-struct Pending {  // a finished task not yet acknowledged (resent after a reconnect)
-  json done;
+// What outlives a connection: the loaded job, the shard writer, the leases
+// held and the completions not yet acknowledged (resent after a reconnect).
+struct WorkerState {
+  std::unique_ptr<LoadedJob> job;
+  BackgroundWriter writer;
+  std::set<int64_t> held;
+  std::deque<json> unacked;
 };
 
-// One connection's life: hello, then tasks until no more work or the link drops.
+// Moves finished shards into `unacked` and reports them, oldest first.
+void report(FrameClient& client, WorkerState& w, Heartbeat& heartbeat) {
+  for (BackgroundWriter::Result& r : w.writer.take_results()) {
+    if (!r.error.empty()) {
+      try {
+        client.send(MessageType::kTaskFailed, {{"lease", r.lease}, {"message", r.error}});
+      } catch (const Error&) {
+      }
+      throw WorkerFailure("worker: writing " + r.task.file + " failed: " + r.error);
+    }
+    w.unacked.push_back({{"lease", r.lease}, {"attempt_file", r.task.file},
+                         {"rows", r.entry.rows}, {"sha256", r.entry.sha256}});
+  }
+  while (!w.unacked.empty()) {
+    client.send(MessageType::kTaskDone, w.unacked.front());
+    const Frame ack = client.receive(kReplyTimeout);
+    if (ack.type != MessageType::kDoneAck) throw RuntimeFailure("worker: expected done_ack");
+    if (!ack.body.value("committed", false)) {
+      log_warn("worker: task not committed: ", ack.body.value("reason", std::string("?")));
+    }
+    w.held.erase(w.unacked.front()["lease"].get<int64_t>());
+    w.unacked.pop_front();
+    heartbeat.set_leases(w.held);
+  }
+}
+
+// One connection's life: hello, then tasks until no more work or the link
+// drops. The teacher runs on task N + 1 while task N's shard is written.
 Session serve(FrameClient& client, const WorkerOptions& o, const std::string& token,
-              std::unique_ptr<LoadedJob>& job, std::optional<Pending>& pending) {
+              WorkerState& w) {
   client.send(MessageType::kHello, {{"token", token}, {"name", o.name}, {"pid", ::getpid()}});
   const Frame welcome = client.receive(kReplyTimeout);
   if (welcome.type == MessageType::kRefused) {
@@ -160,9 +195,10 @@ Session serve(FrameClient& client, const WorkerOptions& o, const std::string& to
     throw RuntimeFailure(std::string("worker: expected welcome, got ") + type_name(welcome.type));
   }
   const LabelSpec spec = label_spec_from_json(welcome.body.value("spec", json::object()));
-  if (!job || to_json(job->spec) != to_json(spec)) {
+  if (!w.job || to_json(w.job->spec) != to_json(spec)) {
+    w.writer.wait_idle();
     try {
-      job = load_job(spec, o.device);
+      w.job = load_job(spec, o.device);
     } catch (const UsageError&) {
       throw;
     } catch (const std::exception& e) {
@@ -171,38 +207,38 @@ Session serve(FrameClient& client, const WorkerOptions& o, const std::string& to
     log_info("worker: teacher ", spec.teacher_path, " on ", o.device, ", ", spec.num_samples,
              " samples x ", spec.views, " views, batch ", spec.batch_size);
   }
-  Heartbeat heartbeat(client, milliseconds(welcome.body.value("heartbeat_ms", 2000)));
+  Heartbeat heartbeat(client, milliseconds(welcome.body.value("heartbeat_ms", 2000)), w.held);
   for (;;) {
-    if (pending) {
-      heartbeat.set_lease(pending->done["lease"].get<int64_t>());
-      client.send(MessageType::kTaskDone, pending->done);
-      const Frame ack = client.receive(kReplyTimeout);
-      if (ack.type != MessageType::kDoneAck) throw RuntimeFailure("worker: expected done_ack");
-      if (!ack.body.value("committed", false)) {
-        log_warn("worker: task not committed: ", ack.body.value("reason", std::string("?")));
-      }
-      pending.reset();
-      heartbeat.set_lease(std::nullopt);
-    }
+    report(client, w, heartbeat);
     client.send(MessageType::kGetTask, json::object());
     const Frame reply = client.receive(kReplyTimeout);
-    if (reply.type == MessageType::kNoMoreWork) return Session::kNoMoreWork;
+    if (reply.type == MessageType::kNoMoreWork) {
+      w.writer.wait_idle();
+      report(client, w, heartbeat);
+      return Session::kNoMoreWork;
+    }
     if (reply.type == MessageType::kWait) {
-      std::this_thread::sleep_for(milliseconds(reply.body.value("retry_ms", 500)));
+      // Our own shard in flight may be what the job waits for.
+      if (w.writer.busy()) {
+        w.writer.wait_idle();
+      } else {
+        std::this_thread::sleep_for(milliseconds(reply.body.value("retry_ms", 500)));
+      }
       continue;
     }
     if (reply.type != MessageType::kTask) {
       throw RuntimeFailure(std::string("worker: unexpected ") + type_name(reply.type));
     }
     const int64_t lease = reply.body.at("lease").get<int64_t>();
-    heartbeat.set_lease(lease);
-    LabelTask task{reply.body.at("begin").get<int64_t>(), reply.body.at("end").get<int64_t>(),
-                   reply.body.at("attempt_file").get<std::string>()};
+    w.held.insert(lease);
+    heartbeat.set_leases(w.held);
+    const LabelTask task{reply.body.at("begin").get<int64_t>(), reply.body.at("end").get<int64_t>(),
+                         reply.body.at("attempt_file").get<std::string>()};
     log_info("worker: labelling ", reply.body.value("file", std::string("?")), " [", task.begin,
              ", ", task.end, ") (lease ", lease, ")");
-    ManifestEntry entry;
+    TaskLogits logits;
     try {
-      entry = label_task(job->teacher, job->setup, task);
+      logits = infer_task(w.job->teacher, w.job->setup, task);
     } catch (const std::exception& e) {
       try {
         client.send(MessageType::kTaskFailed, {{"lease", lease}, {"message", e.what()}});
@@ -211,8 +247,7 @@ Session serve(FrameClient& client, const WorkerOptions& o, const std::string& to
       if (dynamic_cast<const UsageError*>(&e) != nullptr) throw;
       throw WorkerFailure(std::string("worker: labelling failed: ") + e.what());
     }
-    pending = Pending{{{"lease", lease}, {"attempt_file", task.file}, {"rows", entry.rows},
-                       {"sha256", entry.sha256}}};
+    w.writer.submit(lease, task, std::move(logits), w.job->setup);
   }
 }
 
@@ -229,8 +264,7 @@ int run_worker(const WorkerOptions& options) {
   }
   if (o.threads > 0) at::set_num_threads(o.threads);
   resolve_device(o.device);  // a bad --device is a usage error before connecting
-  std::unique_ptr<LoadedJob> job;
-  std::optional<Pending> pending;
+  WorkerState state;
   FrameClient client;
   milliseconds backoff{100};
   auto last_contact = std::chrono::steady_clock::now();
@@ -239,7 +273,7 @@ int run_worker(const WorkerOptions& options) {
       client.connect(o.coordinator, milliseconds(5000));
       last_contact = std::chrono::steady_clock::now();
       backoff = milliseconds(100);
-      if (serve(client, o, token, job, pending) == Session::kNoMoreWork) {
+      if (serve(client, o, token, state) == Session::kNoMoreWork) {
         log_info("worker: no more work; exiting");
         return 0;
       }
