@@ -140,6 +140,18 @@ void ProgressReporter::on_stage_done(const std::string& name, double seconds) {
   current_ = name;
   report(true);
   stage_start_ = options_.now();
+  // The next stage of the plan starts now (its first record comes only after
+  // log_every steps): show it at step 0 meanwhile.
+  for (size_t i = 0; i + 1 < stages_.size(); ++i) {
+    if (stages_[i].plan.name == name && !stages_[i + 1].done) {
+      current_ = stages_[i + 1].plan.name;
+      break;
+    }
+  }
+  if (!options_.progress_file.empty()) {
+    last_file_ = options_.now();
+    atomic_write_file(options_.progress_file, snapshot().dump(2) + "\n");
+  }
 }
 
 void ProgressReporter::finish() {

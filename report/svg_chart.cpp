@@ -85,9 +85,18 @@ std::string line_chart_svg(const LineChart& c) {
   if (empty) x0 = 0, x1 = 1, y0 = 0, y1 = 1;
   if (c.x_hi > c.x_lo) x0 = c.x_lo, x1 = c.x_hi;
   if (c.y_from_zero) y0 = std::min(0.0, y0);
-  if (y1 - y0 < 1e-9) y0 -= 0.5, y1 += 0.5;
+  if (y1 - y0 < 1e-9) {  // one value: a band around it
+    const double pad = c.y_percent ? 0.05 : std::max(0.5, 0.1 * std::fabs(y0));
+    y0 -= pad, y1 += pad;
+  }
   if (x1 - x0 < 1e-9) x0 -= 0.5, x1 += 0.5;
-  const std::vector<double> yt = nice_ticks(y0, y1, 5), xt = nice_ticks(x0, x1, 6);
+  std::vector<double> yt = nice_ticks(y0, y1, 5);
+  const std::vector<double> xt = nice_ticks(x0, x1, 6);
+  if (c.y_percent) {  // a share never leaves 0..100 %
+    yt.erase(std::remove_if(yt.begin(), yt.end(), [](double t) { return t < -1e-9 || t > 1 + 1e-9; }),
+             yt.end());
+    if (yt.empty()) yt = {0.0, 1.0};
+  }
   y0 = std::min(y0, yt.front()), y1 = std::max(y1, yt.back());
   if (!(c.x_hi > c.x_lo)) x0 = std::min(x0, xt.front()), x1 = std::max(x1, xt.back());
   auto px = [&](double x) { return left + (x - x0) / (x1 - x0) * pw; };

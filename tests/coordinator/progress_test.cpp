@@ -82,6 +82,7 @@ TEST(ProgressReporter, PlainLinesAtIntervalsAndProgressFile) {
     EXPECT_NEAR(snap["rate_steps_per_s"].get<double>(), 2.0, 1e-9);
     p.on_stage_done("teacher", 10.0);
     EXPECT_NE(out.str().find("progress: teacher (stage 1 of 5) step 20/20 (100%)"), std::string::npos);
+    EXPECT_EQ(p.snapshot()["stage"], "label");  // the next stage is shown before its first record
     // An epoch record corrects the estimate: 30 steps after 1 of 3 epochs -> 90.
     now += 3.0;
     p.on_record({{"stage", "distill"}, {"epoch", 1}, {"step", 30}, {"val_accuracy", 0.5}});

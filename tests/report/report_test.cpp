@@ -164,6 +164,11 @@ TEST(Dashboard, RendersAMissingRunAndARunningOne) {
   EXPECT_NE(html.find("<svg id=\"dash-chart-loss\""), std::string::npos);
   EXPECT_NE(html.find("<svg id=\"dash-chart-accuracy\""), std::string::npos);
   EXPECT_NE(html.find("running"), std::string::npos);
+
+  // A mistyped field is shown, not thrown: the server keeps answering.
+  atomic_write_file(dir.path + "/progress.json", "{\"finished\": \"yes\", \"step\": []}");
+  ASSERT_NO_THROW(html = render_dashboard(dir.path));
+  EXPECT_NE(html.find("cannot show"), std::string::npos);
 }
 
 }  // namespace
