@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "coordinator/int8_export.h"
 #include "coordinator/job_report.h"
 #include "coordinator/latency.h"
 #include "coordinator/run_dir.h"
@@ -12,12 +13,14 @@
 #include "core/errors.h"
 #include "core/files.h"
 #include "core/log.h"
+#include "data/dataset.h"
 #include "data/manifest.h"
 #include "report/model_card.h"
 #include "report/report_html.h"
 #include "report/run_files.h"
 #include "trainers/model_io.h"
 #include "trainers/pruning.h"
+#include "trainers/training.h"
 
 namespace condenser {
 namespace {
@@ -85,18 +88,45 @@ json recipe_json(const Config& c, const std::string& manifest_path) {
   return r;
 }
 
-// int8 needs quantize_dynamic, a Python (torch.ao) transformation of eager
-// modules; LibTorch's C++ API has no equivalent for TorchScript modules.
-json int8_json() {
-  std::string engines;
-  for (const auto e : at::globalContext().supportedQEngines()) {
-    engines += (engines.empty() ? "" : ", ") + c10::toString(e);
+// The int8 student (coordinator/int8_export.h) next to the float one:
+// size, accuracy on the job's test samples, latency measured side by side.
+json int8_json(const Config& config, torch::jit::Module& student, const std::string& out_dir) {
+  const std::string path = out_dir + "/student_int8.pt";
+  Int8Model q;
+  try {
+    q = quantize_linear_dynamic(student, zoo_spec(config.student.model));
+  } catch (const std::exception& e) {
+    q.reason = std::string("quantization failed: ") + e.what();
   }
-  return {{"available", false},
-          {"reason", "dynamic int8 quantization (torch.ao.quantization.quantize_dynamic) is a "
-                     "Python API with no LibTorch C++ counterpart for TorchScript modules, so "
-                     "condenser does not export student_int8.pt (quantized engines in this "
-                     "LibTorch: " + (engines.empty() ? std::string("none") : engines) + ")"}};
+  if (!q.available) {
+    remove_tree(path);  // never leave an earlier export's int8 model beside this student
+    return {{"available", false}, {"reason", q.reason}};
+  }
+  save_module(q.module, path);
+  json j = {{"available", true},
+            {"file", "student_int8.pt"},
+            {"method", "dynamic quantization of the linear layers (int8 weights per tensor, "
+                       "activations quantized at run time); convolutions stay float32"},
+            {"engine", q.engine},
+            {"quantized_layers", q.quantized_layers},
+            {"file_bytes", file_bytes(path)}};
+  try {
+    const ImageDataset test = load_fashion_mnist(config.data.path, /*train=*/false);
+    const int64_t n = config.data.test_subset > 0
+                          ? std::min<int64_t>(config.data.test_subset, test.size())
+                          : test.size();
+    std::vector<int64_t> rows(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) rows[static_cast<size_t>(i)] = i;
+    j["test_accuracy"] = accuracy(q.module, LabelledSet{test.images, test.labels, rows});
+  } catch (const Error& e) {  // the dataset moved since the run
+    j["test_accuracy"] = nullptr;
+    j["test_accuracy_unavailable"] = e.what();
+  }
+  const json cmp = compare_latency(student, q.module);
+  j["latency_ms"] = cmp["student"]["latency_ms"];
+  j["float_student_latency_ms"] = cmp["teacher"]["latency_ms"];
+  j["speedup_vs_float_student"] = cmp["speedup"];
+  return j;
 }
 
 // Teacher vs student side by side; the teacher file may be gone (a user's
@@ -165,7 +195,7 @@ void export_run(const std::string& run_dir, const std::string& out_dir_arg) {
   metrics["cost"] = cost_json(report);
   const Config config = load_config(paths.config_resolved);
   metrics["recipe"] = recipe_json(config, paths.manifest);
-  metrics["int8"] = int8_json();
+  metrics["int8"] = int8_json(config, student, out_dir);
   atomic_write_file(out_dir + "/metrics.json", metrics.dump(2) + "\n");
 
   atomic_write_file(out_dir + "/README.md",

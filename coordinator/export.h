@@ -15,7 +15,10 @@ namespace condenser {
 //   file bytes, CPU latency at batch 1 and 64 and throughput, measured side
 //   by side, see coordinator/latency.h), "cost" (teacher training, teacher
 //   inference paid once, student training seconds, teacher passes avoided),
-//   "recipe" (from config.resolved.yaml), "int8" (available or why not);
+//   "recipe" (from config.resolved.yaml), "int8" (size, test accuracy and
+//   latency of student_int8.pt, or "available": false and why);
+// - student_int8.pt: linear layers dynamically quantized to int8
+//   (coordinator/int8_export.h) when this LibTorch has a quantized engine;
 // - README.md: the model card (report/model_card.h);
 // - report.html: charts (report/report_html.h).
 // Throws UsageError when RUN_DIR is not a finished run.

@@ -70,6 +70,8 @@ std::string render_model_card(const json& m, const std::string& config_yaml) {
     s += std::string("  teacher_cpu_latency_ms_") + b + ": " +
          yaml_value(get(m, {"comparison", "teacher", "latency_ms", b, "median"})) + "\n";
   }
+  s += "  int8_file_bytes: " + yaml_value(get(m, {"int8", "file_bytes"})) + "\n";
+  s += "  int8_test_accuracy: " + yaml_value(get(m, {"int8", "test_accuracy"})) + "\n";
   s += "  throughput_samples_per_s_batch_64: " +
        yaml_value(get(m, {"comparison", "student", "throughput_samples_per_s", "batch_64"})) + "\n";
   s += "---\n\n";
@@ -131,9 +133,21 @@ std::string render_model_card(const json& m, const std::string& config_yaml) {
                        ? ", physically compacted (pruned channels removed).\n"
                        : ".\n");
   const json int8 = get(m, {"int8"});
-  s += "\nint8: " + std::string(int8.is_object() && int8.value("available", false)
-                                    ? "`student_int8.pt` (dynamic quantization)."
-                                    : "not exported: " + text(get(int8, {"reason"}))) + "\n";
+  if (int8.is_object() && int8.value("available", false)) {
+    s += "\n## int8 variant\n\n`student_int8.pt` loads and runs the same way: " +
+         text(get(int8, {"method"})) + " (" + text(get(int8, {"engine"})) + " engine). " +
+         fmt_bytes(number(get(int8, {"file_bytes"}))) + " on disk, test accuracy " +
+         fmt_pct(number(get(int8, {"test_accuracy"}))) + ", CPU latency " +
+         fmt_num(number(get(int8, {"latency_ms", "batch_1", "median"})), 3) + " ms at batch 1 and " +
+         fmt_num(number(get(int8, {"latency_ms", "batch_64", "median"})), 3) +
+         " ms at batch 64 (float student, same run: " +
+         fmt_num(number(get(int8, {"float_student_latency_ms", "batch_1", "median"})), 3) + " / " +
+         fmt_num(number(get(int8, {"float_student_latency_ms", "batch_64", "median"})), 3) +
+         " ms). Quantized TorchScript needs a LibTorch/PyTorch with a quantized engine "
+         "(fbgemm, onednn or qnnpack).\n";
+  } else {
+    s += "\nint8: not exported: " + text(get(int8, {"reason"})) + "\n";
+  }
   s += "\nThe full configuration as run (`config.resolved.yaml`):\n\n```yaml\n" + config_yaml +
        (config_yaml.empty() || config_yaml.back() == '\n' ? "" : "\n") + "```\n\n";
   s += "See `metrics.json` for every number and `report.html` for the charts.\n";

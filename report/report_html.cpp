@@ -126,11 +126,30 @@ std::string render_report(const json& m, const std::vector<json>& records) {
   body += "</div>";
   body += "<div class=\"panel\" style=\"margin-top:14px\"><h2>Stages</h2>" + stage_table_html(m);
   const json int8 = at_path(m, {"int8"});
-  body += "<p class=\"note\">int8: " +
-          html_escape(int8.is_object() && int8.value("available", false)
-                          ? "exported as student_int8.pt"
-                          : "not exported (" + str(m, {"int8", "reason"}) + ")") +
-          "</p></div></main>";
+  if (int8.is_object() && int8.value("available", false)) {
+    const auto ms = [&](const char* which, const char* b) {
+      return fmt_num(num(m, {"int8", which, b, "median"}), 3) + " ms";
+    };
+    const double qa = num(m, {"int8", "test_accuracy"}), qf = num(m, {"int8", "file_bytes"});
+    const auto speed = [&](const char* b) {
+      return ratio(num(m, {"int8", "float_student_latency_ms", b, "median"}),
+                   num(m, {"int8", "latency_ms", b, "median"}), "x faster");
+    };
+    body += "<h2>int8 variant (student_int8.pt)</h2><table class=\"int8\"><tr><th></th>"
+            "<th>float32 student</th><th>int8 student</th><th>int8 vs float32</th></tr>" +
+            row("file size", fmt_bytes(sf), fmt_bytes(qf), ratio(sf, qf, "x smaller")) +
+            row("test accuracy", fmt_pct(sa), fmt_pct(qa),
+                std::isfinite(qa) ? fmt_num(100 * (qa - sa), 2) + " points" : "") +
+            row("CPU latency, batch 1", ms("float_student_latency_ms", "batch_1"),
+                ms("latency_ms", "batch_1"), speed("batch_1")) +
+            row("CPU latency, batch 64", ms("float_student_latency_ms", "batch_64"),
+                ms("latency_ms", "batch_64"), speed("batch_64")) +
+            "</table><p class=\"note\">" + html_escape(str(m, {"int8", "method"})) + "</p>";
+  } else {
+    body += "<p class=\"note\">int8: not exported (" + html_escape(str(m, {"int8", "reason"})) +
+            ")</p>";
+  }
+  body += "</div></main>";
   return html_page("condenser report: " + str(m, {"job_name"}), body);
 }
 

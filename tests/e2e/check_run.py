@@ -145,8 +145,21 @@ label_seconds = [st["seconds"] for st in metrics["stages"] if st["name"] == "lab
 check(abs(cost["teacher_inference_seconds"] - label_seconds) < 1e-9, "cost: labelling seconds")
 check(metrics["recipe"]["test_samples"] == n, f"recipe test_samples {metrics['recipe']['test_samples']}")
 int8 = metrics["int8"]
-check(os.path.isfile(os.path.join(run, "export", "student_int8.pt")) if int8["available"]
-      else len(int8["reason"]) > 20, f"int8: {int8}")
+int8_path = os.path.join(run, "export", "student_int8.pt")
+if int8["available"]:
+    # Python loads the quantized student too and reproduces its accuracy.
+    check(int8["file_bytes"] == os.path.getsize(int8_path), "int8 file_bytes")
+    check(int8["file_bytes"] < metrics["student_file_bytes"], "int8 student is not smaller")
+    with torch.no_grad():
+        int8_pred = torch.jit.load(int8_path)(x).argmax(1).numpy()
+    int8_acc = float((int8_pred == labels[:n]).mean())
+    check(abs(int8_acc - int8["test_accuracy"]) <= min(0.001, 1.0 / n) + 1e-9,
+          f"Python int8 accuracy {int8_acc} differs from the reported {int8['test_accuracy']}")
+    check(abs(int8_acc - acc) < 0.02, f"int8 accuracy {int8_acc} far from float32 {acc}")
+    for b in ["batch_1", "batch_64"]:
+        check(int8["latency_ms"][b]["median"] > 0, f"int8 latency {b}")
+else:
+    check(len(int8["reason"]) > 20 and not os.path.exists(int8_path), f"int8: {int8}")
 layers = metrics["sparsity_per_layer"]
 check(sum(l["numel"] for l in layers) == sum(w.numel() for w in weights), "sparsity_per_layer numel")
 
