@@ -2,6 +2,7 @@
 
 #include <boost/asio.hpp>
 
+#include <atomic>
 #include <deque>
 #include <future>
 #include <thread>
@@ -225,6 +226,8 @@ struct ControlServer::Impl {
   asio::steady_timer ticker{io};
   std::thread thread;
   bool stopped = false;
+  std::atomic<bool> failed{false};  // the io thread died (a handler threw)
+  std::string failure;              // written before `failed` is set
 
   Impl(ControlHandler& h, const ServerOptions& o, HttpRoutes r)
       : handler(h), options(o), routes(std::move(r)) {}
@@ -275,6 +278,9 @@ ControlServer::ControlServer(ControlHandler& handler, const ServerOptions& optio
     try {
       m.io.run();
     } catch (const std::exception& e) {
+      // A file effect failed (disk full, ...): stop serving, let the job fail.
+      m.failure = e.what();
+      m.failed = true;
       log_warn("coordinator: io thread stopped: ", e.what());
     }
   });
@@ -299,16 +305,21 @@ std::string ControlServer::http_address() const {
 
 void ControlServer::run_on_io(const std::function<void()>& fn) {
   if (impl_->stopped) return fn();
-  std::promise<void> done;
-  asio::post(impl_->io, [&] {
+  if (impl_->failed) throw RuntimeFailure("coordinator stopped: " + impl_->failure);
+  auto done = std::make_shared<std::promise<void>>();
+  std::future<void> result = done->get_future();
+  asio::post(impl_->io, [fn, done] {
     try {
       fn();
-      done.set_value();
+      done->set_value();
     } catch (...) {
-      done.set_exception(std::current_exception());
+      done->set_exception(std::current_exception());
     }
   });
-  done.get_future().get();
+  while (result.wait_for(std::chrono::milliseconds(100)) != std::future_status::ready) {
+    if (impl_->failed) throw RuntimeFailure("coordinator stopped: " + impl_->failure);
+  }
+  result.get();
 }
 
 }  // namespace condenser

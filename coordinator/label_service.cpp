@@ -13,6 +13,7 @@
 #include "core/errors.h"
 #include "core/files.h"
 #include "core/log.h"
+#include "report/dashboard.h"
 #include "worker/label_spec.h"
 
 namespace condenser {
@@ -114,7 +115,10 @@ LabellingResult label_with_workers(JobContext& job, const LabellerSetup& setup,
   HttpRoutes routes;
   routes.status = [&] { return status_json(handler, status_info(), unix_ms()).dump(2) + "\n"; };
   routes.metrics = [&] { return metrics_text(handler, status_info()); };
-  routes.dashboard = o.dashboard;
+  // GET /: the caller's page, else the live dashboard of this run directory.
+  routes.dashboard = o.dashboard ? o.dashboard : [root = job.paths.root] {
+    return render_dashboard(root);
+  };
   ServerOptions server_options;
   server_options.control_listen = o.listen;
   server_options.http_listen = o.http_listen;
