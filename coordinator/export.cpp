@@ -117,7 +117,11 @@ json int8_json(const Config& config, torch::jit::Module& student, const std::str
                           : test.size();
     std::vector<int64_t> rows(static_cast<size_t>(n));
     for (int64_t i = 0; i < n; ++i) rows[static_cast<size_t>(i)] = i;
-    j["test_accuracy"] = accuracy(q.module, LabelledSet{test.images, test.labels, rows});
+    // Activations are quantized per batch, so predictions depend on the
+    // batching: record it, a user reproducing the number needs it.
+    const int64_t batch = 1000;
+    j["test_accuracy"] = accuracy(q.module, LabelledSet{test.images, test.labels, rows}, batch);
+    j["test_batch_size"] = batch;
   } catch (const Error& e) {  // the dataset moved since the run
     j["test_accuracy"] = nullptr;
     j["test_accuracy_unavailable"] = e.what();
