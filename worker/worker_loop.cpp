@@ -218,8 +218,9 @@ Session serve(FrameClient& client, const WorkerOptions& o, const std::string& to
       return Session::kNoMoreWork;
     }
     if (reply.type == MessageType::kWait) {
-      // Our own shard in flight may be what the job waits for.
-      if (w.writer.busy()) {
+      // Our own shard (in flight or just written, not yet reported) may be
+      // what the job waits for: report it now rather than sleep.
+      if (!w.held.empty()) {
         w.writer.wait_idle();
       } else {
         std::this_thread::sleep_for(milliseconds(reply.body.value("retry_ms", 500)));
