@@ -57,8 +57,9 @@ json cost_json(const JobReport& r) {
 
 json recipe_json(const Config& c, const std::string& manifest_path) {
   const auto optim = [](const OptimConfig& o) {
-    return json{{"epochs", o.epochs}, {"batch_size", o.batch_size}, {"optimizer", o.optimizer},
-                {"lr", o.lr}, {"lr_schedule", o.lr_schedule}, {"weight_decay", o.weight_decay}};
+    return json{{"epochs", o.epochs},           {"batch_size", o.batch_size},
+                {"optimizer", o.optimizer},     {"lr", o.lr},
+                {"lr_schedule", o.lr_schedule}, {"weight_decay", o.weight_decay}};
   };
   json student = optim(c.student.train);
   student["model"] = c.student.model;
@@ -70,17 +71,19 @@ json recipe_json(const Config& c, const std::string& manifest_path) {
             {"test_samples", c.data.test_subset > 0 ? std::min(c.data.test_subset, 10000) : 10000},
             {"seed", c.seed},
             {"teacher", teacher},
-            {"soft_labels", {{"temperature", c.soft_labels.temperature},
-                             {"format", c.soft_labels.format},
-                             {"top_k", c.soft_labels.top_k},
-                             {"dtype", c.soft_labels.dtype},
-                             {"views_per_sample", c.soft_labels.views_per_sample}}},
+            {"soft_labels",
+             {{"temperature", c.soft_labels.temperature},
+              {"format", c.soft_labels.format},
+              {"top_k", c.soft_labels.top_k},
+              {"dtype", c.soft_labels.dtype},
+              {"views_per_sample", c.soft_labels.views_per_sample}}},
             {"student", student},
-            {"prune", {{"enabled", c.prune.enabled},
-                       {"method", c.prune.enabled ? c.prune.method : "none"},
-                       {"sparsity", c.prune.sparsity},
-                       {"nm", std::to_string(c.prune.nm_n) + ":" + std::to_string(c.prune.nm_m)},
-                       {"finetune_epochs", c.prune.finetune.epochs}}}};
+            {"prune",
+             {{"enabled", c.prune.enabled},
+              {"method", c.prune.enabled ? c.prune.method : "none"},
+              {"sparsity", c.prune.sparsity},
+              {"nm", std::to_string(c.prune.nm_n) + ":" + std::to_string(c.prune.nm_m)},
+              {"finetune_epochs", c.prune.finetune.epochs}}}};
   if (path_exists(manifest_path)) {
     const Manifest m = load_manifest(manifest_path);
     r["train_samples"] = m.total_rows / std::max(1, m.views);
@@ -105,8 +108,9 @@ json int8_json(const Config& config, torch::jit::Module& student, const std::str
   save_module(q.module, path);
   json j = {{"available", true},
             {"file", "student_int8.pt"},
-            {"method", "dynamic quantization of the linear layers (int8 weights per tensor, "
-                       "activations quantized at run time); convolutions stay float32"},
+            {"method",
+             "dynamic quantization of the linear layers (int8 weights per tensor, "
+             "activations quantized at run time); convolutions stay float32"},
             {"engine", q.engine},
             {"quantized_layers", q.quantized_layers},
             {"file_bytes", file_bytes(path)}};
@@ -137,9 +141,8 @@ json int8_json(const Config& config, torch::jit::Module& student, const std::str
 // teacher moved): then only the student's numbers are known.
 json comparison_json(const JobReport& r, const RunPaths& paths, torch::jit::Module& student,
                      const std::string& student_file) {
-  const std::string teacher_file = r.teacher_source.rfind("built-in", 0) == 0
-                                       ? paths.models + "/teacher.pt"
-                                       : r.teacher_source;
+  const std::string teacher_file =
+      r.teacher_source.rfind("built-in", 0) == 0 ? paths.models + "/teacher.pt" : r.teacher_source;
   json c;
   if (path_exists(teacher_file)) {
     torch::jit::Module teacher = load_module(teacher_file, "teacher");
@@ -148,8 +151,10 @@ json comparison_json(const JobReport& r, const RunPaths& paths, torch::jit::Modu
     c = {{"teacher_missing", "'" + teacher_file + "' not found: latency not measured"}};
   }
   const auto side = [](const ModelStats& s, int64_t bytes) {
-    return json{{"test_accuracy", s.test_accuracy}, {"parameters", s.parameters},
-                {"nonzeros", s.nonzeros}, {"file_bytes", bytes}};
+    return json{{"test_accuracy", s.test_accuracy},
+                {"parameters", s.parameters},
+                {"nonzeros", s.nonzeros},
+                {"file_bytes", bytes}};
   };
   c["teacher"].update(side(r.teacher, file_bytes(teacher_file)));
   c["student"].update(side(r.student_final, file_bytes(student_file)));
@@ -184,8 +189,8 @@ void export_run(const std::string& run_dir, const std::string& out_dir_arg) {
   json metrics = to_json(report);
   json layers = json::array();
   for (const LayerSparsity& l : measure_sparsity(student).layers) {
-    layers.push_back({{"name", l.name}, {"numel", l.numel}, {"nonzero", l.nonzero},
-                      {"sparsity", l.sparsity()}});
+    layers.push_back(
+        {{"name", l.name}, {"numel", l.numel}, {"nonzero", l.nonzero}, {"sparsity", l.sparsity()}});
   }
   metrics["sparsity_per_layer"] = layers;
   metrics["student_file_bytes"] = file_bytes(student_file);
@@ -210,9 +215,9 @@ void export_run(const std::string& run_dir, const std::string& out_dir_arg) {
   fsync_dir(out_dir);
   const json& cmp = metrics["comparison"];
   if (cmp.contains("speedup")) {
-    log_info("export: student ", fixed(cmp["speedup"].value("batch_1", 0.0), 1), "x faster at batch 1, ",
-             fixed(cmp["speedup"].value("batch_64", 0.0), 1), "x at batch 64 (",
-             cmp["threads"].get<int>(), " thread(s)); ", out_dir,
+    log_info("export: student ", fixed(cmp["speedup"].value("batch_1", 0.0), 1),
+             "x faster at batch 1, ", fixed(cmp["speedup"].value("batch_64", 0.0), 1),
+             "x at batch 64 (", cmp["threads"].get<int>(), " thread(s)); ", out_dir,
              "/{student.pt, metrics.json, README.md, report.html}");
   }
 }

@@ -32,9 +32,9 @@ c10::IValue prepack(const at::Tensor& weight, const at::Tensor& bias) {
 // define()'s default resolver knows `torch` only; the int8 forward also calls
 // quantized::linear_dynamic, so `quantized` resolves to that op namespace.
 struct QuantizedResolver : torch::jit::Resolver {
-  std::shared_ptr<torch::jit::SugaredValue> resolveValue(const std::string& name,
-                                                         torch::jit::GraphFunction& m,
-                                                         const torch::jit::SourceRange& loc) override {
+  std::shared_ptr<torch::jit::SugaredValue> resolveValue(
+      const std::string& name, torch::jit::GraphFunction& m,
+      const torch::jit::SourceRange& loc) override {
     if (name == "quantized") return std::make_shared<torch::jit::BuiltinModule>("quantized");
     return torch::jit::nativeResolver()->resolveValue(name, m, loc);
   }
@@ -76,14 +76,16 @@ Int8Model quantize_linear_dynamic(const torch::jit::Module& student, const Model
       out.reason = "the student's linear layer " + p + " is not where its spec puts it";
       return out;
     }
-    const c10::IValue packed = prepack(params[p + "_w"].cpu(), params.count(p + "_b") ? params[p + "_b"].cpu() : at::Tensor());
+    const c10::IValue packed = prepack(
+        params[p + "_w"].cpu(), params.count(p + "_b") ? params[p + "_b"].cpu() : at::Tensor());
     q.register_attribute(p + "_packed", packed.type(), packed);
     params.erase(p + "_w");
     params.erase(p + "_b");
     // fbgemm's int8 kernels need 7-bit activations (reduce_range) to avoid
     // overflow; onednn and qnnpack take the full range.
-    source.replace(at, call.size(), "quantized.linear_dynamic(x, self." + p + "_packed, " +
-                                        (engine == at::QEngine::FBGEMM ? "True" : "False") + ")");
+    source.replace(at, call.size(),
+                   "quantized.linear_dynamic(x, self." + p + "_packed, " +
+                       (engine == at::QEngine::FBGEMM ? "True" : "False") + ")");
     ++out.quantized_layers;
   }
   if (out.quantized_layers == 0) {

@@ -38,9 +38,8 @@ nlohmann::json compare_latency(const torch::jit::Module& teacher_in,
   nlohmann::json out = {
       {"device", "cpu"},
       {"threads", at::get_num_threads()},
-      {"method", "median of " + std::to_string(options.repeats) +
-                     " alternated rounds after " + std::to_string(options.warmup) +
-                     " warm-up rounds, same input for both"}};
+      {"method", "median of " + std::to_string(options.repeats) + " alternated rounds after " +
+                     std::to_string(options.warmup) + " warm-up rounds, same input for both"}};
   // A fixed generator: the same input on every export of every run.
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(1234);
   for (int64_t batch : options.batch_sizes) {
@@ -56,8 +55,8 @@ nlohmann::json compare_latency(const torch::jit::Module& teacher_in,
         for (int i = 0; i < iterations; ++i) m.forward({x});
       };
     };
-    const auto [s, t] = time_alternating(rounds(student), rounds(teacher), options.repeats,
-                                         options.warmup);
+    const auto [s, t] =
+        time_alternating(rounds(student), rounds(teacher), options.repeats, options.warmup);
     const std::string key = "batch_" + std::to_string(batch);
     out["teacher"]["latency_ms"][key] = timing_ms(t, iterations);
     out["student"]["latency_ms"][key] = timing_ms(s, iterations);

@@ -13,9 +13,9 @@ namespace condenser {
 
 struct LatencyOptions {
   std::vector<int64_t> batch_sizes = {1, 64};
-  int repeats = 9;               // timed rounds per batch size (odd: a true median)
-  int warmup = 2;                // untimed rounds first (LibTorch warms up per shape)
-  double round_seconds = 0.1;    // each round runs enough forwards to last about this long
+  int repeats = 9;             // timed rounds per batch size (odd: a true median)
+  int warmup = 2;              // untimed rounds first (LibTorch warms up per shape)
+  double round_seconds = 0.1;  // each round runs enough forwards to last about this long
 };
 
 // Both models run on the CPU in eval mode without gradients, on the same

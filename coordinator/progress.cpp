@@ -20,9 +20,14 @@ std::string eta_text(double s) {
   if (!std::isfinite(s) || s < 0) return "?";
   const auto t = static_cast<int64_t>(std::llround(s));
   char buf[32];
-  if (t < 60) std::snprintf(buf, sizeof buf, "%llds", static_cast<long long>(t));
-  else if (t < 3600) std::snprintf(buf, sizeof buf, "%lldm%02llds", static_cast<long long>(t / 60), static_cast<long long>(t % 60));
-  else std::snprintf(buf, sizeof buf, "%lldh%02lldm", static_cast<long long>(t / 3600), static_cast<long long>(t % 3600 / 60));
+  if (t < 60)
+    std::snprintf(buf, sizeof buf, "%llds", static_cast<long long>(t));
+  else if (t < 3600)
+    std::snprintf(buf, sizeof buf, "%lldm%02llds", static_cast<long long>(t / 60),
+                  static_cast<long long>(t % 60));
+  else
+    std::snprintf(buf, sizeof buf, "%lldh%02lldm", static_cast<long long>(t / 3600),
+                  static_cast<long long>(t % 3600 / 60));
   return buf;
 }
 
@@ -42,7 +47,8 @@ std::vector<StagePlan> plan_progress(const Config& c, int64_t train_samples, int
     return int64_t(o.epochs) * ((train_samples + global_batch - 1) / global_batch);
   };
   std::vector<StagePlan> plan;
-  if (c.teacher.path.empty()) plan.push_back({"teacher", c.teacher.train.epochs, steps(c.teacher.train)});
+  if (c.teacher.path.empty())
+    plan.push_back({"teacher", c.teacher.train.epochs, steps(c.teacher.train)});
   plan.push_back({"label", 0, 0});
   plan.push_back({"distill", c.student.train.epochs, steps(c.student.train)});
   if (c.prune.enabled) plan.push_back({"prune", c.prune.finetune.epochs, steps(c.prune.finetune)});
@@ -52,7 +58,8 @@ std::vector<StagePlan> plan_progress(const Config& c, int64_t train_samples, int
 
 std::string format_progress_bar(const std::string& stage, int index, int count, int64_t step,
                                 int64_t total, double rate, double eta_s, int width) {
-  const int filled = total > 0 ? static_cast<int>(std::min<int64_t>(width, width * step / total)) : 0;
+  const int filled =
+      total > 0 ? static_cast<int>(std::min<int64_t>(width, width * step / total)) : 0;
   char buf[256];
   std::snprintf(buf, sizeof buf, "%s [%d/%d] [%s%s] %3d%%  %lld/%lld steps  %.1f steps/s  ETA %s",
                 stage.c_str(), index, count, std::string(size_t(filled), '#').c_str(),
@@ -65,10 +72,10 @@ std::string format_progress_bar(const std::string& stage, int index, int count, 
 std::string format_progress_line(const std::string& stage, int index, int count, int64_t step,
                                  int64_t total, double rate, double eta_s) {
   char buf[256];
-  std::snprintf(buf, sizeof buf, "progress: %s (stage %d of %d) step %lld/%lld (%d%%), %.1f steps/s, ETA %s",
-                stage.c_str(), index, count, static_cast<long long>(step),
-                static_cast<long long>(total), percent_of(step, total),
-                std::isfinite(rate) ? rate : 0.0, eta_text(eta_s).c_str());
+  std::snprintf(
+      buf, sizeof buf, "progress: %s (stage %d of %d) step %lld/%lld (%d%%), %.1f steps/s, ETA %s",
+      stage.c_str(), index, count, static_cast<long long>(step), static_cast<long long>(total),
+      percent_of(step, total), std::isfinite(rate) ? rate : 0.0, eta_text(eta_s).c_str());
   return buf;
 }
 
@@ -110,7 +117,8 @@ double ProgressReporter::rate() const {
 double ProgressReporter::eta_seconds() const {
   const double r = rate();
   for (const StageState& s : stages_) {
-    if (s.plan.name == current_ && r > 0) return double(std::max<int64_t>(0, s.plan.total_steps - s.step)) / r;
+    if (s.plan.name == current_ && r > 0)
+      return double(std::max<int64_t>(0, s.plan.total_steps - s.step)) / r;
   }
   return NAN;
 }
@@ -168,8 +176,11 @@ nlohmann::json ProgressReporter::snapshot() const {
   nlohmann::json stages = nlohmann::json::array();
   int64_t step = 0, total = 0;
   for (const StageState& s : stages_) {
-    stages.push_back({{"name", s.plan.name}, {"steps", s.step}, {"total_steps", s.plan.total_steps},
-                      {"done", s.done}, {"seconds", s.seconds}});
+    stages.push_back({{"name", s.plan.name},
+                      {"steps", s.step},
+                      {"total_steps", s.plan.total_steps},
+                      {"done", s.done},
+                      {"seconds", s.seconds}});
     if (s.plan.name == current_) step = s.step, total = s.plan.total_steps;
   }
   const double eta = eta_seconds();
@@ -201,10 +212,12 @@ void ProgressReporter::report(bool force) {
     last_plain_ = t;
     last_plain_key_ = key;  // a stage end right after its last epoch line says nothing new
     int index = 1;
-    while (index <= int(stages_.size()) && stages_[size_t(index - 1)].plan.name != current_) ++index;
+    while (index <= int(stages_.size()) && stages_[size_t(index - 1)].plan.name != current_)
+      ++index;
     out_ << format_progress_line(current_, index, int(stages_.size()), s->step, s->plan.total_steps,
                                  rate(), s->done ? 0.0 : eta_seconds())
-         << "\n" << std::flush;
+         << "\n"
+         << std::flush;
   }
 }
 
@@ -230,7 +243,8 @@ void ProgressReporter::draw_bar() {
   bar_shown_ = true;
 }
 
-std::unique_ptr<ProgressReporter> make_job_progress(const Config& config, const std::string& run_dir,
+std::unique_ptr<ProgressReporter> make_job_progress(const Config& config,
+                                                    const std::string& run_dir,
                                                     int64_t train_samples) {
   const RankEnv env = discover_rank_env();
   if (env.rank != 0) return nullptr;

@@ -31,13 +31,13 @@ std::vector<StagePlan> plan_progress(const Config& config, int64_t train_samples
 
 struct ProgressOptions {
   std::string job;
-  bool tty = false;                 // draw a bar (stdout is a terminal) or print plain lines
-  double plain_interval_s = 10.0;   // plain lines at most this often (and at stage ends)
-  double redraw_interval_s = 0.1;   // the bar redraws at most this often
-  std::string progress_file;        // progress.json; empty = none
+  bool tty = false;                // draw a bar (stdout is a terminal) or print plain lines
+  double plain_interval_s = 10.0;  // plain lines at most this often (and at stage ends)
+  double redraw_interval_s = 0.1;  // the bar redraws at most this often
+  std::string progress_file;       // progress.json; empty = none
   double file_interval_s = 2.0;
   int bar_width = 30;
-  std::function<double()> now;      // seconds; empty = a steady clock (tests inject one)
+  std::function<double()> now;  // seconds; empty = a steady clock (tests inject one)
 };
 
 class ProgressReporter {

@@ -24,7 +24,8 @@ std::string str(const json& j, const char* key, const std::string& fallback) {
 
 std::string progress_bar(double fraction) {
   fraction = std::isfinite(fraction) ? std::clamp(fraction, 0.0, 1.0) : 0.0;
-  return "<div class=\"pbar\"><div style=\"width:" + fmt_num(100 * fraction, 1) + "%\"></div></div>";
+  return "<div class=\"pbar\"><div style=\"width:" + fmt_num(100 * fraction, 1) +
+         "%\"></div></div>";
 }
 
 std::string stage_rows(const json& p);
@@ -50,8 +51,9 @@ std::string progress_panel(const json& p) {
 }
 
 std::string stage_rows(const json& p) {
-  std::string s = "<table style=\"margin-top:10px\"><tr><th>stage</th><th>steps</th><th>progress</th>"
-       "<th>seconds</th></tr>";
+  std::string s =
+      "<table style=\"margin-top:10px\"><tr><th>stage</th><th>steps</th><th>progress</th>"
+      "<th>seconds</th></tr>";
   if (p.contains("stages") && p["stages"].is_array()) {
     for (const json& st : p["stages"]) {
       const double done = num(st, "steps", 0), all = num(st, "total_steps", 0);

@@ -81,9 +81,10 @@ std::string render_model_card(const json& m, const std::string& config_yaml) {
   const double sp = number(get(m, {"student_final", "parameters"}));
   const double tp = number(get(m, {"teacher", "parameters"}));
   s += "# " + text(get(m, {"job_name"})) + " student (" + text(get(m, {"student_model"})) + ")\n\n";
-  s += "A " + text(get(m, {"student_model"})) + " distilled from " + text(get(m, {"teacher_source"})) +
-       " and pruned (" + text(get(r, {"prune", "method"})) + ") by condenser, for " +
-       text(get(r, {"dataset"})) + " image classification (10 classes).\n\n";
+  s += "A " + text(get(m, {"student_model"})) + " distilled from " +
+       text(get(m, {"teacher_source"})) + " and pruned (" + text(get(r, {"prune", "method"})) +
+       ") by condenser, for " + text(get(r, {"dataset"})) +
+       " image classification (10 classes).\n\n";
   s += "| | teacher | student |\n|---|---|---|\n";
   s += "| test accuracy | " + fmt_pct(ta) + " | " + fmt_pct(sa) + " |\n";
   s += "| parameters | " + fmt_count(static_cast<int64_t>(tp)) + " | " +
@@ -108,7 +109,8 @@ std::string render_model_card(const json& m, const std::string& config_yaml) {
   s += "## Input\n\nfloat32 pixels in [0, 1], shaped `[N, 1, 28, 28]`; the model normalises "
        "them itself and returns `[N, 10]` logits.\n\n";
   s += "## Load it in Python\n\n```python\nimport torch\n\nmodel = torch.jit.load(\"student.pt\")\n"
-       "model.eval()\nwith torch.no_grad():\n    logits = model(images)  # images: float32 [N, 1, 28, 28] in [0, 1]\n"
+       "model.eval()\nwith torch.no_grad():\n    logits = model(images)  # images: float32 [N, 1, "
+       "28, 28] in [0, 1]\n"
        "    predicted = logits.argmax(1)\n```\n\n";
   s += "## Load it in C++ (LibTorch)\n\n```cpp\n#include <torch/script.h>\n\n"
        "torch::jit::Module model = torch::jit::load(\"student.pt\");\nmodel.eval();\n"
@@ -121,13 +123,15 @@ std::string render_model_card(const json& m, const std::string& config_yaml) {
        " training samples x " + yaml_value(get(r, {"soft_labels", "views_per_sample"})) +
        " view(s) at temperature " + yaml_value(get(r, {"soft_labels", "temperature"})) + " (" +
        text(get(r, {"soft_labels", "format"})) + " logits cached in HDF5 shards).\n";
-  s += "3. Distillation: " + yaml_value(get(r, {"student", "epochs"})) + " epochs of alpha * T^2 * "
+  s += "3. Distillation: " + yaml_value(get(r, {"student", "epochs"})) +
+       " epochs of alpha * T^2 * "
        "KL(teacher || student) + (1 - alpha) * CE with alpha = " +
        yaml_value(get(r, {"student", "alpha"})) + ", " + text(get(r, {"student", "optimizer"})) +
        ", lr " + yaml_value(get(r, {"student", "lr"})) + ".\n";
   s += "4. Pruning: " + text(get(r, {"prune", "method"})) + " at " +
        yaml_value(get(r, {"prune", "sparsity"})) + ", then " +
-       yaml_value(get(r, {"prune", "finetune_epochs"})) + " fine-tuning epoch(s) with the masks held.\n";
+       yaml_value(get(r, {"prune", "finetune_epochs"})) +
+       " fine-tuning epoch(s) with the masks held.\n";
   s += "5. Export: TorchScript in eval mode" +
        std::string(text(get(r, {"prune", "method"})) == "structured"
                        ? ", physically compacted (pruned channels removed).\n"
@@ -138,7 +142,8 @@ std::string render_model_card(const json& m, const std::string& config_yaml) {
          text(get(int8, {"method"})) + " (" + text(get(int8, {"engine"})) + " engine). " +
          fmt_bytes(number(get(int8, {"file_bytes"}))) + " on disk, test accuracy " +
          fmt_pct(number(get(int8, {"test_accuracy"}))) + ", CPU latency " +
-         fmt_num(number(get(int8, {"latency_ms", "batch_1", "median"})), 3) + " ms at batch 1 and " +
+         fmt_num(number(get(int8, {"latency_ms", "batch_1", "median"})), 3) +
+         " ms at batch 1 and " +
          fmt_num(number(get(int8, {"latency_ms", "batch_64", "median"})), 3) +
          " ms at batch 64 (float student, same run: " +
          fmt_num(number(get(int8, {"float_student_latency_ms", "batch_1", "median"})), 3) + " / " +

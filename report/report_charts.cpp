@@ -22,9 +22,11 @@ std::string str_or(const json& j, const char* key, const std::string& fallback) 
 
 // A stage's colour is fixed by its name, so every chart agrees.
 std::string stage_color(const std::string& stage) {
-  static const std::map<std::string, std::string> kColors = {
-      {"teacher", "#8e5bd6"}, {"label", "#d4a017"}, {"distill", "#2e7dd7"},
-      {"prune", "#e8623a"},   {"export", "#4a5a6a"}};
+  static const std::map<std::string, std::string> kColors = {{"teacher", "#8e5bd6"},
+                                                             {"label", "#d4a017"},
+                                                             {"distill", "#2e7dd7"},
+                                                             {"prune", "#e8623a"},
+                                                             {"export", "#4a5a6a"}};
   const auto it = kColors.find(stage);
   return it == kColors.end() ? "#2aa876" : it->second;
 }
@@ -137,8 +139,8 @@ std::string accuracy_sparsity_chart(const json& summary, const std::string& id_p
   c.x_label = "share of the dense student's parameters removed or zero";
   c.y_label = "test accuracy";
   c.y_percent = true;
-  const json stages = summary.is_object() && summary.contains("stages") ? summary["stages"]
-                                                                         : json::array();
+  const json stages =
+      summary.is_object() && summary.contains("stages") ? summary["stages"] : json::array();
   double dense = 0.0, teacher_acc = -1.0;
   for (const json& s : stages) {
     if (!s.contains("model")) continue;
@@ -156,8 +158,10 @@ std::string accuracy_sparsity_chart(const json& summary, const std::string& id_p
     student.point_labels.push_back(name + " " + fmt_pct(acc, 1));
   }
   if (teacher_acc >= 0) {
-    c.series.push_back(
-        {"teacher (dense)", stage_color("teacher"), {{0.0, teacher_acc}, {1.0, teacher_acc}}, true});
+    c.series.push_back({"teacher (dense)",
+                        stage_color("teacher"),
+                        {{0.0, teacher_acc}, {1.0, teacher_acc}},
+                        true});
   }
   if (!student.xy.empty()) c.series.push_back(std::move(student));
   c.x_percent = true;
@@ -177,8 +181,8 @@ std::string cost_chart(const json& summary, const std::string& id_prefix) {
       {"distill", "student distillation"},
       {"prune", "student pruning + fine-tuning"},
       {"export", "export (latency measurement included)"}};
-  const json stages = summary.is_object() && summary.contains("stages") ? summary["stages"]
-                                                                         : json::array();
+  const json stages =
+      summary.is_object() && summary.contains("stages") ? summary["stages"] : json::array();
   for (const json& s : stages) {
     const std::string name = str_or(s, "name", "?");
     const auto it = kLabels.find(name);
@@ -192,8 +196,8 @@ std::string stage_table_html(const json& summary) {
   std::string t =
       "<table class=\"stages\"><tr><th>stage</th><th>seconds</th><th>steps</th><th>val acc</th>"
       "<th>test acc</th><th>parameters</th><th>nonzeros</th><th>sparsity</th></tr>";
-  const json stages = summary.is_object() && summary.contains("stages") ? summary["stages"]
-                                                                         : json::array();
+  const json stages =
+      summary.is_object() && summary.contains("stages") ? summary["stages"] : json::array();
   for (const json& s : stages) {
     t += "<tr><td>" + html_escape(str_or(s, "name", "?")) + "</td><td>" +
          fmt_num(num_or(s, "seconds", 0), 1) + "</td><td>" +

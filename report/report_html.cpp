@@ -47,7 +47,11 @@ std::string row(const std::string& name, const std::string& teacher, const std::
 
 std::string ratio(double teacher, double student, const std::string& suffix) {
   if (!std::isfinite(teacher) || !std::isfinite(student) || student == 0) return "";
-  return fmt_num(teacher / student, 1) + suffix;
+  const double r = teacher / student;
+  // "0.9x faster" reads wrong: say slower (or larger) instead.
+  if (r < 1 && suffix == "x faster") return fmt_num(1 / r, 1) + "x slower";
+  if (r < 1 && suffix == "x smaller") return fmt_num(1 / r, 1) + "x larger";
+  return fmt_num(r, 1) + suffix;
 }
 
 }  // namespace
@@ -59,8 +63,9 @@ std::string comparison_table_html(const json& m) {
     for (const char* k : keys) v = v.is_object() && v.contains(k) ? v[k] : json(nullptr);
     return v.is_number() ? v.get<double>() : NAN;
   };
-  std::string t = "<table class=\"comparison\"><tr><th></th><th>teacher</th><th>student</th>"
-                  "<th>student vs teacher</th></tr>";
+  std::string t =
+      "<table class=\"comparison\"><tr><th></th><th>teacher</th><th>student</th>"
+      "<th>student vs teacher</th></tr>";
   const double ta = side("teacher", {"test_accuracy"}), sa = side("student", {"test_accuracy"});
   t += row("test accuracy", fmt_pct(ta), fmt_pct(sa),
            std::isfinite(ta) && std::isfinite(sa) ? fmt_num(100 * (sa - ta), 2) + " points" : "");
@@ -91,11 +96,12 @@ std::string comparison_table_html(const json& m) {
 }
 
 std::string render_report(const json& m, const std::vector<json>& records) {
-  const double ta = num(m, {"teacher", "test_accuracy"}), sa = num(m, {"student_final", "test_accuracy"});
+  const double ta = num(m, {"teacher", "test_accuracy"}),
+               sa = num(m, {"student_final", "test_accuracy"});
   const double tp = num(m, {"teacher", "parameters"}), sp = num(m, {"student_final", "parameters"});
   std::string body = "<header><h1>condenser report: " + html_escape(str(m, {"job_name"})) +
-                     "</h1><p>teacher " + html_escape(str(m, {"teacher_source"})) + " &rarr; student " +
-                     html_escape(str(m, {"student_model"})) + " on " +
+                     "</h1><p>teacher " + html_escape(str(m, {"teacher_source"})) +
+                     " &rarr; student " + html_escape(str(m, {"student_model"})) + " on " +
                      html_escape(str(m, {"recipe", "dataset"})) + "</p></header><main>";
   body += "<div class=\"cards\">";
   body += card(fmt_pct(sa), "student test accuracy (teacher " + fmt_pct(ta) + ")");
@@ -105,8 +111,8 @@ std::string render_report(const json& m, const std::vector<json>& records) {
   body += card(std::isfinite(sf) ? fmt_bytes(sf) : "n/a", "student.pt on disk");
   body += card(fmt_num(num(m, {"comparison", "speedup", "batch_1"}), 1) + "x",
                "faster than the teacher at batch 1");
-  body += card(fmt_num(num(m, {"comparison", "speedup", "batch_64"}), 1) + "x",
-               "faster at batch 64");
+  body +=
+      card(fmt_num(num(m, {"comparison", "speedup", "batch_64"}), 1) + "x", "faster at batch 64");
   body += "</div>";
   body += "<div class=\"grid\">";
   body += "<div class=\"panel\"><h2>Teacher vs student</h2>" + comparison_table_html(m) + "</div>";
@@ -115,8 +121,8 @@ std::string render_report(const json& m, const std::vector<json>& records) {
   body += "<div class=\"panel\"><h2>Cost</h2>" + cost_chart(m, "") +
           "<p class=\"note\">The teacher ran " + count_or_na(paid) + " forward passes once (" +
           fmt_seconds(num(m, {"cost", "teacher_inference_seconds"})) +
-          "); training read cached soft labels " + count_or_na(avoided) +
-          " times instead, about " + fmt_seconds(num(m, {"cost", "estimated_teacher_seconds_avoided"})) +
+          "); training read cached soft labels " + count_or_na(avoided) + " times instead, about " +
+          fmt_seconds(num(m, {"cost", "estimated_teacher_seconds_avoided"})) +
           " of teacher inference avoided.</p></div>";
   body += "<div class=\"panel\">" + loss_chart(records, "") + "</div>";
   body += "<div class=\"panel\">" + accuracy_chart(records, "") + "</div>";
@@ -135,16 +141,18 @@ std::string render_report(const json& m, const std::vector<json>& records) {
       return ratio(num(m, {"int8", "float_student_latency_ms", b, "median"}),
                    num(m, {"int8", "latency_ms", b, "median"}), "x faster");
     };
-    body += "<h2>int8 variant (student_int8.pt)</h2><table class=\"int8\"><tr><th></th>"
-            "<th>float32 student</th><th>int8 student</th><th>int8 vs float32</th></tr>" +
-            row("file size", fmt_bytes(sf), fmt_bytes(qf), ratio(sf, qf, "x smaller")) +
-            row("test accuracy", fmt_pct(sa), fmt_pct(qa),
-                std::isfinite(qa) ? fmt_num(100 * (qa - sa), 2) + " points" : "") +
-            row("CPU latency, batch 1", ms("float_student_latency_ms", "batch_1"),
-                ms("latency_ms", "batch_1"), speed("batch_1")) +
-            row("CPU latency, batch 64", ms("float_student_latency_ms", "batch_64"),
-                ms("latency_ms", "batch_64"), speed("batch_64")) +
-            "</table><p class=\"note\">" + html_escape(str(m, {"int8", "method"})) + "</p>";
+    body +=
+        "<h2 style=\"margin-top:16px\">int8 variant (student_int8.pt)</h2><table "
+        "class=\"int8\"><tr><th></th>"
+        "<th>float32 student</th><th>int8 student</th><th>int8 vs float32</th></tr>" +
+        row("file size", fmt_bytes(sf), fmt_bytes(qf), ratio(sf, qf, "x smaller")) +
+        row("test accuracy", fmt_pct(sa), fmt_pct(qa),
+            std::isfinite(qa) ? fmt_num(100 * (qa - sa), 2) + " points" : "") +
+        row("CPU latency, batch 1", ms("float_student_latency_ms", "batch_1"),
+            ms("latency_ms", "batch_1"), speed("batch_1")) +
+        row("CPU latency, batch 64", ms("float_student_latency_ms", "batch_64"),
+            ms("latency_ms", "batch_64"), speed("batch_64")) +
+        "</table><p class=\"note\">" + html_escape(str(m, {"int8", "method"})) + "</p>";
   } else {
     body += "<p class=\"note\">int8: not exported (" + html_escape(str(m, {"int8", "reason"})) +
             ")</p>";

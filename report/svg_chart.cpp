@@ -93,8 +93,9 @@ std::string line_chart_svg(const LineChart& c) {
   std::vector<double> yt = nice_ticks(y0, y1, 5);
   const std::vector<double> xt = nice_ticks(x0, x1, 6);
   if (c.y_percent) {  // a share never leaves 0..100 %
-    yt.erase(std::remove_if(yt.begin(), yt.end(), [](double t) { return t < -1e-9 || t > 1 + 1e-9; }),
-             yt.end());
+    yt.erase(
+        std::remove_if(yt.begin(), yt.end(), [](double t) { return t < -1e-9 || t > 1 + 1e-9; }),
+        yt.end());
     if (yt.empty()) yt = {0.0, 1.0};
   }
   y0 = std::min(y0, yt.front()), y1 = std::max(y1, yt.back());
@@ -103,7 +104,8 @@ std::string line_chart_svg(const LineChart& c) {
   auto py = [&](double y) { return top + (1.0 - (y - y0) / (y1 - y0)) * ph; };
 
   std::string s = svg_open(c.id, c.width, c.height, c.title);
-  const double ystep = yt.size() > 1 ? yt[1] - yt[0] : 1.0, xstep = xt.size() > 1 ? xt[1] - xt[0] : 1.0;
+  const double ystep = yt.size() > 1 ? yt[1] - yt[0] : 1.0,
+               xstep = xt.size() > 1 ? xt[1] - xt[0] : 1.0;
   for (double t : yt) {
     s += "<line x1=\"" + num(left) + "\" x2=\"" + num(left + pw) + "\" y1=\"" + num(py(t)) +
          "\" y2=\"" + num(py(t)) + "\" stroke=\"#e1e6ec\"/>";
@@ -155,8 +157,8 @@ std::string line_chart_svg(const LineChart& c) {
       }
     }
     const auto [lgx, lgy] = legend_at[si];
-    s += "<rect x=\"" + num(lgx) + "\" y=\"" + num(lgy - 6) + "\" width=\"14\" height=\"4\" fill=\"" +
-         ser.color + "\"/>";
+    s += "<rect x=\"" + num(lgx) + "\" y=\"" + num(lgy - 6) +
+         "\" width=\"14\" height=\"4\" fill=\"" + ser.color + "\"/>";
     s += text(lgx + 18, lgy, ser.name, "font-size=\"11\" fill=\"#1d2733\"");
   }
   return s + "</svg>";
@@ -175,7 +177,8 @@ std::string bar_chart_svg(const BarChart& c) {
     const Bar& b = c.bars[i];
     const double y = top + row * double(i);
     const double w = std::max(0.0, std::min(1.0, b.value / max)) * bw;
-    s += text(label_w - 6, y + 14, b.label, "font-size=\"11\" text-anchor=\"end\" fill=\"#1d2733\"");
+    s +=
+        text(label_w - 6, y + 14, b.label, "font-size=\"11\" text-anchor=\"end\" fill=\"#1d2733\"");
     s += "<rect x=\"" + num(label_w) + "\" y=\"" + num(y + 3) + "\" width=\"" + num(bw) +
          "\" height=\"15\" fill=\"#eef2f6\"/>";
     s += "<rect class=\"hbar\" x=\"" + num(label_w) + "\" y=\"" + num(y + 3) + "\" width=\"" +
@@ -203,11 +206,13 @@ std::string stacked_bar_svg(const StackedBar& c) {
          "\" height=\"" + num(bar_h) + "\" fill=\"" + color + "\"/>";
     x += w;
     const double ly = top + bar_h + 20 + 18 * double(i);
-    s += "<rect x=\"" + num(left) + "\" y=\"" + num(ly - 10) + "\" width=\"12\" height=\"12\" fill=\"" +
-         color + "\"/>";
-    const std::string share = total > 0 ? " (" + fmt_pct(std::max(0.0, b.value) / total, 1) + ")" : "";
-    s += text(left + 18, ly, b.label + ": " + fmt_num(b.value, 2) + c.unit + share +
-                                 (b.note.empty() ? "" : " — " + b.note),
+    s += "<rect x=\"" + num(left) + "\" y=\"" + num(ly - 10) +
+         "\" width=\"12\" height=\"12\" fill=\"" + color + "\"/>";
+    const std::string share =
+        total > 0 ? " (" + fmt_pct(std::max(0.0, b.value) / total, 1) + ")" : "";
+    s += text(left + 18, ly,
+              b.label + ": " + fmt_num(b.value, 2) + c.unit + share +
+                  (b.note.empty() ? "" : " — " + b.note),
               "font-size=\"12\" fill=\"#1d2733\"");
   }
   return s + "</svg>";

@@ -13,7 +13,7 @@ struct Series {
   std::string color;                          // CSS colour
   std::vector<std::pair<double, double>> xy;  // in data units, any order of x
   bool dashed = false;
-  bool points = false;                   // draw a dot at every point
+  bool points = false;                    // draw a dot at every point
   std::vector<std::string> point_labels;  // optional, one per point
 };
 
@@ -29,7 +29,7 @@ struct LineChart {
   std::vector<Marker> markers;
   bool y_percent = false;  // tick labels as percentages of 1.0
   bool y_from_zero = false;
-  bool x_percent = false;       // x tick labels as percentages of 1.0
+  bool x_percent = false;         // x tick labels as percentages of 1.0
   double x_lo = 0.0, x_hi = 0.0;  // a fixed x range when x_hi > x_lo
   int width = 640, height = 300;
 };

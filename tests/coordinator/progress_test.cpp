@@ -73,7 +73,8 @@ TEST(ProgressReporter, PlainLinesAtIntervalsAndProgressFile) {
     ProgressReporter p(plan_progress(small_config(), 1000), out, o);
     for (int step = 2; step <= 20; step += 2) {
       now += 1.0;  // 2 steps/s
-      p.on_record({{"stage", "teacher"}, {"epoch", 1 + (step - 1) / 10}, {"step", step}, {"loss", 1.0}});
+      p.on_record(
+          {{"stage", "teacher"}, {"epoch", 1 + (step - 1) / 10}, {"step", step}, {"loss", 1.0}});
     }
     EXPECT_EQ(count_of(out.str(), "progress: teacher"), 1u);  // t=1, then t=11 <- not < 10 apart
     const json snap = p.snapshot();
@@ -81,7 +82,8 @@ TEST(ProgressReporter, PlainLinesAtIntervalsAndProgressFile) {
     EXPECT_EQ(snap["step"], 20);
     EXPECT_NEAR(snap["rate_steps_per_s"].get<double>(), 2.0, 1e-9);
     p.on_stage_done("teacher", 10.0);
-    EXPECT_NE(out.str().find("progress: teacher (stage 1 of 5) step 20/20 (100%)"), std::string::npos);
+    EXPECT_NE(out.str().find("progress: teacher (stage 1 of 5) step 20/20 (100%)"),
+              std::string::npos);
     EXPECT_EQ(p.snapshot()["stage"], "label");  // the next stage is shown before its first record
     // An epoch record corrects the estimate: 30 steps after 1 of 3 epochs -> 90.
     now += 3.0;

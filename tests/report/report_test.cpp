@@ -23,39 +23,64 @@ using testing_util::TempDir;
 
 std::vector<json> sample_records() {
   std::vector<json> r;
-  for (int step = 10; step <= 40; step += 10) r.push_back({{"stage", "teacher"}, {"step", step}, {"loss", 2.0 / step}});
-  r.push_back({{"stage", "teacher"}, {"epoch", 1}, {"step", 40}, {"train_loss", 0.1},
-               {"train_accuracy", 0.7}, {"val_accuracy", 0.75}, {"seconds", 1.0}});
-  for (int step = 10; step <= 20; step += 10) r.push_back({{"stage", "distill"}, {"step", step}, {"loss", 1.0}});
-  r.push_back({{"stage", "distill"}, {"epoch", 1}, {"step", 25}, {"train_loss", 0.9},
-               {"train_accuracy", 0.6}, {"val_accuracy", 0.65}, {"seconds", 1.0}});
+  for (int step = 10; step <= 40; step += 10)
+    r.push_back({{"stage", "teacher"}, {"step", step}, {"loss", 2.0 / step}});
+  r.push_back({{"stage", "teacher"},
+               {"epoch", 1},
+               {"step", 40},
+               {"train_loss", 0.1},
+               {"train_accuracy", 0.7},
+               {"val_accuracy", 0.75},
+               {"seconds", 1.0}});
+  for (int step = 10; step <= 20; step += 10)
+    r.push_back({{"stage", "distill"}, {"step", step}, {"loss", 1.0}});
+  r.push_back({{"stage", "distill"},
+               {"epoch", 1},
+               {"step", 25},
+               {"train_loss", 0.9},
+               {"train_accuracy", 0.6},
+               {"val_accuracy", 0.65},
+               {"seconds", 1.0}});
   return r;
 }
 
 json sample_metrics() {
-  json stats = {{"parameters", 1000}, {"nonzeros", 200}, {"sparsity", 0.8},
-                {"val_accuracy", 0.8}, {"test_accuracy", 0.81}};
-  json teacher = {{"parameters", 10000}, {"nonzeros", 10000}, {"sparsity", 0.0},
-                  {"val_accuracy", 0.9}, {"test_accuracy", 0.9}};
+  json stats = {{"parameters", 1000},
+                {"nonzeros", 200},
+                {"sparsity", 0.8},
+                {"val_accuracy", 0.8},
+                {"test_accuracy", 0.81}};
+  json teacher = {{"parameters", 10000},
+                  {"nonzeros", 10000},
+                  {"sparsity", 0.0},
+                  {"val_accuracy", 0.9},
+                  {"test_accuracy", 0.9}};
   json dense = stats;
   dense["nonzeros"] = 1000;
-  return {{"job_name", "t<job>"},
-          {"teacher_source", "built-in cnn"},
-          {"student_model", "small_cnn"},
-          {"teacher", teacher},
-          {"student_final", stats},
-          {"stages", json::array({{{"name", "teacher"}, {"seconds", 5.0}, {"steps", 40}, {"model", teacher}},
-                                  {{"name", "label"}, {"seconds", 1.0}, {"steps", 2}},
-                                  {{"name", "distill"}, {"seconds", 3.0}, {"steps", 25}, {"model", dense}},
-                                  {{"name", "prune"}, {"seconds", 2.0}, {"steps", 10}, {"model", stats}}})},
-          {"sparsity_per_layer", json::array({{{"name", "conv1.weight"}, {"numel", 100}, {"nonzero", 20}, {"sparsity", 0.8}}})},
-          {"student_file_bytes", 4096},
-          {"comparison", {{"device", "cpu"}, {"threads", 1}, {"method", "alternated"},
-                          {"speedup", {{"batch_1", 3.0}, {"batch_64", 6.0}}},
-                          {"teacher", {{"test_accuracy", 0.9}, {"latency_ms", {{"batch_1", {{"median", 1.5}}}}}}},
-                          {"student", {{"test_accuracy", 0.81}, {"latency_ms", {{"batch_1", {{"median", 0.5}}}}}}}}},
-          {"recipe", {{"dataset", "fashion_mnist"}, {"prune", {{"method", "global_magnitude"}}}}},
-          {"int8", {{"available", false}, {"reason", "no quantized engine"}}}};
+  return {
+      {"job_name", "t<job>"},
+      {"teacher_source", "built-in cnn"},
+      {"student_model", "small_cnn"},
+      {"teacher", teacher},
+      {"student_final", stats},
+      {"stages",
+       json::array({{{"name", "teacher"}, {"seconds", 5.0}, {"steps", 40}, {"model", teacher}},
+                    {{"name", "label"}, {"seconds", 1.0}, {"steps", 2}},
+                    {{"name", "distill"}, {"seconds", 3.0}, {"steps", 25}, {"model", dense}},
+                    {{"name", "prune"}, {"seconds", 2.0}, {"steps", 10}, {"model", stats}}})},
+      {"sparsity_per_layer",
+       json::array(
+           {{{"name", "conv1.weight"}, {"numel", 100}, {"nonzero", 20}, {"sparsity", 0.8}}})},
+      {"student_file_bytes", 4096},
+      {"comparison",
+       {{"device", "cpu"},
+        {"threads", 1},
+        {"method", "alternated"},
+        {"speedup", {{"batch_1", 3.0}, {"batch_64", 6.0}}},
+        {"teacher", {{"test_accuracy", 0.9}, {"latency_ms", {{"batch_1", {{"median", 1.5}}}}}}},
+        {"student", {{"test_accuracy", 0.81}, {"latency_ms", {{"batch_1", {{"median", 0.5}}}}}}}}},
+      {"recipe", {{"dataset", "fashion_mnist"}, {"prune", {{"method", "global_magnitude"}}}}},
+      {"int8", {{"available", false}, {"reason", "no quantized engine"}}}};
 }
 
 TEST(Html, EscapesAndFormats) {
@@ -151,11 +176,19 @@ TEST(Dashboard, RendersAMissingRunAndARunningOne) {
   for (const json& r : sample_records()) lines += r.dump() + "\n";
   atomic_write_file(dir.path + "/metrics.jsonl", lines + "{\"stage\":");
   atomic_write_file(dir.path + "/progress.json",
-                    json({{"job", "quick"}, {"stage", "distill"}, {"step", 25}, {"total_steps", 100},
-                          {"rate_steps_per_s", 12.5}, {"eta_seconds", 6.0}, {"elapsed_seconds", 9.0},
+                    json({{"job", "quick"},
+                          {"stage", "distill"},
+                          {"step", 25},
+                          {"total_steps", 100},
+                          {"rate_steps_per_s", 12.5},
+                          {"eta_seconds", 6.0},
+                          {"elapsed_seconds", 9.0},
                           {"finished", false},
-                          {"stages", json::array({{{"name", "teacher"}, {"steps", 40},
-                                                   {"total_steps", 40}, {"done", true}, {"seconds", 5.0}}})}})
+                          {"stages", json::array({{{"name", "teacher"},
+                                                   {"steps", 40},
+                                                   {"total_steps", 40},
+                                                   {"done", true},
+                                                   {"seconds", 5.0}}})}})
                         .dump());
   atomic_write_file(dir.path + "/summary.json", "{ torn");
   html = render_dashboard(dir.path);
