@@ -80,10 +80,13 @@ LabellingResult label_with_workers(JobContext& job, const LabellerSetup& setup,
     for (const LabelTask& t : todo) pending = pending || t.file == tasks[i].file;
     if (!pending) table.mark_done(static_cast<int64_t>(i));
   }
+  const nlohmann::json spec = to_json(make_spec(job, setup));
   const std::string table_path = job.paths.root + "/tasks.json";
   if (path_exists(table_path)) {
     const auto saved = nlohmann::json::parse(read_file(table_path), nullptr, false);
-    if (!saved.is_discarded() && table.restore(saved, std::chrono::steady_clock::now())) {
+    if (saved.is_discarded() || !saved.is_object() || saved.value("job", nlohmann::json()) != spec) {
+      log_info("coordinator: ", table_path, " belongs to another labelling job; not resumed");
+    } else if (table.restore(saved, std::chrono::steady_clock::now())) {
       log_info("coordinator: resumed the task table (", table.count(TaskState::kLeased),
                " lease(s) kept for their workers, ", table.count(TaskState::kDone), "/",
                tasks.size(), " tasks done)");
@@ -92,7 +95,7 @@ LabellingResult label_with_workers(JobContext& job, const LabellerSetup& setup,
   sweep_stale_attempts(setup.soft_label_dir, table);
 
   ShardCommitter committer(setup.soft_label_dir, job.paths.manifest, table_path, manifest,
-                           setup.views);
+                           setup.views, spec);
   LabellingResult result;
   if (table.all_done()) {
     result.manifest = committer.manifest();
@@ -102,8 +105,7 @@ LabellingResult label_with_workers(JobContext& job, const LabellerSetup& setup,
 
   HandlerOptions handler_options;
   handler_options.heartbeat_ms = std::max(100, std::min(o.read_timeout_ms, o.lease_ms) / 3);
-  ControlHandler handler(table, trimmed_token(job.paths.token), to_json(make_spec(job, setup)),
-                         committer, handler_options);
+  ControlHandler handler(table, trimmed_token(job.paths.token), spec, committer, handler_options);
   StatusInfo info;
   info.job = job.config.name;
   info.done_at_start = table.count(TaskState::kDone);

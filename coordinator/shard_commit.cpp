@@ -15,12 +15,14 @@
 namespace condenser {
 
 ShardCommitter::ShardCommitter(std::string soft_label_dir, std::string manifest_path,
-                               std::string table_path, Manifest manifest, int views)
+                               std::string table_path, Manifest manifest, int views,
+                               nlohmann::json job)
     : dir_(std::move(soft_label_dir)),
       manifest_path_(std::move(manifest_path)),
       table_path_(std::move(table_path)),
       manifest_(std::move(manifest)),
-      views_(views) {}
+      views_(views),
+      job_(std::move(job)) {}
 
 std::string ShardCommitter::commit(const Lease& lease, const TableTask& task,
                                    const nlohmann::json& done) {
@@ -62,7 +64,9 @@ void ShardCommitter::discard(const std::string& attempt_file) {
 }
 
 void ShardCommitter::persist(const TaskTable& table) {
-  atomic_write_file(table_path_, table.to_json().dump(1) + "\n");
+  nlohmann::json saved = table.to_json();
+  saved["job"] = job_;
+  atomic_write_file(table_path_, saved.dump(1) + "\n");
 }
 
 void sweep_stale_attempts(const std::string& soft_label_dir, const TaskTable& table) {

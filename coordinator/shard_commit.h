@@ -14,9 +14,11 @@ namespace condenser {
 
 class ShardCommitter : public ControlEffects {
  public:
-  // `manifest` already lists the shards kept from earlier runs.
+  // `manifest` already lists the shards kept from earlier runs. `job` (the
+  // label spec) is stored with the table: a restart restores leases only
+  // for the same teacher, data and layout.
   ShardCommitter(std::string soft_label_dir, std::string manifest_path, std::string table_path,
-                 Manifest manifest, int views);
+                 Manifest manifest, int views, nlohmann::json job);
 
   std::string commit(const Lease& lease, const TableTask& task,
                      const nlohmann::json& done) override;
@@ -29,6 +31,7 @@ class ShardCommitter : public ControlEffects {
   std::string dir_, manifest_path_, table_path_;
   Manifest manifest_;
   int views_;
+  nlohmann::json job_;
 };
 
 // Removes attempt files (".attempt-*") in `soft_label_dir` that no lease in

@@ -197,6 +197,13 @@ Session serve(FrameClient& client, const WorkerOptions& o, const std::string& to
   const LabelSpec spec = label_spec_from_json(welcome.body.value("spec", json::object()));
   if (!w.job || to_json(w.job->spec) != to_json(spec)) {
     w.writer.wait_idle();
+    if (w.job) {
+      // Another job now (the coordinator restarted with another teacher or
+      // layout): what we labelled for the old one is worth nothing to it.
+      w.writer.take_results();
+      w.unacked.clear();
+      w.held.clear();
+    }
     try {
       w.job = load_job(spec, o.device);
     } catch (const UsageError&) {
