@@ -4,6 +4,7 @@
 
 #include <c10/util/Exception.h>
 
+#include "bench/bench_launch.h"
 #include "bench/benches.h"
 #include "cluster/communicator.h"
 #include "cluster/rank_env.h"
@@ -98,11 +99,19 @@ int command_bench(const BenchArgs& args) {
   options.repeats = args.repeats;
   options.quick = args.quick;
   options.scratch_dir = args.out_dir + "/scratch";
+  options.out_dir = args.out_dir;
   const std::vector<std::string> names =
       args.name == "all" ? bench_names() : std::vector<std::string>{args.name};
+  const RankEnv env = discover_rank_env();
+  if (env.rank != 0) set_log_level(LogLevel::kWarn);
   for (const std::string& name : names) {
+    if (bench_ranks(name) > env.world_size) {
+      relaunch_under_mpirun(name, options);
+      continue;
+    }
     log_info("bench ", name, ": ", options.repeats, " alternating rounds after a warm-up");
     const BenchReport report = run_bench(name, options);
+    if (env.rank != 0) continue;  // rank 0 prints and writes
     std::cout << "\n== bench " << name << "\n" << report.format();
     if (report.tables.contains("bytes_per_sample")) {
       std::cout << "\nbytes per sample:\n";
@@ -113,7 +122,7 @@ int command_bench(const BenchArgs& args) {
     }
     std::cout << "written: " << report.write(args.out_dir) << "\n";
   }
-  remove_tree(options.scratch_dir);
+  if (env.rank == 0) remove_tree(options.scratch_dir);
   return 0;
 }
 

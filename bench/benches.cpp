@@ -4,12 +4,17 @@
 
 namespace condenser {
 
-std::vector<std::string> bench_names() { return {"shards", "structured", "teacher"}; }
+std::vector<std::string> bench_names() {
+  return {"shards", "structured", "teacher", "distill", "allreduce", "train"};
+}
 
 BenchReport run_bench(const std::string& name, const BenchOptions& options) {
   if (name == "shards") return bench_shards(options);
   if (name == "structured") return bench_structured(options);
   if (name == "teacher") return bench_teacher(options);
+  if (name == "distill") return bench_distill(options);
+  if (name == "allreduce") return bench_allreduce(options);
+  if (name == "train") return bench_train(options);
   std::string names;
   for (const auto& n : bench_names()) names += (names.empty() ? "" : ", ") + n;
   throw UsageError("unknown benchmark '" + name + "'; available: " + names);

@@ -54,7 +54,7 @@ GradientReducer::GradientReducer(std::vector<at::Tensor> parameters, Communicato
   }
   for (size_t k = 0; k < parameters_.size(); ++k) {
     hook_ids_.push_back(parameters_[k].register_hook(
-        [this, k](const at::Tensor& grad) { on_gradient(k, grad); }));
+        [this, k](const at::Tensor& grad) { add_gradient(k, grad); }));
   }
   prepare();
 }
@@ -73,7 +73,7 @@ void GradientReducer::prepare() {
   next_launch_ = 0;
 }
 
-void GradientReducer::on_gradient(size_t index, const at::Tensor& grad) {
+void GradientReducer::add_gradient(size_t index, const at::Tensor& grad) {
   std::lock_guard<std::mutex> lock(mutex_);
   Slot& slot = slots_[index];
   if (slot.ready) {

@@ -42,6 +42,10 @@ class GradientReducer {
 
   void prepare();
   void finish();
+  // What each parameter's autograd hook calls: `grad` is parameter `index`'s
+  // gradient of this step (public for benchmarks that feed the reducer
+  // without a backward pass).
+  void add_gradient(size_t index, const at::Tensor& grad);
 
   // Bucket b's parameter indices, in the order they are packed.
   const std::vector<std::vector<size_t>>& bucket_layout() const { return layout_; }
@@ -61,7 +65,6 @@ class GradientReducer {
     WorkPtr work;
   };
 
-  void on_gradient(size_t index, const at::Tensor& grad);
   void launch_ready_buckets_locked();  // in index order, as far as ready
 
   std::vector<at::Tensor> parameters_;

@@ -151,7 +151,8 @@ StageResult train_stage(torch::jit::Module& module, const LabelledSet& train,
     std::vector<at::Tensor> state = params;
     for (const auto& b : module.buffers(/*recurse=*/true)) state.push_back(b);
     broadcast_from_rank0(*comm, state);
-    reducer = std::make_unique<GradientReducer>(params, *comm, options.bucket_cap_bytes);
+    reducer = std::make_unique<GradientReducer>(params, *comm, options.bucket_cap_bytes,
+                                                options.overlap_allreduce);
   }
   // Streaming visits every labelled sample once an epoch, like the table does.
   const size_t n = options.stream ? static_cast<size_t>(options.stream->samples_per_epoch())

@@ -51,6 +51,7 @@ struct StageOptions {
   // batch). Metrics are reduced over the ranks; every rank gets them.
   Communicator* comm = nullptr;
   size_t bucket_cap_bytes = size_t(25) << 20;
+  bool overlap_allreduce = true;  // false: all-reduce after backward (benchmark baseline)
 };
 
 struct StageResult {
