@@ -178,9 +178,13 @@ BenchReport bench_teacher(const BenchOptions& options) {
         {"threads", threads}, {"timed_samples", timed_rows}, {"task_rows", task_rows}}});
   report.ratios.push_back({"coordinator_vs_bare", b_med / o_med, 0.9, true});
 
-  // Batch-size sweep of the bare loop (one task's samples).
+  // Batch-size sweep of the bare loop (one task's samples). A fresh module
+  // per size: TorchScript specialises on the first shapes it profiles, so a
+  // shared module would favour whichever size came first.
   nlohmann::json sweep = nlohmann::json::array();
   for (int64_t bs : {32, 64, 128, 256, 500, 1000}) {
+    loaded = load_module(teacher_path, "teacher");
+    loaded.eval();
     std::vector<at::Tensor> xs;
     for (int64_t b = 0; b < task_rows; b += bs) {
       xs.push_back(timed_images.narrow(0, b, std::min(bs, task_rows - b)).contiguous());
