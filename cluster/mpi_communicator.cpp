@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstdlib>
 
 #include "cluster/work_queue.h"
 #include "core/errors.h"
@@ -34,6 +35,9 @@ class MpiCommunicator : public Communicator {
  public:
   MpiCommunicator()
       : queue_([this] {
+          // Waiting ranks yield the core instead of spinning: compute
+          // (backward) shares it with this thread while all-reduces overlap.
+          setenv("OMPI_MCA_mpi_yield_when_idle", "1", /*overwrite=*/0);
           int provided = 0;
           check(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_SERIALIZED, &provided),
                 "MPI_Init_thread");

@@ -138,7 +138,7 @@ JobReport run_job(const Config& config, const JobOptions& options) {
   const bool root = options.comm == nullptr || options.comm->rank() == 0;
   // Rank 0 prepares the run directory before any other rank looks into it.
   RunPaths paths = root ? prepare_run_dir(options.run_dir, config) : RunPaths::at(options.run_dir);
-  JobContext job{config, options, resolve_device(config.runtime.device), paths,
+  JobContext job{config, options, resolve_device(config.runtime.device, discover_rank_env().local_rank), paths,
                  MetricsLog(root ? paths.metrics : "", /*truncate=*/true)};
   job.barrier();
   job.report.job_name = config.name;

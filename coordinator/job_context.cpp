@@ -68,6 +68,7 @@ StageOptions JobContext::stage_options(const std::string& stage, const OptimConf
   o.seed = static_cast<uint64_t>(config.seed);
   o.log_every = config.logging.every_steps;
   o.comm = options.comm;
+  o.bucket_cap_bytes = static_cast<size_t>(config.runtime.bucket_cap_mb * 1024 * 1024);
   return o;
 }
 

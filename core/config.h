@@ -11,6 +11,7 @@ namespace condenser {
 struct RuntimeConfig {
   int threads = 0;  // LibTorch intra-op threads; 0 = cores / ranks on this node
   std::string device = "cpu";  // cpu | cuda | cuda:N (models and batches live there)
+  double bucket_cap_mb = 25.0;  // data-parallel gradient buckets (PyTorch DDP's default)
 };
 
 struct DataConfig {

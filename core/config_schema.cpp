@@ -75,7 +75,11 @@ std::vector<FieldSpec> build_schema() {
   runtime.integer("threads", &RuntimeConfig::threads, at_least(0),
                   "LibTorch intra-op threads; 0 = cores / ranks on this node");
   runtime.text("device", &RuntimeConfig::device, false,
-               "where models train and infer: cpu, cuda or cuda:N");
+               "where models train and infer: cpu, cuda or cuda:N (under mpirun, \"cuda\" "
+               "means the GPU of this rank's local rank)");
+  runtime.number("bucket_cap_mb", &RuntimeConfig::bucket_cap_mb, above(0),
+                 "data-parallel: gradients are all-reduced in buckets of at most this many MiB, "
+                 "each started as soon as backward has filled it");
 
   auto data = root.sub("data", &Config::data);
   data.choice("dataset", &DataConfig::dataset, {"fashion_mnist"}, "dataset to distill on");

@@ -6,13 +6,14 @@
 
 namespace condenser {
 
-c10::Device resolve_device(const std::string& spec) {
+c10::Device resolve_device(const std::string& spec, int local_rank) {
   if (spec == "cpu") return c10::Device(c10::kCPU);
   const bool cuda = spec == "cuda" || spec.rfind("cuda:", 0) == 0;
   if (!cuda) {
     throw UsageError("runtime.device: '" + spec + "' is not a device; use cpu, cuda or cuda:N");
   }
 #ifndef CONDENSER_WITH_CUDA
+  (void)local_rank;
   throw UsageError("runtime.device: '" + spec +
                    "' asks for CUDA, but this condenser was built without it "
                    "(CONDENSER_WITH_CUDA=OFF, a CPU LibTorch); use runtime.device=cpu or rebuild "
@@ -27,6 +28,7 @@ c10::Device resolve_device(const std::string& spec) {
     index = std::stoi(digits);
   }
   const int available = static_cast<int>(torch::cuda::device_count());
+  if (spec == "cuda" && available > 0) index = local_rank % available;
   if (index >= available) {
     throw UsageError("runtime.device: '" + spec + "' but this machine has " +
                      std::to_string(available) + " CUDA device(s); use cpu or a smaller index");

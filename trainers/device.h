@@ -9,6 +9,8 @@ namespace condenser {
 // Parses "cpu", "cuda" or "cuda:N". Asking for CUDA from a build without it
 // (CONDENSER_WITH_CUDA=OFF), or on a machine without that GPU, is a
 // UsageError that says so and how to fix it.
-c10::Device resolve_device(const std::string& spec);
+// Plain "cuda" picks GPU local_rank mod the GPU count, so the ranks of one
+// node spread over its GPUs.
+c10::Device resolve_device(const std::string& spec, int local_rank = 0);
 
 }  // namespace condenser
