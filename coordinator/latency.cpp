@@ -30,6 +30,14 @@ nlohmann::json compare_latency(const torch::jit::Module& teacher_in,
                                const torch::jit::Module& student_in,
                                const LatencyOptions& options) {
   torch::NoGradGuard no_grad;
+  // Pin the thread count for both models; the job's count comes back after.
+  struct ThreadsGuard {
+    int saved = at::get_num_threads();
+    explicit ThreadsGuard(int n) {
+      if (n > 0) at::set_num_threads(n);
+    }
+    ~ThreadsGuard() { at::set_num_threads(saved); }
+  } threads_guard(options.threads);
   torch::jit::Module teacher = teacher_in.clone(), student = student_in.clone();
   teacher.to(c10::kCPU);
   student.to(c10::kCPU);

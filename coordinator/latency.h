@@ -1,8 +1,8 @@
 #pragma once
 // CPU inference latency of the teacher and the student, measured side by side
 // in one run (DESIGN.md's benchmark rule): warm-up, then rounds that alternate
-// which model goes first, medians with min/max, the thread count pinned by
-// the caller and recorded.
+// which model goes first, medians with min/max, the thread count pinned
+// (LatencyOptions::threads) and recorded.
 #include <torch/script.h>
 
 #include <cstdint>
@@ -16,6 +16,11 @@ struct LatencyOptions {
   int repeats = 9;             // timed rounds per batch size (odd: a true median)
   int warmup = 2;              // untimed rounds first (LibTorch warms up per shape)
   double round_seconds = 0.1;  // each round runs enough forwards to last about this long
+  // One intra-op thread by default: the same numbers from `condenser run` and
+  // `condenser export`, and not wrecked by other processes on a shared
+  // machine (OpenMP workers spin-waiting for a busy core made both models
+  // take ~70 ms a forward at 2 threads under load). 0 = LibTorch's current.
+  int threads = 1;
 };
 
 // Both models run on the CPU in eval mode without gradients, on the same
