@@ -61,7 +61,7 @@ std::vector<double> nice_ticks(double lo, double hi, int count) {
 }
 
 std::string line_chart_svg(const LineChart& c) {
-  const double left = 62, right = 16, bottom = 44;
+  const double left = 62, right = 26, bottom = 44;  // room for the last x tick label
   // Legend entries flow left to right and wrap; the plot starts below them.
   std::vector<std::pair<double, double>> legend_at;
   double lx = left, ly = 34;
