@@ -1,6 +1,7 @@
 #include "report/model_card.h"
 
 #include <cmath>
+#include <cstdio>
 
 #include "report/html.h"
 
@@ -21,7 +22,11 @@ json get(const json& j, std::initializer_list<const char*> keys) {
 // A YAML/Markdown value: numbers as written by the JSON, "null" when absent.
 std::string yaml_value(const json& v) {
   if (v.is_string()) return yaml_quote(v.get<std::string>());
-  if (v.is_number_float()) return fmt_num(v.get<double>(), 6);
+  if (v.is_number_float()) {  // six significant digits: 0.9018, 4, 42.5578
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.6g", v.get<double>());
+    return buf;
+  }
   if (v.is_number() || v.is_boolean()) return v.dump();
   return "null";
 }

@@ -152,8 +152,8 @@ TEST(ModelCard, FrontMatterAndLoadingInstructions) {
   const std::string front = card.substr(4, end - 4);
   EXPECT_NE(front.find("dataset: \"fashion_mnist\""), std::string::npos);
   EXPECT_NE(front.find("teacher: \"built-in cnn\""), std::string::npos);
-  EXPECT_NE(front.find("  test_accuracy: 0.810000"), std::string::npos);
-  EXPECT_NE(front.find("  cpu_latency_ms_batch_1: 0.500000"), std::string::npos);
+  EXPECT_NE(front.find("  test_accuracy: 0.81\n"), std::string::npos);
+  EXPECT_NE(front.find("  cpu_latency_ms_batch_1: 0.5\n"), std::string::npos);
   EXPECT_NE(card.find("torch.jit.load(\"student.pt\")"), std::string::npos);
   EXPECT_NE(card.find("torch::jit::load(\"student.pt\")"), std::string::npos);
   EXPECT_NE(card.find("```yaml\nname: t\nseed: 1\n```"), std::string::npos);
