@@ -10,6 +10,8 @@
 #include "cluster/rank_env.h"
 #include "coordinator/export.h"
 #include "coordinator/job.h"
+#include "coordinator/job_checkpoints.h"
+#include "coordinator/stop_signals.h"
 #include "core/config.h"
 #include "core/errors.h"
 #include "core/files.h"
@@ -50,11 +52,6 @@ int command_run(const RunArgs& args) {
     std::cout << config_to_yaml(config);
     return 0;
   }
-  if (args.resume != "auto" && args.resume != "none") {
-    throw UsageError("--resume " + args.resume +
-                     ": resuming from a checkpoint path is not available yet (checkpoints "
-                     "arrive with their issue); use --resume none or auto");
-  }
   // Under mpirun every rank runs this; only rank 0 reports progress.
   const std::unique_ptr<Communicator> world = make_world_communicator(discover_rank_env());
   const bool root = world->rank() == 0;
@@ -63,15 +60,25 @@ int command_run(const RunArgs& args) {
   JobOptions options;
   options.run_dir = args.run_dir.empty() ? "runs/" + config.name : args.run_dir;
   options.relabel = args.relabel;
+  options.resume = args.resume;
   options.local_workers = args.local_workers;
   options.listen = args.listen;
   options.http_listen = args.http_listen;
   options.read_timeout_ms = args.read_timeout_ms;
   options.lease_ms = args.lease_ms;
   options.comm = world.get();
+  install_stop_signals();
   JobReport report;
   try {
     report = run_job(config, options);
+  } catch (const JobStopped& stopped) {
+    if (root) {
+      std::cout << "\ncondenser: stopped on request; checkpoint written. Resume with:\n  condenser run "
+                << args.config_path << " --run-dir " << options.run_dir << " --resume auto";
+      for (const auto& o : args.overrides) std::cout << " " << o;
+      std::cout << "\n";
+    }
+    return 0;
   } catch (const std::exception& e) {
     fail_this_rank(*world, e);
     throw;

@@ -10,7 +10,7 @@ struct RunArgs {
   std::string config_path;
   std::vector<std::string> overrides;  // dotted key=value
   std::string run_dir;                 // empty: runs/<config name>
-  std::string resume = "auto";         // auto | none (checkpoints come with their issue)
+  std::string resume = "auto";         // auto | none | a checkpoint directory
   bool print_config = false;
   bool relabel = false;                // regenerate soft labels even if valid ones exist
   // The coordinator (labelling through workers; `condenser coordinator` sets 0 local workers).

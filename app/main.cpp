@@ -58,7 +58,9 @@ int main(int argc, char** argv) {
   run->add_option("--run-dir", run_args.run_dir, "run directory (default runs/<name>)");
   run->add_flag("--relabel", run_args.relabel,
                 "label again even when the run directory holds valid soft labels");
-  run->add_option("--resume", run_args.resume, "auto | none")->check(CLI::IsMember({"auto", "none"}));
+  run->add_option("--resume", run_args.resume,
+                  "auto (carry on from the newest valid checkpoint of an unfinished run), none, "
+                  "or a checkpoint directory");
   run->add_option("--local-workers", run_args.local_workers,
                   "teacher workers started as child processes for labelling (0: external only)")
       ->check(CLI::Range(0, 256));

@@ -143,11 +143,12 @@ class MpiCommunicator : public Communicator {
       case at::kDouble: return MPI_DOUBLE;
       case at::kLong: return MPI_INT64_T;
       case at::kInt: return MPI_INT32_T;
+      case at::kByte: return MPI_UINT8_T;
       case at::kHalf:
       case at::kBFloat16: return half_type_;
       default:
         throw RuntimeFailure(std::string("collectives support float32, float64, float16, "
-                                         "bfloat16, int32 and int64 tensors, not ") +
+                                         "bfloat16, int32, int64 and uint8 tensors, not ") +
                              c10::toString(t.scalar_type()));
     }
   }

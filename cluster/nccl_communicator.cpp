@@ -40,6 +40,7 @@ ncclDataType_t nccl_type(const at::Tensor& t) {
     case at::kBFloat16: return ncclBfloat16;
     case at::kLong: return ncclInt64;
     case at::kInt: return ncclInt32;
+    case at::kByte: return ncclUint8;
     default:
       throw RuntimeFailure(std::string("NCCL collectives support float32, float64, float16, "
                                        "bfloat16, int32 and int64 tensors, not ") +

@@ -6,17 +6,19 @@
 #include <thread>
 
 #include "cluster/communicator.h"
+#include "cluster/gradient_reducer.h"
 #include "cluster/rank_env.h"
 #include "coordinator/export.h"
+#include "coordinator/job_checkpoints.h"
 #include "coordinator/job_context.h"
 #include "coordinator/label_stage.h"
 #include "coordinator/metrics_log.h"
 #include "coordinator/progress.h"
 #include "coordinator/run_dir.h"
+#include "coordinator/checkpoint.h"
 #include "core/errors.h"
 #include "core/files.h"
 #include "core/log.h"
-#include "cluster/gradient_reducer.h"
 #include "core/sha256.h"
 #include "data/dataset.h"
 #include "data/sampling.h"
@@ -70,7 +72,9 @@ void check_teacher_runs(JobContext& job, torch::jit::Module& teacher, const std:
   }
 }
 
-torch::jit::Module teacher_stage(JobContext& job) {
+void stop_if_interrupted(const StageResult& r);
+
+torch::jit::Module teacher_stage(JobContext& job, JobCheckpoints& checkpoints) {
   const TeacherConfig& t = job.config.teacher;
   const auto start = Clock::now();
   const std::string saved = job.paths.models + "/teacher.pt";
@@ -83,13 +87,23 @@ torch::jit::Module teacher_stage(JobContext& job) {
     job.report.teacher_source = t.path;
     job.report.teacher_sha256 = sha256_file(t.path);
     log_info("teacher: loaded ", t.path, " (sha256 ", job.report.teacher_sha256.substr(0, 12), ")");
+    if (checkpoints.finished("teacher")) return teacher;
+  } else if (checkpoints.finished("teacher")) {
+    teacher = load_module(saved, "teacher");  // written before the stage's checkpoint
+    teacher.to(job.device);
+    log_info("teacher: trained before the checkpoint; loaded ", saved);
+    return teacher;
   } else {
     teacher = build_model(zoo_spec(t.model), mix_seed(job.config.seed, 1));
     teacher.to(job.device);
+    StageOptions o = job.stage_options("teacher", t.train);
+    o.resume = checkpoints.inside("teacher");
+    if (o.resume) load_module_state(teacher, checkpoints.from()->weights);
+    o.on_step = checkpoints.hook("teacher", teacher, nullptr);
     log_info("teacher: training built-in '", t.model, "' for ", t.train.epochs, " epochs");
-    steps = train_stage(teacher, job.train, job.validation, job.stage_options("teacher", t.train),
-                        nullptr, job.sink())
-                .steps;
+    const StageResult r = train_stage(teacher, job.train, job.validation, o, nullptr, job.sink());
+    stop_if_interrupted(r);
+    steps = r.steps;
     if (job.is_root()) save_module(teacher, saved);
     job.barrier();  // the other ranks hash the file rank 0 wrote
     job.report.teacher_source = "built-in " + t.model + " (trained by this job)";
@@ -97,20 +111,40 @@ torch::jit::Module teacher_stage(JobContext& job) {
   }
   job.record("teacher", since(start), steps, &teacher);
   job.report.teacher = job.report.stages.back().model;
+  if (t.path.empty()) checkpoints.stage_end("teacher", teacher, nullptr, steps);
   return teacher;
 }
 
 StageOptions distill_options(JobContext& job, const std::string& stage, const OptimConfig& optim,
-                             const SoftLabels& soft) {
+                             const SoftLabels& soft, JobCheckpoints& checkpoints) {
   StageOptions o = job.stage_options(stage, optim);
+  o.resume = checkpoints.inside(stage);
   o.soft = soft.table;
   o.stream = soft.stream.get();
   o.views_per_sample = soft.stream ? soft.stream->views() : soft.table.views;
   o.augment_seed = augment_seed(job.config);
   o.temperature = job.config.soft_labels.temperature;
   o.alpha = job.config.student.alpha;
-  job.report.soft_label_reads += static_cast<int64_t>(job.train.indices.size()) * optim.epochs;
+  // A resumed stage's reads were counted before its checkpoint.
+  if (!o.resume) {
+    job.report.soft_label_reads += static_cast<int64_t>(job.train.indices.size()) * optim.epochs;
+  }
   return o;
+}
+
+bool previous_run_finished(const RunPaths& paths) {
+  if (!path_exists(paths.summary)) return false;
+  try {
+    return nlohmann::json::parse(read_file(paths.summary)).value("finished", false);
+  } catch (const nlohmann::json::exception&) {
+    return false;
+  }
+}
+
+// The stage ended early because a stop signal arrived: its checkpoint is
+// written; end the job.
+void stop_if_interrupted(const StageResult& r) {
+  if (r.interrupted) throw JobStopped("(written by the stage)");
 }
 
 // Every rank computed masks from the same weights; rank 0's are the ones
@@ -138,8 +172,21 @@ JobReport run_job(const Config& config, const JobOptions& options) {
   const bool root = options.comm == nullptr || options.comm->rank() == 0;
   // Rank 0 prepares the run directory before any other rank looks into it.
   RunPaths paths = root ? prepare_run_dir(options.run_dir, config) : RunPaths::at(options.run_dir);
+  // A finished run in this directory is run again from the start (its soft
+  // labels are reused); an unfinished one carries on from its checkpoint.
+  const std::string checkpoints_dir = paths.root + "/checkpoints";
+  std::optional<Checkpoint> from;
+  if (options.resume == "auto" && !previous_run_finished(paths)) {
+    from = load_latest_checkpoint(checkpoints_dir);
+  } else if (options.resume != "auto" && options.resume != "none") {
+    if (!path_exists(options.resume + "/state.json")) {
+      throw UsageError("--resume " + options.resume + ": not a checkpoint directory (no state.json)");
+    }
+    from = load_checkpoint(options.resume);
+  }
+  if (!from && root) remove_tree(checkpoints_dir);  // a fresh start keeps none of the old ones
   JobContext job{config, options, resolve_device(config.runtime.device, discover_rank_env().local_rank), paths,
-                 MetricsLog(root ? paths.metrics : "", /*truncate=*/true)};
+                 MetricsLog(root ? paths.metrics : "", /*truncate=*/!from)};
   job.barrier();
   job.report.job_name = config.name;
   job.report.student_model = config.student.model;
@@ -161,19 +208,31 @@ JobReport run_job(const Config& config, const JobOptions& options) {
       make_job_progress(config, options.run_dir, static_cast<int64_t>(job.train.indices.size()));
   job.progress = progress.get();
 
-  torch::jit::Module teacher = teacher_stage(job);
+  if (from) job.report = report_from_json(from->report, from->path + "/state.json");
+  JobCheckpoints checkpoints(job, std::move(from));
+
+  torch::jit::Module teacher = teacher_stage(job, checkpoints);
   const SoftLabels soft_logits = label_stage(job, teacher, config.teacher.path.empty());
 
   auto start = Clock::now();
   torch::jit::Module student =
       build_model(zoo_spec(config.student.model), mix_seed(config.seed, 2));
   student.to(job.device);
-  const StageResult distilled = train_stage(
-      student, job.train, job.validation,
-      distill_options(job, "distill", config.student.train, soft_logits), nullptr, job.sink());
-  if (job.is_root()) save_module(student, job.paths.models + "/student_distilled.pt");
-  job.record("distill", since(start), distilled.steps, &student);
-  job.report.student_dense = job.report.stages.back().model;
+  if (checkpoints.from() != nullptr && checkpoints.finished("distill")) {
+    // Skipped: the checkpoint holds this stage's weights (distill) or later ones (prune).
+    load_module_state(student, checkpoints.from()->weights);
+  } else {
+    StageOptions o = distill_options(job, "distill", config.student.train, soft_logits, checkpoints);
+    if (o.resume) load_module_state(student, checkpoints.from()->weights);
+    o.on_step = checkpoints.hook("distill", student, nullptr);
+    const StageResult distilled =
+        train_stage(student, job.train, job.validation, o, nullptr, job.sink());
+    stop_if_interrupted(distilled);
+    if (job.is_root()) save_module(student, job.paths.models + "/student_distilled.pt");
+    job.record("distill", since(start), distilled.steps, &student);
+    job.report.student_dense = job.report.stages.back().model;
+    checkpoints.stage_end("distill", student, nullptr, distilled.steps);
+  }
 
   if (config.prune.enabled) {
     start = Clock::now();
@@ -181,8 +240,13 @@ JobReport run_job(const Config& config, const JobOptions& options) {
     const ModelSpec spec = zoo_spec(config.student.model);
     StructuredPlan plan;
     PruneMasks masks;
-    if (p.method == "structured") {
-      plan = plan_structured(student, spec, p.sparsity, p.structured_norm);
+    // Structured: planned again from the checkpoint's weights on resume;
+    // the pruned channels are exactly zero there, so the plan is the same.
+    if (p.method == "structured") plan = plan_structured(student, spec, p.sparsity, p.structured_norm);
+    const bool resumed = checkpoints.from() != nullptr && checkpoints.from()->stage == "prune";
+    if (resumed) {
+      masks = checkpoints.from()->masks;
+    } else if (p.method == "structured") {
       masks = structured_masks(student, spec, plan);
     } else if (p.method == "nm") {
       masks = nm_masks(student, p.nm_n, p.nm_m);
@@ -191,13 +255,23 @@ JobReport run_job(const Config& config, const JobOptions& options) {
     }
     sync_masks(job, masks);
     masks.apply_to_weights(student);
-    log_info("prune: ", p.method,
-             p.method == "nm" ? " " + std::to_string(p.nm_n) + ":" + std::to_string(p.nm_m)
-                              : " " + percent(p.sparsity),
-             ", then fine-tune ", p.finetune.epochs, " epochs");
-    const StageResult tuned =
-        train_stage(student, job.train, job.validation,
-                    distill_options(job, "prune", p.finetune, soft_logits), &masks, job.sink());
+    int64_t steps = 0;
+    if (!checkpoints.finished("prune")) {
+      log_info("prune: ", p.method,
+               p.method == "nm" ? " " + std::to_string(p.nm_n) + ":" + std::to_string(p.nm_m)
+                                : " " + percent(p.sparsity),
+               ", then fine-tune ", p.finetune.epochs, " epochs");
+      StageOptions o = distill_options(job, "prune", p.finetune, soft_logits, checkpoints);
+      o.on_step = checkpoints.hook("prune", student, &masks);
+      const StageResult tuned =
+          train_stage(student, job.train, job.validation, o, &masks, job.sink());
+      stop_if_interrupted(tuned);
+      steps = tuned.steps;
+      // Before compaction: a resumed job rebuilds the same model from it.
+      checkpoints.stage_end("prune", student, &masks, steps);
+    } else {
+      steps = checkpoints.from()->resume.cursor.steps;
+    }
     if (p.method == "structured") {
       // The removed channels are exactly zero: drop them for a smaller, faster model.
       CompactModel small = compact(student, spec, plan);
@@ -205,7 +279,7 @@ JobReport run_job(const Config& config, const JobOptions& options) {
       student.to(job.device);
       log_info("prune: compacted to ", measure_sparsity(student).parameters, " parameters");
     }
-    job.record("prune", since(start), tuned.steps, &student);
+    job.record("prune", since(start), steps, &student);
   }
   if (soft_logits.stream) {
     log_info("soft labels streamed from shards: training waited ",

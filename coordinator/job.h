@@ -21,6 +21,10 @@ struct JobOptions {
   // assumed across nodes), the others wait for it at barriers.
   Communicator* comm = nullptr;
   bool relabel = false;  // label again even when valid shards of this teacher exist
+  // "auto": carry on from RUN_DIR/checkpoints/latest (or the newest one that
+  // verifies) when there is one; "none": start over; else a checkpoint
+  // directory.
+  std::string resume = "none";
   // Labelling runs through the coordinator (coordinator/label_service.h).
   int local_workers = 1;               // worker child processes; 0: external workers only
   std::string listen = "127.0.0.1:0";  // control HOST:PORT (port 0: a free one)

@@ -1,5 +1,7 @@
 #include "coordinator/job_context.h"
 
+#include <algorithm>
+
 #include "cluster/communicator.h"
 #include "coordinator/progress.h"
 #include "core/files.h"
@@ -36,7 +38,14 @@ void JobContext::record(const std::string& stage, double seconds, int64_t steps,
                         torch::jit::Module* model) {
   StageRecord rec{stage, seconds, steps, model != nullptr, {}};
   if (model) rec.model = measure(*model);
-  report.stages.push_back(rec);
+  // A resumed job may run a stage's tail again (labelling, say): replace its record.
+  auto same = std::find_if(report.stages.begin(), report.stages.end(),
+                           [&](const StageRecord& r) { return r.name == stage; });
+  if (same != report.stages.end()) {
+    *same = rec;
+  } else {
+    report.stages.push_back(rec);
+  }
   save_report();
   if (progress) progress->on_stage_done(stage, seconds);
   if (model) {

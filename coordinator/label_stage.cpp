@@ -99,11 +99,18 @@ SoftLabels label_stage(JobContext& job, torch::jit::Module& teacher, bool teache
   manifest.top_k = setup.top_k;
   manifest.views = setup.views;
   manifest.total_rows = static_cast<int64_t>(setup.samples.size()) * setup.views;
-  const auto tasks = plan_label_tasks(static_cast<int64_t>(setup.samples.size()), s.shard_rows);
-  const auto todo = tasks_to_label(job, tasks, manifest, teacher_trained_here);
-  const LabellingResult labelled = label_with_workers(job, setup, tasks, todo, manifest);
-  job.report.teacher_forward_samples = labelled.teacher_forward_samples;
-  job.record("label", since(start), static_cast<int64_t>(todo.size()), nullptr);
+  // Rank 0 labels; the other ranks of a data-parallel job wait for its
+  // manifest and then read the same shards.
+  int64_t labelled_tasks = 0;
+  if (job.is_root()) {
+    const auto tasks = plan_label_tasks(static_cast<int64_t>(setup.samples.size()), s.shard_rows);
+    const auto todo = tasks_to_label(job, tasks, manifest, teacher_trained_here);
+    const LabellingResult labelled = label_with_workers(job, setup, tasks, todo, manifest);
+    job.report.teacher_forward_samples = labelled.teacher_forward_samples;
+    labelled_tasks = static_cast<int64_t>(todo.size());
+  }
+  job.barrier();
+  job.record("label", since(start), labelled_tasks, nullptr);
 
   // Training reads the soft labels back from the shards (verified), not from
   // the labeller's memory: as one table, or streamed shard by shard.

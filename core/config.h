@@ -74,6 +74,11 @@ struct LoggingConfig {
   int every_steps = 100;       // metrics.jsonl step records
 };
 
+struct CheckpointConfig {
+  int every_steps = 500;  // optimizer steps between checkpoints (0 = only at stage ends)
+  int keep_last = 3;      // newest checkpoints kept, besides the best by validation accuracy
+};
+
 struct Config {
   std::string name = "job";
   int seed = 42;
@@ -84,6 +89,7 @@ struct Config {
   StudentConfig student;
   PruneConfig prune;
   LoggingConfig logging;
+  CheckpointConfig checkpoint;
 };
 
 // Loads a YAML file (keys may be omitted: defaults apply) and applies

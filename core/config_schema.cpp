@@ -138,6 +138,12 @@ std::vector<FieldSpec> build_schema() {
                  "log level");
   logging.integer("every_steps", &LoggingConfig::every_steps, at_least(1),
                   "steps between metrics.jsonl step records");
+
+  auto checkpoint = root.sub("checkpoint", &Config::checkpoint);
+  checkpoint.integer("every_steps", &CheckpointConfig::every_steps, at_least(0),
+                     "optimizer steps between checkpoints; 0 = only at stage ends");
+  checkpoint.integer("keep_last", &CheckpointConfig::keep_last, at_least(1),
+                     "newest checkpoints kept, besides the best by validation accuracy");
   return f;
 }
 

@@ -13,6 +13,7 @@
 #include "data/shard_stream.h"
 #include "trainers/losses.h"
 #include "trainers/pruning.h"
+#include "trainers/train_state.h"
 
 namespace condenser {
 namespace {
@@ -135,6 +136,12 @@ double accuracy(torch::jit::Module& module, const LabelledSet& set, int64_t batc
   return double(correct.item<int64_t>()) / double(set.indices.size());
 }
 
+static StageResult stopped(StageResult result, Clock::time_point start) {
+  result.interrupted = true;
+  result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  return result;
+}
+
 StageResult train_stage(torch::jit::Module& module, const LabelledSet& train,
                         const LabelledSet& validation, const StageOptions& options,
                         const PruneMasks* masks, const MetricSink& sink) {
@@ -172,6 +179,39 @@ StageResult train_stage(torch::jit::Module& module, const LabelledSet& train,
   torch::manual_seed(mix_seed(options.seed, stage_salt(options.stage)) + uint64_t(rank));
 
   StageResult result;
+  StageCursor from;
+  if (options.resume) {
+    from = options.resume->cursor;
+    restore_optimizer(*optimizer, options.resume->optimizer);
+    set_cpu_rng_state(options.resume->rng_states[rank]);
+    result.steps = from.steps;
+    if (rank != 0) from.loss_sum = from.correct = 0;  // rank 0 carries the sums so far
+  }
+  // Everything a checkpoint needs; collective.
+  auto capture = [&](const StageCursor& cursor) {
+    StageResume r;
+    r.cursor = cursor;
+    r.optimizer = serialize_optimizer(*optimizer);
+    const at::Tensor mine = cpu_rng_state();
+    r.rng_states = torch::zeros({world, mine.numel()}, mine.options());
+    at::Tensor flat = r.rng_states.view({-1});
+    if (comm) {
+      at::Tensor sums = torch::tensor({cursor.loss_sum, cursor.correct}, torch::kFloat64);
+      wait_all(comm->allreduce(sums, ReduceOp::kSum));
+      r.cursor.loss_sum = sums[0].item<double>();
+      r.cursor.correct = sums[1].item<double>();
+      wait_all(comm->allgather(mine, flat));
+    } else {
+      flat.copy_(mine);
+    }
+    return r;
+  };
+  // Asks the hook; true = stop the stage now.
+  auto hook = [&](const StageCursor& cursor, bool epoch_end, double val_accuracy) {
+    if (!options.on_step) return false;
+    StepState state{cursor, epoch_end, val_accuracy, [&, cursor] { return capture(cursor); }};
+    return options.on_step(state);
+  };
   module.train();
   if (masks) masks->apply_to_weights(module);
   // One optimizer step on this rank's part of a global batch (possibly
@@ -207,9 +247,19 @@ StageResult train_stage(torch::jit::Module& module, const LabelledSet& train,
     if (comm) wait_all(comm->allreduce(t, ReduceOp::kSum));
     return t;
   };
-  for (int64_t epoch = 0; epoch < cfg.epochs; ++epoch) {
-    double loss_sum = 0.0;
-    int64_t correct = 0;
+  for (int64_t epoch = from.epoch; epoch < cfg.epochs; ++epoch) {
+    const bool resumed_epoch = options.resume && epoch == from.epoch;
+    const int64_t first_batch = resumed_epoch ? from.batch : 0;
+    double loss_sum = resumed_epoch ? from.loss_sum : 0.0;
+    int64_t correct = resumed_epoch ? static_cast<int64_t>(from.correct) : 0;
+    int64_t batch_index = first_batch;
+    // After a step: true when the hook stops the stage (never on an
+    // epoch's last batch: the epoch-end call covers that point).
+    auto stop_after_step = [&] {
+      ++batch_index;
+      if (batch_index >= steps_per_epoch) return false;
+      return hook({epoch, batch_index, result.steps, loss_sum, double(correct)}, false, 0.0);
+    };
     auto after_step = [&](double loss_value, size_t local_rows, size_t global_rows) {
       loss_sum += loss_value * double(local_rows);
       if (options.log_every > 0 && result.steps % options.log_every == 0) {
@@ -227,6 +277,7 @@ StageResult train_stage(torch::jit::Module& module, const LabelledSet& train,
     if (options.stream) {
       options.stream->start_epoch(epoch);
       StreamBatch b;
+      for (int64_t skip = 0; skip < first_batch; ++skip) options.stream->next(global_batch, &b);
       while (options.stream->next(global_batch, &b)) {
         const auto global_rows = static_cast<int64_t>(b.samples.size());
         const RankShare share = rank_share(global_rows, rank, world);
@@ -243,13 +294,14 @@ StageResult train_stage(torch::jit::Module& module, const LabelledSet& train,
             step(images, train.labels.index_select(0, index_tensor(ids, 0, ids.size())),
                  &b.targets, rows, scale, &correct);
         after_step(loss_value, ids.size(), b.samples.size());
+        if (stop_after_step()) return stopped(result, start);
       }
     } else {
       const std::vector<int64_t> order =
           epoch_order(static_cast<int64_t>(n), options.seed, stage_salt(options.stage), epoch);
       std::vector<int64_t> samples(n);
       for (size_t i = 0; i < n; ++i) samples[i] = train.indices[static_cast<size_t>(order[i])];
-      for (size_t begin = 0; begin < n; begin += global_batch) {
+      for (size_t begin = size_t(first_batch) * global_batch; begin < n; begin += global_batch) {
         const size_t end = std::min(n, begin + global_batch);
         const RankShare share = rank_share(static_cast<int64_t>(end - begin), rank, world);
         const size_t lo = begin + size_t(share.begin);
@@ -260,6 +312,7 @@ StageResult train_stage(torch::jit::Module& module, const LabelledSet& train,
             step(batch_in.images, train.labels.index_select(0, index_tensor(samples, lo, hi)),
                  distill ? &options.soft : nullptr, batch_in.rows, scale, &correct);
         after_step(loss_value, hi - lo, end - begin);
+        if (stop_after_step()) return stopped(result, start);
       }
     }
     const at::Tensor totals =
@@ -275,6 +328,10 @@ StageResult train_stage(torch::jit::Module& module, const LabelledSet& train,
           {"train_accuracy", totals[1].item<double>() / double(n)},
           {"val_accuracy", result.val_accuracy},
           {"seconds", elapsed}});
+    if (hook({epoch + 1, 0, result.steps, 0.0, 0.0}, true, result.val_accuracy) &&
+        epoch + 1 < cfg.epochs) {
+      return stopped(result, start);
+    }
   }
   if (cfg.epochs == 0) result.val_accuracy = accuracy(module, validation, 1000, comm);
   if (reducer) result.allreduce_wait_seconds = reducer->exposed_wait_seconds();

@@ -19,6 +19,38 @@ class Communicator;
 class PruneMasks;
 class ShardStream;
 
+// Where train_stage is within its stage. With the module's weights, the
+// optimizer's state and the RNG states it is all the loop needs to carry on
+// exactly where it stopped (the batch order is a function of the epoch).
+struct StageCursor {
+  int64_t epoch = 0;    // the epoch in progress
+  int64_t batch = 0;    // global batches of it already trained
+  int64_t steps = 0;    // optimizer steps of the stage so far
+  double loss_sum = 0;  // the epoch's sums so far, over every rank
+  double correct = 0;
+};
+
+// A stopped stage's state, as the step hook saw it (see StepHook).
+struct StageResume {
+  StageCursor cursor;
+  std::string optimizer;  // serialize_optimizer() bytes
+  at::Tensor rng_states;  // [world, n] uint8: each rank's CPU generator state
+};
+
+// What the step hook sees. capture() is collective (every rank must call it
+// when one does): it returns the whole state, sums over ranks included.
+struct StepState {
+  StageCursor cursor;  // loss_sum/correct: this rank's only
+  bool epoch_end = false;  // cursor is the start of the next epoch; val_accuracy is set
+  double val_accuracy = 0;
+  std::function<StageResume()> capture;
+};
+
+// Called on every rank after every optimizer step and after each epoch's
+// evaluation. Returns true to stop the stage there (train_stage returns
+// with interrupted set). Every rank must return the same answer.
+using StepHook = std::function<bool(const StepState&)>;
+
 // Samples a stage trains on: rows of `images`/`labels` listed in `indices`.
 struct LabelledSet {
   at::Tensor images;             // [N, ...] float32, all samples
@@ -50,6 +82,9 @@ struct StageOptions {
   // (weighted so the step equals one process training the whole global
   // batch). Metrics are reduced over the ranks; every rank gets them.
   Communicator* comm = nullptr;
+  // Checkpoints and stops (not owned; may be empty).
+  StepHook on_step;
+  const StageResume* resume = nullptr;  // carry on from here instead of step 0
   size_t bucket_cap_bytes = size_t(25) << 20;
   bool overlap_allreduce = true;  // false: all-reduce after backward (benchmark baseline)
 };
@@ -62,6 +97,7 @@ struct StageResult {
   // Data-parallel: seconds steps waited for gradient all-reduces that
   // backward did not hide.
   double allreduce_wait_seconds = 0.0;
+  bool interrupted = false;  // on_step asked to stop before the stage's end
 };
 
 // One JSON record per logged step and per epoch end (written to metrics.jsonl).

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# resume_check.sh CONDENSER PYTHON WORK_DIR CONFIG [key=value ...]
+# Kill-and-resume: a job SIGKILLed mid-epoch, half-way through writing a
+# checkpoint, and just after a stage's end, then resumed with --resume auto,
+# ends with bitwise the same student weights as an uninterrupted run; so does
+# one stopped by SIGTERM (exit 0, a checkpoint) and resumed; and a corrupt
+# latest checkpoint falls back to the one before it with a warning.
+set -euo pipefail
+bin=$1; python=$2; work=$3; shift 3
+here=$(cd "$(dirname "$0")" && pwd)
+rm -rf "$work"; mkdir -p "$work"
+hash_of() { "$python" "$here/weights_sha256.py" "$1/export/student.pt"; }
+
+"$bin" run "$@" --run-dir "$work/reference" > "$work/reference.log" 2>&1
+want=$(hash_of "$work/reference")
+echo "uninterrupted: $want"
+
+check() {  # NAME: resume the run in WORK/NAME and compare
+  "$bin" run "$@" --run-dir "$work/$name" --resume auto > "$work/$name.resume.log" 2>&1 ||
+    { echo "resume of $name failed:"; tail -20 "$work/$name.resume.log"; exit 1; }
+  grep -q "resume: from" "$work/$name.resume.log" ||
+    { echo "$name: the second run did not resume from a checkpoint"; exit 1; }
+  got=$(hash_of "$work/$name")
+  [ "$got" = "$want" ] || { echo "$name: resumed weights $got differ from $want"; exit 1; }
+  echo "$name: $got (same)"
+}
+
+for fault in after_step:9 in_checkpoint:30 after_stage:distill; do
+  name=${fault%%:*}
+  set +e
+  (CONDENSER_FAULT=$fault exec "$bin" run "$@" --run-dir "$work/$name" > "$work/$name.log" 2>&1)
+  code=$?
+  set -e
+  [ "$code" = 137 ] || { echo "$fault: expected a SIGKILL (137), got $code"; tail "$work/$name.log"; exit 1; }
+  if [ "$name" = after_stage ]; then
+    cp -r "$work/$name" "$work/corrupt"  # the killed state, for the corrupt case below
+    # Another config is refused, naming the key, and changes nothing.
+    "$here/expect_exit.sh" 2 "another config; these keys differ:.*student.alpha" -- \
+      "$bin" run "$@" student.alpha=0.5 --run-dir "$work/$name" --resume auto
+  fi
+  check "$@"
+done
+
+# A corrupt latest checkpoint: the resume warns, names the file, uses the previous one.
+name=corrupt
+latest=$(cat "$work/$name/checkpoints/latest")
+truncate -s 100 "$work/$name/checkpoints/$latest/weights.pt"
+check "$@"
+grep -q "skipping checkpoint $latest.*weights.pt" "$work/$name.resume.log" ||
+  { echo "corrupt: no warning naming $latest/weights.pt"; exit 1; }
+
+# SIGTERM: finish the step, checkpoint, exit 0 with the resume command.
+name=sigterm
+"$bin" run "$@" --run-dir "$work/$name" > "$work/$name.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 600); do
+  [ -f "$work/$name/checkpoints/latest" ] && break
+  sleep 0.05
+done
+kill -TERM "$pid"
+wait "$pid" || { echo "SIGTERM: exit code $?, expected 0"; tail "$work/$name.log"; exit 1; }
+grep -q "Resume with" "$work/$name.log" || { echo "SIGTERM: no resume command printed"; exit 1; }
+check "$@"
+echo "ok: every interrupted run resumed to the uninterrupted weights"
