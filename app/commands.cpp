@@ -9,6 +9,7 @@
 #include "cluster/communicator.h"
 #include "cluster/rank_env.h"
 #include "coordinator/export.h"
+#include "coordinator/checkpoint_inspect.h"
 #include "coordinator/job.h"
 #include "coordinator/job_checkpoints.h"
 #include "coordinator/stop_signals.h"
@@ -92,6 +93,12 @@ int command_run(const RunArgs& args) {
 int command_inspect_shards(const std::string& dir) {
   const ShardInspection inspection = inspect_shards(dir);
   std::cout << format_inspection(inspection);
+  return inspection.ok ? 0 : 1;
+}
+
+int command_inspect_checkpoint(const std::string& dir) {
+  const CheckpointInspection inspection = inspect_checkpoints(dir);
+  std::cout << inspection.text;
   return inspection.ok ? 0 : 1;
 }
 

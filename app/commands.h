@@ -24,6 +24,7 @@ struct RunArgs {
 int command_run(const RunArgs& args);
 int command_validate(const RunArgs& args);
 int command_inspect_shards(const std::string& dir);
+int command_inspect_checkpoint(const std::string& dir);
 int command_export(const std::string& run_dir, const std::string& out_dir);
 struct BenchArgs {
   std::string name;                      // a benchmark name, or "all"

@@ -121,7 +121,7 @@ int main(int argc, char** argv) {
     if (*run) return condenser::command_run(run_args);
     if (*validate) return condenser::command_validate(run_args);
     if (*shards) return condenser::command_inspect_shards(dir);
-    if (*checkpoint) return condenser::command_not_yet("inspect checkpoint", "checkpoint issue #7");
+    if (*checkpoint) return condenser::command_inspect_checkpoint(dir);
     if (*exp) return condenser::command_export(dir, out_dir);
     if (*coordinator) return condenser::command_run(coord_args);
     if (*worker) return condenser::command_worker(worker_opts);

@@ -45,6 +45,8 @@ done
 name=corrupt
 latest=$(cat "$work/$name/checkpoints/latest")
 truncate -s 100 "$work/$name/checkpoints/$latest/weights.pt"
+"$here/expect_exit.sh" 1 "$latest: BAD: .*weights.pt' is missing or fails its SHA-256 check" -- \
+  "$bin" inspect checkpoint "$work/$name"
 check "$@"
 grep -q "skipping checkpoint $latest.*weights.pt" "$work/$name.resume.log" ||
   { echo "corrupt: no warning naming $latest/weights.pt"; exit 1; }
