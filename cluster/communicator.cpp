@@ -53,10 +53,12 @@ WorkPtr SingleRankCommunicator::barrier() { return std::make_shared<DoneWork>();
 
 std::unique_ptr<Communicator> make_world_communicator(const RankEnv& env) {
   if (env.world_size <= 1) return std::make_unique<SingleRankCommunicator>();
-  if (env.source != "openmpi") {
-    throw UsageError("this job has " + std::to_string(env.world_size) + " ranks from " +
-                     env.source + " but condenser's collectives need Open MPI: start it with "
-                     "mpirun (or srun --mpi=pmix with Open MPI)");
+  if (env.source == "slurm" && !env.pmix) {
+    // srun without PMI: N processes that would each run the whole job alone.
+    throw UsageError("Slurm started this as task " + std::to_string(env.rank) + " of " +
+                     std::to_string(env.world_size) + " without PMI, so MPI cannot connect the "
+                     "tasks (each would think it is rank 0 of 1); use srun --mpi=pmix, or "
+                     "mpirun inside the allocation (see cluster/slurm/*.sbatch)");
   }
   std::unique_ptr<Communicator> mpi = make_mpi_communicator();
   return with_nccl_for_cuda(std::move(mpi), env.local_rank);

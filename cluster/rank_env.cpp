@@ -22,6 +22,14 @@ bool read_int(const char* name, int* out) {
   return true;
 }
 
+// The leading count of a Slurm list such as "2(x3)" or "4,2"; false when unset.
+bool read_leading_int(const char* name, int* out) {
+  const char* value = std::getenv(name);
+  if (value == nullptr || *value < '0' || *value > '9') return false;
+  *out = static_cast<int>(std::strtol(value, nullptr, 10));
+  return true;
+}
+
 }  // namespace
 
 RankEnv discover_rank_env() {
@@ -31,13 +39,25 @@ RankEnv discover_rank_env() {
     read_int("OMPI_COMM_WORLD_SIZE", &env.world_size);
     read_int("OMPI_COMM_WORLD_LOCAL_RANK", &env.local_rank);
     read_int("OMPI_COMM_WORLD_LOCAL_SIZE", &env.local_size);
+    int slurm_tasks = 0;
+    if (read_leading_int("SLURM_NTASKS", &slurm_tasks) && slurm_tasks != env.world_size &&
+        std::getenv("CONDENSER_ALLOW_PARTIAL_ALLOCATION") == nullptr) {
+      throw UsageError("mpirun started " + std::to_string(env.world_size) +
+                       " rank(s) but the Slurm allocation has SLURM_NTASKS=" +
+                       std::to_string(slurm_tasks) + "; inside an allocation run mpirun without "
+                       "-n (it takes the allocation's tasks), or match sbatch --ntasks");
+    }
   } else if (read_int("SLURM_PROCID", &env.rank)) {
     env.source = "slurm";
     read_int("SLURM_NTASKS", &env.world_size);
     read_int("SLURM_LOCALID", &env.local_rank);
     // SLURM_NTASKS_PER_NODE may read "2(x3)"; count ranks on this node via
     // SLURM_TASKS_PER_NODE's first figure when the simple one is absent.
-    if (!read_int("SLURM_NTASKS_PER_NODE", &env.local_size)) env.local_size = 1;
+    if (!read_leading_int("SLURM_NTASKS_PER_NODE", &env.local_size) &&
+        !read_leading_int("SLURM_TASKS_PER_NODE", &env.local_size)) {
+      env.local_size = 1;
+    }
+    env.pmix = std::getenv("PMIX_RANK") != nullptr;
   }
   if (env.world_size < 1 || env.rank >= env.world_size || env.local_size < 1) {
     throw UsageError("inconsistent launcher environment (" + env.source + "): rank " +

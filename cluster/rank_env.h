@@ -12,9 +12,12 @@ struct RankEnv {
   int local_rank = 0;
   int local_size = 1;
   std::string source = "single";  // "openmpi", "slurm" or "single"
+  bool pmix = false;  // slurm: srun gave the processes PMIx (srun --mpi=pmix), so MPI works
 };
 
-// Reads the environment; malformed values are a UsageError naming the variable.
+// Reads the environment; malformed values are a UsageError naming the
+// variable, and so is mpirun's world size differing from SLURM_NTASKS inside
+// an allocation (set CONDENSER_ALLOW_PARTIAL_ALLOCATION to use fewer ranks).
 RankEnv discover_rank_env();
 
 // The default LibTorch thread count: the node's cores divided by the ranks on

@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <functional>
+#include <string>
 
+#include "cluster/communicator.h"
 #include "core/errors.h"
 
 namespace condenser {
@@ -17,7 +20,7 @@ class RankEnvTest : public ::testing::Test {
     for (const char* v : {"OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE",
                           "OMPI_COMM_WORLD_LOCAL_RANK", "OMPI_COMM_WORLD_LOCAL_SIZE",
                           "SLURM_PROCID", "SLURM_NTASKS", "SLURM_LOCALID",
-                          "SLURM_NTASKS_PER_NODE"}) {
+                          "SLURM_NTASKS_PER_NODE", "SLURM_TASKS_PER_NODE", "PMIX_RANK"}) {
       unsetenv(v);
     }
   }
@@ -50,6 +53,38 @@ TEST_F(RankEnvTest, FallsBackToSlurm) {
   EXPECT_EQ(env.rank, 1);
   EXPECT_EQ(env.world_size, 3);
   EXPECT_EQ(env.source, "slurm");
+}
+
+TEST_F(RankEnvTest, ReadsSlurmTaskListsLikeTwoTimesThree) {
+  setenv("SLURM_PROCID", "4", 1);
+  setenv("SLURM_NTASKS", "6", 1);
+  setenv("SLURM_TASKS_PER_NODE", "2(x3)", 1);
+  EXPECT_EQ(discover_rank_env().local_size, 2);
+}
+
+std::string usage_error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const UsageError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST_F(RankEnvTest, MpirunWorldDifferentFromTheAllocationIsExplained) {
+  setenv("OMPI_COMM_WORLD_RANK", "0", 1);
+  setenv("OMPI_COMM_WORLD_SIZE", "2", 1);
+  setenv("SLURM_NTASKS", "4", 1);
+  EXPECT_NE(usage_error_of([] { discover_rank_env(); }).find("mpirun without -n"),
+            std::string::npos);
+}
+
+TEST_F(RankEnvTest, SrunWithoutPmiIsExplainedNotRunAsManyRankZeros) {
+  setenv("SLURM_PROCID", "0", 1);
+  setenv("SLURM_NTASKS", "3", 1);
+  const RankEnv env = discover_rank_env();
+  EXPECT_NE(usage_error_of([&] { make_world_communicator(env); }).find("srun --mpi=pmix"),
+            std::string::npos);
 }
 
 TEST_F(RankEnvTest, GarbageIsAUsageErrorNamingTheVariable) {
