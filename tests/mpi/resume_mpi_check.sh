@@ -20,3 +20,19 @@ grep -q "resume: from .*step-00000005" "$work/resumed.log" || { echo "did not re
 got=$("$python" "$here/weights_sha256.py" "$work/killed/export/student.pt")
 [ "$got" = "$want" ] || { echo "resumed weights $got differ from $want"; exit 1; }
 echo "ok: 2 ranks, killed at step 6, resumed from step 5: $got (same)"
+
+# SIGUSR1 to mpirun (what cluster/slurm/*.sbatch send before the time
+# limit): it reaches every rank; they checkpoint and the job exits 0.
+"$mpirun" -n 2 "$bin" run "$@" --run-dir "$work/usr1" > "$work/usr1.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 600); do
+  [ -f "$work/usr1/checkpoints/latest" ] && break
+  sleep 0.05
+done
+kill -USR1 "$pid"
+wait "$pid" || { echo "SIGUSR1: mpirun exited $?, expected 0"; tail "$work/usr1.log"; exit 1; }
+grep -q "Resume with" "$work/usr1.log" || { echo "SIGUSR1: no checkpoint-and-exit"; exit 1; }
+"$mpirun" -n 2 "$bin" run "$@" --run-dir "$work/usr1" > "$work/usr1.resumed.log" 2>&1
+got=$("$python" "$here/weights_sha256.py" "$work/usr1/export/student.pt")
+[ "$got" = "$want" ] || { echo "SIGUSR1: resumed weights $got differ from $want"; exit 1; }
+echo "ok: SIGUSR1 through mpirun, checkpoint, resumed: $got (same)"
