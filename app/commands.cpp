@@ -11,6 +11,7 @@
 #include "coordinator/export.h"
 #include "coordinator/checkpoint_inspect.h"
 #include "coordinator/job.h"
+#include "coordinator/status_view.h"
 #include "coordinator/job_checkpoints.h"
 #include "coordinator/stop_signals.h"
 #include "core/config.h"
@@ -100,6 +101,18 @@ int command_inspect_checkpoint(const std::string& dir) {
   const CheckpointInspection inspection = inspect_checkpoints(dir);
   std::cout << inspection.text;
   return inspection.ok ? 0 : 1;
+}
+
+int command_status(const std::string& run_dir, const std::string& coordinator) {
+  if (run_dir.empty() == coordinator.empty()) {
+    throw UsageError("status: give a run directory or --coordinator HOST:PORT (one of them)");
+  }
+  if (!coordinator.empty()) {
+    std::cout << fetch_status(coordinator).dump(2) << "\n";
+  } else {
+    std::cout << render_progress(read_progress(run_dir));
+  }
+  return 0;
 }
 
 int command_export(const std::string& run_dir, const std::string& out_dir) {

@@ -25,6 +25,7 @@ int command_run(const RunArgs& args);
 int command_validate(const RunArgs& args);
 int command_inspect_shards(const std::string& dir);
 int command_inspect_checkpoint(const std::string& dir);
+int command_status(const std::string& run_dir, const std::string& coordinator);
 int command_export(const std::string& run_dir, const std::string& out_dir);
 struct BenchArgs {
   std::string name;                      // a benchmark name, or "all"

@@ -89,7 +89,10 @@ int main(int argc, char** argv) {
   CLI::App* worker = app.add_subcommand("worker", "serve as a teacher-inference worker");
   add_worker_args(worker, &worker_opts);
   CLI::App* status = app.add_subcommand("status", "show a job's progress");
-  status->allow_extras();
+  std::string status_coordinator;
+  status->add_option("run_dir", dir, "run directory (reads its progress.json)");
+  status->add_option("--coordinator", status_coordinator,
+                     "a running coordinator's http HOST:PORT (see RUN_DIR/coordinator.json)");
   condenser::BenchArgs bench_args;
   CLI::App* bench = app.add_subcommand("bench", "benchmarks against the bare baseline");
   bench->add_option("name", bench_args.name, "benchmark name (shards, structured) or all")->required();
@@ -125,7 +128,7 @@ int main(int argc, char** argv) {
     if (*exp) return condenser::command_export(dir, out_dir);
     if (*coordinator) return condenser::command_run(coord_args);
     if (*worker) return condenser::command_worker(worker_opts);
-    if (*status) return condenser::command_not_yet("status", "cluster issue #9");
+    if (*status) return condenser::command_status(dir, status_coordinator);
     if (*bench) return condenser::command_bench(bench_args);
   } catch (const condenser::Error& e) {
     std::cerr << "condenser: error: " << e.what() << "\n";
