@@ -155,9 +155,4 @@ int command_bench(const BenchArgs& args) {
 
 int command_worker(const WorkerOptions& options) { return run_worker(options); }
 
-int command_not_yet(const std::string& name, const std::string& issue) {
-  std::cerr << "condenser " << name << ": not available yet (" << issue << ")\n";
-  return static_cast<int>(ExitCode::kUsage);
-}
-
 }  // namespace condenser

@@ -36,6 +36,5 @@ struct BenchArgs {
 int command_bench(const BenchArgs& args);
 struct WorkerOptions;
 int command_worker(const WorkerOptions& options);  // `condenser worker` (worker/worker_loop.h)
-int command_not_yet(const std::string& name, const std::string& issue);
 
 }  // namespace condenser

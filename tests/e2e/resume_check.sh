@@ -55,11 +55,7 @@ grep -q "skipping checkpoint $latest.*weights.pt" "$work/$name.resume.log" ||
 name=sigterm
 "$bin" run "$@" --run-dir "$work/$name" > "$work/$name.log" 2>&1 &
 pid=$!
-for _ in $(seq 1 600); do
-  [ -f "$work/$name/checkpoints/latest" ] && break
-  sleep 0.05
-done
-kill -TERM "$pid"
+"$here/signal_after_checkpoint.sh" TERM "$pid" "$work/$name"
 wait "$pid" || { echo "SIGTERM: exit code $?, expected 0"; tail "$work/$name.log"; exit 1; }
 grep -q "Resume with" "$work/$name.log" || { echo "SIGTERM: no resume command printed"; exit 1; }
 check "$@"

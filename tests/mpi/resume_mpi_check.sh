@@ -25,11 +25,7 @@ echo "ok: 2 ranks, killed at step 6, resumed from step 5: $got (same)"
 # limit): it reaches every rank; they checkpoint and the job exits 0.
 "$mpirun" -n 2 "$bin" run "$@" --run-dir "$work/usr1" > "$work/usr1.log" 2>&1 &
 pid=$!
-for _ in $(seq 1 600); do
-  [ -f "$work/usr1/checkpoints/latest" ] && break
-  sleep 0.05
-done
-kill -USR1 "$pid"
+"$here/signal_after_checkpoint.sh" USR1 "$pid" "$work/usr1"
 wait "$pid" || { echo "SIGUSR1: mpirun exited $?, expected 0"; tail "$work/usr1.log"; exit 1; }
 grep -q "Resume with" "$work/usr1.log" || { echo "SIGUSR1: no checkpoint-and-exit"; exit 1; }
 "$mpirun" -n 2 "$bin" run "$@" --run-dir "$work/usr1" > "$work/usr1.resumed.log" 2>&1
