@@ -47,6 +47,10 @@ GradientReducer::GradientReducer(std::vector<at::Tensor> parameters, Communicato
     layout_.back().push_back(k);
     sizes.back() += p.numel();
   }
+  world_size_ = torch::scalar_tensor(double(comm.size()), parameters_.empty()
+                                                              ? torch::TensorOptions()
+                                                              : parameters_.front().options()
+                                                                    .requires_grad(false));
   buckets_.resize(layout_.size());
   for (size_t b = 0; b < layout_.size(); ++b) {
     const at::Tensor& first = parameters_[layout_[b].front()];
@@ -90,7 +94,8 @@ void GradientReducer::add_gradient(size_t index, const at::Tensor& grad) {
 void GradientReducer::launch_ready_buckets_locked() {
   while (next_launch_ < buckets_.size() && buckets_[next_launch_].pending == 0) {
     Bucket& bucket = buckets_[next_launch_];
-    bucket.work = comm_.allreduce(bucket.flat, ReduceOp::kAvg);
+    // A sum: finish() divides while it copies out (one memory pass less).
+    bucket.work = comm_.allreduce(bucket.flat, ReduceOp::kSum);
     ++next_launch_;
   }
 }
@@ -118,13 +123,10 @@ void GradientReducer::finish() {
   for (size_t k = 0; k < parameters_.size(); ++k) {
     at::Tensor& p = parameters_[k];
     const Slot& slot = slots_[k];
-    const at::Tensor averaged =
+    const at::Tensor summed =
         buckets_[slot.bucket].flat.narrow(0, slot.offset, p.numel()).view(p.sizes());
-    if (p.grad().defined()) {
-      p.mutable_grad().copy_(averaged);
-    } else {
-      p.mutable_grad() = averaged.clone();
-    }
+    if (!p.grad().defined()) p.mutable_grad() = torch::empty_like(p);
+    at::div_out(p.mutable_grad(), summed, world_size_);
   }
 }
 

@@ -74,6 +74,7 @@ class GradientReducer {
   std::vector<Bucket> buckets_;
   std::vector<std::vector<size_t>> layout_;
   std::vector<unsigned> hook_ids_;
+  at::Tensor world_size_;  // the divisor of the summed gradients
   std::mutex mutex_;
   size_t next_launch_ = 0;
   double exposed_wait_seconds_ = 0.0;
