@@ -132,3 +132,28 @@ TEST(Sampling, EpochOrderDiffersAcrossEpochsAndStagesButIsStable) {
 
 }  // namespace
 }  // namespace condenser
+
+namespace condenser {
+namespace {
+
+// Every position of a global batch goes to exactly one rank, in rank order,
+// shares differ by at most one, for any world size (dividing or not).
+TEST(RankShare, CoversEveryPositionOnceForAnyWorldSize) {
+  for (int64_t count : {0, 1, 2, 5, 101, 256}) {
+    for (int world = 1; world <= 7; ++world) {
+      int64_t next = 0, smallest = count, largest = 0;
+      for (int r = 0; r < world; ++r) {
+        const RankShare s = rank_share(count, r, world);
+        EXPECT_EQ(s.begin, next) << count << " over " << world;
+        next = s.end;
+        smallest = std::min(smallest, s.size());
+        largest = std::max(largest, s.size());
+      }
+      EXPECT_EQ(next, count);
+      EXPECT_LE(largest - smallest, 1);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace condenser
