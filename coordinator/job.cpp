@@ -2,7 +2,9 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
+#include <sstream>
 #include <thread>
 
 #include "cluster/communicator.h"
@@ -132,6 +134,34 @@ StageOptions distill_options(JobContext& job, const std::string& stage, const Op
   return o;
 }
 
+// A resumed job writes the steps after its checkpoint again: drop the lines
+// the killed run wrote past it, so metrics.jsonl reads as one run.
+void trim_metrics_after(const std::string& path, const Checkpoint& from) {
+  if (!path_exists(path)) return;
+  const std::vector<std::string> order = {"teacher", "distill", "prune"};
+  const auto index = [&](const std::string& stage) {
+    return std::find(order.begin(), order.end(), stage) - order.begin();
+  };
+  std::istringstream in(read_file(path));
+  std::string kept, line;
+  while (std::getline(in, line)) {
+    bool keep = true;
+    try {
+      const auto rec = nlohmann::json::parse(line);
+      const auto stage = index(rec.value("stage", std::string()));
+      const auto at = index(from.stage);
+      if (stage < static_cast<std::ptrdiff_t>(order.size())) {
+        keep = stage < at || (stage == at && (from.stage_done ||
+                                              rec.value("step", int64_t(0)) <= from.resume.cursor.steps));
+      }
+    } catch (const nlohmann::json::exception&) {
+      keep = false;  // a line torn by the kill
+    }
+    if (keep) kept += line + "\n";
+  }
+  atomic_write_file(path, kept);
+}
+
 bool previous_run_finished(const RunPaths& paths) {
   if (!path_exists(paths.summary)) return false;
   try {
@@ -185,6 +215,7 @@ JobReport run_job(const Config& config, const JobOptions& options) {
     from = load_checkpoint(options.resume);
   }
   if (!from && root) remove_tree(checkpoints_dir);  // a fresh start keeps none of the old ones
+  if (from && root) trim_metrics_after(paths.metrics, *from);
   JobContext job{config, options, resolve_device(config.runtime.device, discover_rank_env().local_rank), paths,
                  MetricsLog(root ? paths.metrics : "", /*truncate=*/!from)};
   job.barrier();

@@ -22,6 +22,12 @@ check() {  # NAME: resume the run in WORK/NAME and compare
     { echo "$name: the second run did not resume from a checkpoint"; exit 1; }
   got=$(hash_of "$work/$name")
   [ "$got" = "$want" ] || { echo "$name: resumed weights $got differ from $want"; exit 1; }
+  # metrics.jsonl reads as one run: no record of a step twice.
+  "$python" -c 'import json,sys
+seen=set()
+for line in open(sys.argv[1]):
+    r=json.loads(line); key=(r["stage"], r["step"], "train_loss" in r)
+    assert key not in seen, f"metrics.jsonl repeats {key}"; seen.add(key)' "$work/$name/metrics.jsonl"
   echo "$name: $got (same)"
 }
 
