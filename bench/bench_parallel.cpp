@@ -13,7 +13,6 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <fstream>
 
 #include "bench/benches.h"
 #include "cluster/communicator.h"

@@ -53,18 +53,6 @@ std::vector<at::Tensor> archive_tensors(const std::string& path, size_t count) {
   return out;
 }
 
-std::vector<std::string> checkpoint_names(const std::string& dir) {
-  std::vector<std::string> names;
-  if (DIR* d = opendir(dir.c_str())) {
-    while (dirent* e = readdir(d)) {
-      const std::string n = e->d_name;
-      if (n.rfind("step-", 0) == 0 && n.find('.') == std::string::npos) names.push_back(n);
-    }
-    closedir(d);
-  }
-  std::sort(names.rbegin(), names.rend());  // newest first (zero-padded)
-  return names;
-}
 
 // Temporary directories of checkpoints whose writer was killed.
 void remove_stale_temporaries(const std::string& dir, const std::string& keep) {
@@ -81,7 +69,7 @@ void remove_stale_temporaries(const std::string& dir, const std::string& keep) {
 
 void prune_old(const std::string& dir, int keep_last) {
   remove_stale_temporaries(dir, "");
-  const std::vector<std::string> names = checkpoint_names(dir);
+  const std::vector<std::string> names = list_checkpoints(dir);
   std::string best;
   double best_acc = -1;
   for (const std::string& n : names) {
@@ -98,6 +86,19 @@ void prune_old(const std::string& dir, int keep_last) {
 }
 
 }  // namespace
+
+std::vector<std::string> list_checkpoints(const std::string& dir) {
+  std::vector<std::string> names;
+  if (DIR* d = opendir(dir.c_str())) {
+    while (dirent* e = readdir(d)) {
+      const std::string n = e->d_name;
+      if (n.rfind("step-", 0) == 0 && n.find('.') == std::string::npos) names.push_back(n);
+    }
+    closedir(d);
+  }
+  std::sort(names.rbegin(), names.rend());  // newest first (zero-padded)
+  return names;
+}
 
 std::map<std::string, at::Tensor> module_state(const torch::jit::Module& module) {
   std::map<std::string, at::Tensor> state;
@@ -208,7 +209,7 @@ Checkpoint load_checkpoint(const std::string& dir) {
 }
 
 std::optional<Checkpoint> load_latest_checkpoint(const std::string& dir) {
-  std::vector<std::string> names = checkpoint_names(dir);
+  std::vector<std::string> names = list_checkpoints(dir);
   if (path_exists(dir + "/latest")) {
     std::string latest = read_file(dir + "/latest");
     latest.erase(latest.find_last_not_of("\n ") + 1);

@@ -47,6 +47,9 @@ void load_module_state(torch::jit::Module& module, const std::map<std::string, a
 std::string write_checkpoint(const std::string& checkpoints_dir, const Checkpoint& checkpoint,
                              int keep_last);
 
+// The step-NNNNNNNN names in a checkpoints folder, newest first.
+std::vector<std::string> list_checkpoints(const std::string& dir);
+
 // Reads and verifies one checkpoint directory: UsageError naming the file
 // that is missing or fails its checksum.
 Checkpoint load_checkpoint(const std::string& dir);

@@ -1,8 +1,5 @@
 #include "coordinator/checkpoint_inspect.h"
 
-#include <dirent.h>
-
-#include <algorithm>
 #include <sstream>
 #include <vector>
 
@@ -17,15 +14,8 @@ std::vector<std::string> checkpoint_dirs(const std::string& dir) {
   if (path_exists(dir + "/state.json")) return {dir};
   const std::string folder = path_exists(dir + "/checkpoints") ? dir + "/checkpoints" : dir;
   std::vector<std::string> out;
-  if (DIR* d = opendir(folder.c_str())) {
-    while (dirent* e = readdir(d)) {
-      const std::string n = e->d_name;
-      if (n.rfind("step-", 0) == 0) out.push_back(folder + "/" + n);
-    }
-    closedir(d);
-  }
-  std::sort(out.begin(), out.end());
-  return out;
+  for (const std::string& name : list_checkpoints(folder)) out.insert(out.begin(), folder + "/" + name);
+  return out;  // oldest first
 }
 
 }  // namespace

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <sstream>
 #include <thread>
 
 #include "cluster/communicator.h"
@@ -132,34 +131,6 @@ StageOptions distill_options(JobContext& job, const std::string& stage, const Op
     job.report.soft_label_reads += static_cast<int64_t>(job.train.indices.size()) * optim.epochs;
   }
   return o;
-}
-
-// A resumed job writes the steps after its checkpoint again: drop the lines
-// the killed run wrote past it, so metrics.jsonl reads as one run.
-void trim_metrics_after(const std::string& path, const Checkpoint& from) {
-  if (!path_exists(path)) return;
-  const std::vector<std::string> order = {"teacher", "distill", "prune"};
-  const auto index = [&](const std::string& stage) {
-    return std::find(order.begin(), order.end(), stage) - order.begin();
-  };
-  std::istringstream in(read_file(path));
-  std::string kept, line;
-  while (std::getline(in, line)) {
-    bool keep = true;
-    try {
-      const auto rec = nlohmann::json::parse(line);
-      const auto stage = index(rec.value("stage", std::string()));
-      const auto at = index(from.stage);
-      if (stage < static_cast<std::ptrdiff_t>(order.size())) {
-        keep = stage < at || (stage == at && (from.stage_done ||
-                                              rec.value("step", int64_t(0)) <= from.resume.cursor.steps));
-      }
-    } catch (const nlohmann::json::exception&) {
-      keep = false;  // a line torn by the kill
-    }
-    if (keep) kept += line + "\n";
-  }
-  atomic_write_file(path, kept);
 }
 
 bool previous_run_finished(const RunPaths& paths) {

@@ -2,9 +2,13 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
+#include <sstream>
+
 #include "cluster/communicator.h"
 #include "core/errors.h"
 #include "core/fault_injection.h"
+#include "core/files.h"
 #include "core/log.h"
 #include "coordinator/stop_signals.h"
 #include "trainers/train_state.h"
@@ -56,10 +60,39 @@ const StageResume* JobCheckpoints::inside(const std::string& stage) const {
   return &from_->resume;
 }
 
+// A resumed job writes the steps after its checkpoint again: drop the lines
+// the killed run wrote past it, so metrics.jsonl reads as one run.
+void trim_metrics_after(const std::string& path, const Checkpoint& from) {
+  if (!path_exists(path)) return;
+  // Lines of other records (no training stage) are kept.
+  const auto index = [](const std::string& stage) {
+    return std::find(kStages.begin(), kStages.end(), stage) - kStages.begin();
+  };
+  std::istringstream in(read_file(path));
+  std::string kept, line;
+  while (std::getline(in, line)) {
+    bool keep = true;
+    try {
+      const auto rec = nlohmann::json::parse(line);
+      const auto stage = index(rec.value("stage", std::string()));
+      const auto at = index(from.stage);
+      if (stage < static_cast<std::ptrdiff_t>(kStages.size())) {
+        keep = stage < at || (stage == at && (from.stage_done ||
+                                              rec.value("step", int64_t(0)) <= from.resume.cursor.steps));
+      }
+    } catch (const nlohmann::json::exception&) {
+      keep = false;  // a line torn by the kill
+    }
+    if (keep) kept += line + "\n";
+  }
+  atomic_write_file(path, kept);
+}
+
 int64_t JobCheckpoints::steps_before(const std::string& stage) const {
   int64_t steps = 0;
   for (const StageRecord& r : job_.report.stages) {
-    if (r.name != stage && (r.name == "teacher" || r.name == "distill" || r.name == "prune")) {
+    const bool training = std::find(kStages.begin(), kStages.end(), r.name) != kStages.end();
+    if (r.name != stage && training) {
       steps += r.steps;
     }
   }

@@ -23,6 +23,10 @@ class JobStopped : public std::runtime_error {
   std::string checkpoint_;
 };
 
+// A resumed job writes the steps after its checkpoint again: drops the
+// lines of metrics.jsonl past the checkpoint (and a line torn by the kill).
+void trim_metrics_after(const std::string& path, const Checkpoint& from);
+
 class JobCheckpoints {
  public:
   // `from` is the checkpoint a resumed job starts from (nullopt: fresh).

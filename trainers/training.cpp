@@ -95,6 +95,12 @@ at::Tensor distill_loss(const at::Tensor& logits, const SoftTargets& t, const St
                         o.alpha);
 }
 
+StageResult stopped(StageResult result, Clock::time_point start) {
+  result.interrupted = true;
+  result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  return result;
+}
+
 }  // namespace
 
 c10::Device module_device(const torch::jit::Module& module) {
@@ -134,12 +140,6 @@ double accuracy(torch::jit::Module& module, const LabelledSet& set, int64_t batc
   }
   if (world > 1) wait_all(comm->allreduce(correct, ReduceOp::kSum));
   return double(correct.item<int64_t>()) / double(set.indices.size());
-}
-
-static StageResult stopped(StageResult result, Clock::time_point start) {
-  result.interrupted = true;
-  result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  return result;
 }
 
 StageResult train_stage(torch::jit::Module& module, const LabelledSet& train,
