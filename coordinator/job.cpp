@@ -7,7 +7,6 @@
 #include <thread>
 
 #include "cluster/communicator.h"
-#include "cluster/gradient_reducer.h"
 #include "cluster/rank_env.h"
 #include "coordinator/export.h"
 #include "coordinator/job_checkpoints.h"
@@ -15,6 +14,7 @@
 #include "coordinator/label_stage.h"
 #include "coordinator/metrics_log.h"
 #include "coordinator/progress.h"
+#include "coordinator/prune_stage.h"
 #include "coordinator/run_dir.h"
 #include "coordinator/checkpoint.h"
 #include "core/errors.h"
@@ -26,9 +26,6 @@
 #include "trainers/device.h"
 #include "trainers/model_io.h"
 #include "trainers/model_spec.h"
-#include "trainers/nm_pruning.h"
-#include "trainers/pruning.h"
-#include "trainers/structured_pruning.h"
 #include "trainers/training.h"
 
 namespace condenser {
@@ -73,8 +70,6 @@ void check_teacher_runs(JobContext& job, torch::jit::Module& teacher, const std:
   }
 }
 
-void stop_if_interrupted(const StageResult& r);
-
 torch::jit::Module teacher_stage(JobContext& job, JobCheckpoints& checkpoints) {
   const TeacherConfig& t = job.config.teacher;
   const auto start = Clock::now();
@@ -116,23 +111,6 @@ torch::jit::Module teacher_stage(JobContext& job, JobCheckpoints& checkpoints) {
   return teacher;
 }
 
-StageOptions distill_options(JobContext& job, const std::string& stage, const OptimConfig& optim,
-                             const SoftLabels& soft, JobCheckpoints& checkpoints) {
-  StageOptions o = job.stage_options(stage, optim);
-  o.resume = checkpoints.inside(stage);
-  o.soft = soft.table;
-  o.stream = soft.stream.get();
-  o.views_per_sample = soft.stream ? soft.stream->views() : soft.table.views;
-  o.augment_seed = augment_seed(job.config);
-  o.temperature = job.config.soft_labels.temperature;
-  o.alpha = job.config.student.alpha;
-  // A resumed stage's reads were counted before its checkpoint.
-  if (!o.resume) {
-    job.report.soft_label_reads += static_cast<int64_t>(job.train.indices.size()) * optim.epochs;
-  }
-  return o;
-}
-
 bool previous_run_finished(const RunPaths& paths) {
   if (!path_exists(paths.summary)) return false;
   try {
@@ -140,21 +118,6 @@ bool previous_run_finished(const RunPaths& paths) {
   } catch (const nlohmann::json::exception&) {
     return false;
   }
-}
-
-// The stage ended early because a stop signal arrived: its checkpoint is
-// written; end the job.
-void stop_if_interrupted(const StageResult& r) {
-  if (r.interrupted) throw JobStopped("(written by the stage)");
-}
-
-// Every rank computed masks from the same weights; rank 0's are the ones
-// used, so a last-bit difference in a threshold can never split the ranks.
-void sync_masks(JobContext& job, PruneMasks& masks) {
-  if (job.options.comm == nullptr || job.options.comm->size() <= 1) return;
-  std::vector<at::Tensor> tensors;
-  for (const auto& entry : masks.masks()) tensors.push_back(entry.second);
-  broadcast_from_rank0(*job.options.comm, tensors);
 }
 
 }  // namespace
@@ -236,53 +199,7 @@ JobReport run_job(const Config& config, const JobOptions& options) {
     checkpoints.stage_end("distill", student, nullptr, distilled.steps);
   }
 
-  if (config.prune.enabled) {
-    start = Clock::now();
-    const PruneConfig& p = config.prune;
-    const ModelSpec spec = zoo_spec(config.student.model);
-    StructuredPlan plan;
-    PruneMasks masks;
-    // Structured: planned again from the checkpoint's weights on resume;
-    // the pruned channels are exactly zero there, so the plan is the same.
-    if (p.method == "structured") plan = plan_structured(student, spec, p.sparsity, p.structured_norm);
-    const bool resumed = checkpoints.from() != nullptr && checkpoints.from()->stage == "prune";
-    if (resumed) {
-      masks = checkpoints.from()->masks;
-    } else if (p.method == "structured") {
-      masks = structured_masks(student, spec, plan);
-    } else if (p.method == "nm") {
-      masks = nm_masks(student, p.nm_n, p.nm_m);
-    } else {
-      masks = global_magnitude_masks(student, p.sparsity);
-    }
-    sync_masks(job, masks);
-    masks.apply_to_weights(student);
-    int64_t steps = 0;
-    if (!checkpoints.finished("prune")) {
-      log_info("prune: ", p.method,
-               p.method == "nm" ? " " + std::to_string(p.nm_n) + ":" + std::to_string(p.nm_m)
-                                : " " + percent(p.sparsity),
-               ", then fine-tune ", p.finetune.epochs, " epochs");
-      StageOptions o = distill_options(job, "prune", p.finetune, soft_logits, checkpoints);
-      o.on_step = checkpoints.hook("prune", student, &masks);
-      const StageResult tuned =
-          train_stage(student, job.train, job.validation, o, &masks, job.sink());
-      stop_if_interrupted(tuned);
-      steps = tuned.steps;
-      // Before compaction: a resumed job rebuilds the same model from it.
-      checkpoints.stage_end("prune", student, &masks, steps);
-    } else {
-      steps = checkpoints.from()->resume.cursor.steps;
-    }
-    if (p.method == "structured") {
-      // The removed channels are exactly zero: drop them for a smaller, faster model.
-      CompactModel small = compact(student, spec, plan);
-      student = small.module;
-      student.to(job.device);
-      log_info("prune: compacted to ", measure_sparsity(student).parameters, " parameters");
-    }
-    job.record("prune", since(start), steps, &student);
-  }
+  if (config.prune.enabled) student = prune_stage(job, std::move(student), soft_logits, checkpoints);
   if (soft_logits.stream) {
     log_info("soft labels streamed from shards: training waited ",
              fixed(soft_logits.stream->wait_seconds(), 2), " s in all on HDF5 reads");

@@ -23,6 +23,12 @@ class JobStopped : public std::runtime_error {
   std::string checkpoint_;
 };
 
+// The stage ended early because a stop signal arrived: its checkpoint is
+// written; end the job.
+inline void stop_if_interrupted(const StageResult& r) {
+  if (r.interrupted) throw JobStopped("(written by the stage)");
+}
+
 // A resumed job writes the steps after its checkpoint again: drops the
 // lines of metrics.jsonl past the checkpoint (and a line torn by the kill).
 void trim_metrics_after(const std::string& path, const Checkpoint& from);

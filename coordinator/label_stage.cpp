@@ -1,5 +1,6 @@
 #include "coordinator/label_stage.h"
 
+#include "coordinator/job_checkpoints.h"
 #include "coordinator/label_service.h"
 #include "coordinator/labelling.h"
 #include "core/errors.h"
@@ -125,6 +126,23 @@ SoftLabels label_stage(JobContext& job, torch::jit::Module& teacher, bool teache
                                     job.train_data.size(), job.train.indices, s.prefetch_depth);
   }
   return labels;
+}
+
+StageOptions distill_options(JobContext& job, const std::string& stage, const OptimConfig& optim,
+                             const SoftLabels& soft, JobCheckpoints& checkpoints) {
+  StageOptions o = job.stage_options(stage, optim);
+  o.resume = checkpoints.inside(stage);
+  o.soft = soft.table;
+  o.stream = soft.stream.get();
+  o.views_per_sample = soft.stream ? soft.stream->views() : soft.table.views;
+  o.augment_seed = augment_seed(job.config);
+  o.temperature = job.config.soft_labels.temperature;
+  o.alpha = job.config.student.alpha;
+  // A resumed stage's reads were counted before its checkpoint.
+  if (!o.resume) {
+    job.report.soft_label_reads += static_cast<int64_t>(job.train.indices.size()) * optim.epochs;
+  }
+  return o;
 }
 
 }  // namespace condenser

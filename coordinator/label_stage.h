@@ -21,4 +21,11 @@ struct SoftLabels {
 
 SoftLabels label_stage(JobContext& job, torch::jit::Module& teacher, bool teacher_trained_here);
 
+class JobCheckpoints;
+
+// Options of a stage that distills from `soft` (distill, each prune
+// fine-tune): the stage's optimizer, its resume point, the KD settings.
+StageOptions distill_options(JobContext& job, const std::string& stage, const OptimConfig& optim,
+                             const SoftLabels& soft, JobCheckpoints& checkpoints);
+
 }  // namespace condenser
