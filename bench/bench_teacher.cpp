@@ -17,6 +17,7 @@
 #include <optional>
 #include <thread>
 
+#include "bench/bench_teacher_round.h"
 #include "bench/benches.h"
 #include "coordinator/control_server.h"
 #include "coordinator/local_workers.h"
@@ -58,16 +59,17 @@ struct TimedCommits : ControlEffects {
   }
 };
 
-// Seconds from the lease of task 1 to the last commit (tasks 1..N-1; task 0
-// warms the worker up) with one worker.
+}  // namespace
+
 double coordinator_round(const LabelSpec& spec, const std::vector<TableTask>& tasks,
-                         const std::string& token_file, const std::string& token, int threads) {
+                         const std::string& token_file, const std::string& token, int threads,
+                         const std::string& device) {
   TaskTable table(tasks, std::chrono::milliseconds(60000));
   TimedCommits effects;
   effects.dir = spec.soft_label_dir;
   ControlHandler handler(table, token, to_json(spec), effects, HandlerOptions{});
   ControlServer server(handler, ServerOptions{}, HttpRoutes{});
-  LocalWorkers worker(1, server.control_address(), token_file, "cpu", threads);
+  LocalWorkers worker(1, server.control_address(), token_file, device, threads);
   for (bool done = false; !done;) {
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
     server.run_on_io([&] { done = table.all_done(); });
@@ -82,6 +84,8 @@ double coordinator_round(const LabelSpec& spec, const std::vector<TableTask>& ta
   for (const TableTask& t : tasks) std::remove((spec.soft_label_dir + "/" + t.file).c_str());
   return seconds;
 }
+
+namespace {
 
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
@@ -155,11 +159,11 @@ BenchReport bench_teacher(const BenchOptions& options) {
   for (int r = 0; r < options.repeats + 1; ++r) {  // round 0 is a warm-up
     double o = 0, b = 0;
     if (r % 2 == 0) {
-      o = coordinator_round(spec, tasks, token_file, token, threads);
+      o = coordinator_round(spec, tasks, token_file, token, threads, "cpu");
       b = bare(batches);
     } else {
       b = bare(batches);
-      o = coordinator_round(spec, tasks, token_file, token, threads);
+      o = coordinator_round(spec, tasks, token_file, token, threads, "cpu");
     }
     log_info("bench teacher: round ", r, ": coordinator+worker ", fixed(o, 3), " s, bare ",
              fixed(b, 3), " s");

@@ -5,7 +5,11 @@
 namespace condenser {
 
 std::vector<std::string> bench_names() {
-  return {"shards", "structured", "teacher", "distill", "allreduce", "train"};
+  std::vector<std::string> names = {"shards", "structured", "teacher", "distill", "allreduce", "train"};
+#if defined(CONDENSER_WITH_CUDA)
+  names.push_back("gpu");  // in `bench all` only where it can run
+#endif
+  return names;
 }
 
 BenchReport run_bench(const std::string& name, const BenchOptions& options) {
@@ -15,6 +19,7 @@ BenchReport run_bench(const std::string& name, const BenchOptions& options) {
   if (name == "distill") return bench_distill(options);
   if (name == "allreduce") return bench_allreduce(options);
   if (name == "train") return bench_train(options);
+  if (name == "gpu") return bench_gpu(options);  // refuses (exit 2) without CUDA and a GPU
   std::string names;
   for (const auto& n : bench_names()) names += (names.empty() ? "" : ", ") + n;
   throw UsageError("unknown benchmark '" + name + "'; available: " + names);

@@ -21,6 +21,8 @@ BenchReport bench_distill(const BenchOptions& options);
 // Multi-rank (under mpirun; see bench_launch.h).
 BenchReport bench_allreduce(const BenchOptions& options);
 BenchReport bench_train(const BenchOptions& options);
+// CUDA: teacher labelling and student steps vs bare LibTorch loops (bench_gpu.cpp).
+BenchReport bench_gpu(const BenchOptions& options);
 
 std::vector<std::string> bench_names();
 // Runs the named benchmark; UsageError listing the names for an unknown one.

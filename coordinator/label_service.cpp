@@ -45,6 +45,7 @@ LabelSpec make_spec(const JobContext& job, const LabellerSetup& setup) {
   s.views = setup.views;
   s.augment_seed = setup.augment_seed;
   s.batch_size = setup.batch_size;
+  s.precision = job.config.teacher.precision;
   return s;
 }
 

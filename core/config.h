@@ -35,6 +35,7 @@ struct OptimConfig {
 struct TeacherConfig {
   std::string model = "cnn";  // built-in zoo name, used when path is empty
   std::string path;           // a TorchScript teacher; when set, no teacher training
+  std::string precision = "fp32";  // fp32 | bf16: the weights the teacher labels with
   OptimConfig train;
 };
 

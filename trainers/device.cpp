@@ -1,6 +1,7 @@
 #include "trainers/device.h"
 
 #include <torch/cuda.h>
+#include <torch/torch.h>
 
 #include "core/errors.h"
 
@@ -35,6 +36,33 @@ c10::Device resolve_device(const std::string& spec, int local_rank) {
   }
   return c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(index));
 #endif
+}
+
+at::Tensor pinned_copy(const at::Tensor& host) {
+  at::Tensor pinned = at::empty(host.sizes(), host.options().pinned_memory(true));
+  pinned.copy_(host);
+  return pinned;
+}
+
+at::Tensor gather_pinned(const at::Tensor& source, const at::Tensor& index) {
+  std::vector<int64_t> sizes = source.sizes().vec();
+  sizes[0] = index.numel();
+  at::Tensor pinned = at::empty(sizes, source.options().pinned_memory(true));
+  at::index_select_out(pinned, source, 0, index);
+  return pinned;
+}
+
+at::Tensor to_device(const at::Tensor& host, c10::Device device) {
+  if (!device.is_cuda() || !host.device().is_cpu()) return host.to(device);
+  return (host.is_pinned() ? host : pinned_copy(host)).to(device, /*non_blocking=*/true);
+}
+
+at::Tensor gather_to_device(const at::Tensor& source, const at::Tensor& index,
+                            c10::Device device) {
+  if (!device.is_cuda() || !source.device().is_cpu()) {
+    return source.index_select(0, index).to(device);
+  }
+  return gather_pinned(source, index).to(device, /*non_blocking=*/true);
 }
 
 }  // namespace condenser

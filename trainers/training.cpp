@@ -11,6 +11,7 @@
 #include "data/augment.h"
 #include "data/sampling.h"
 #include "data/shard_stream.h"
+#include "trainers/device.h"
 #include "trainers/losses.h"
 #include "trainers/pruning.h"
 #include "trainers/train_state.h"
@@ -86,12 +87,12 @@ Batch make_batch(const LabelledSet& set, const std::vector<int64_t>& samples, si
 at::Tensor distill_loss(const at::Tensor& logits, const SoftTargets& t, const StageOptions& o,
                         const at::Tensor& rows, const at::Tensor& labels, c10::Device device) {
   if (t.logits.defined()) {
-    return kd_loss(logits, t.logits.index_select(0, rows).to(device), labels, o.temperature,
+    return kd_loss(logits, gather_to_device(t.logits, rows, device), labels, o.temperature,
                    o.alpha);
   }
-  return sparse_kd_loss(logits, t.topk_values.index_select(0, rows).to(device),
-                        t.topk_indices.index_select(0, rows).to(device),
-                        t.logsumexp.index_select(0, rows).to(device), labels, o.temperature,
+  return sparse_kd_loss(logits, gather_to_device(t.topk_values, rows, device),
+                        gather_to_device(t.topk_indices, rows, device),
+                        gather_to_device(t.logsumexp, rows, device), labels, o.temperature,
                         o.alpha);
 }
 
@@ -117,7 +118,7 @@ at::Tensor predict(torch::jit::Module& module, const at::Tensor& images,
   std::vector<at::Tensor> outputs;
   for (size_t begin = 0; begin < indices.size(); begin += size_t(batch_size)) {
     const size_t end = std::min(indices.size(), begin + size_t(batch_size));
-    const at::Tensor x = images.index_select(0, index_tensor(indices, begin, end)).to(device);
+    const at::Tensor x = gather_to_device(images, index_tensor(indices, begin, end), device);
     outputs.push_back(module.forward({x}).toTensor().to(c10::kCPU));
   }
   module.train(was_training);
@@ -226,8 +227,9 @@ StageResult train_stage(torch::jit::Module& module, const LabelledSet& train,
     if (reducer) reducer->prepare();
     double loss_value = 0.0;
     if (labels.numel() > 0) {
-      const at::Tensor x = images.to(device);
-      const at::Tensor y = labels.to(device);
+      // To a GPU: pinned staging, asynchronous copies (trainers/device.h).
+      const at::Tensor x = to_device(images, device);
+      const at::Tensor y = to_device(labels, device);
       const at::Tensor logits = module.forward({x}).toTensor();
       const at::Tensor loss = soft ? distill_loss(logits, *soft, options, rows, y, device)
                                    : torch::nll_loss(torch::log_softmax(logits, 1), y);

@@ -13,7 +13,7 @@ nlohmann::json to_json(const LabelSpec& s) {
           {"temperature", s.temperature},     {"num_classes", s.num_classes},
           {"dtype", s.dtype},                 {"top_k", s.top_k},
           {"views", s.views},                 {"augment_seed", s.augment_seed},
-          {"batch_size", s.batch_size}};
+          {"batch_size", s.batch_size},       {"precision", s.precision}};
 }
 
 LabelSpec label_spec_from_json(const nlohmann::json& j) {
@@ -36,6 +36,7 @@ LabelSpec label_spec_from_json(const nlohmann::json& j) {
     j.at("views").get_to(s.views);
     j.at("augment_seed").get_to(s.augment_seed);
     j.at("batch_size").get_to(s.batch_size);
+    s.precision = j.value("precision", std::string("fp32"));  // absent from older coordinators
   } catch (const nlohmann::json::exception& e) {
     throw RuntimeFailure(std::string("the coordinator's label spec is incomplete: ") + e.what() +
                          " (coordinator and worker from different condenser versions?)");

@@ -30,6 +30,7 @@ struct LabelSpec {
   int views = 1;
   uint64_t augment_seed = 0;
   int64_t batch_size = 500;
+  std::string precision = "fp32";  // teacher.precision: fp32 | bf16 weights
 };
 
 nlohmann::json to_json(const LabelSpec& spec);

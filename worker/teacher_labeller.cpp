@@ -6,9 +6,29 @@
 #include "core/sha256.h"
 #include "data/augment.h"
 #include "data/shard_writer.h"
+#include "trainers/device.h"
 #include "trainers/training.h"
 
 namespace condenser {
+namespace {
+
+// The dtype of the module's first floating-point parameter (float32 if none).
+at::ScalarType module_float_dtype(const torch::jit::Module& module) {
+  for (const auto& p : module.parameters(/*recurse=*/true)) {
+    if (p.is_floating_point()) return p.scalar_type();
+  }
+  return at::kFloat;
+}
+
+}  // namespace
+
+void set_teacher_precision(torch::jit::Module& teacher, const std::string& precision) {
+  if (precision == "fp32") return;
+  if (precision != "bf16") {
+    throw UsageError("teacher.precision: '" + precision + "' is not a precision; use fp32 or bf16");
+  }
+  teacher.to(at::kBFloat16);
+}
 
 TaskLogits infer_task(torch::jit::Module& teacher, const LabellerSetup& setup,
                       const LabelTask& task) {
@@ -32,6 +52,7 @@ TaskLogits infer_task(torch::jit::Module& teacher, const LabellerSetup& setup,
   const bool was_training = teacher.is_training();
   teacher.eval();
   const c10::Device device = module_device(teacher);
+  const at::ScalarType input_dtype = module_float_dtype(teacher);
   {
     c10::InferenceMode inference;
     for (int64_t b = 0; b < rows; b += setup.batch_size) {
@@ -45,7 +66,7 @@ TaskLogits infer_task(torch::jit::Module& teacher, const LabellerSetup& setup,
                           0, torch::from_blob(const_cast<int64_t*>(ids.data()), {e - b},
                                               torch::kInt64)
                                  .clone());
-      const at::Tensor out = teacher.forward({x.to(device)})
+      const at::Tensor out = teacher.forward({to_device(x, device).to(input_dtype)})
                                  .toTensor()
                                  .to(torch::kCPU, torch::kFloat32)
                                  .contiguous();

@@ -52,6 +52,14 @@ TaskLogits infer_task(torch::jit::Module& teacher, const LabellerSetup& setup,
 ManifestEntry write_task_shard(const LabellerSetup& setup, const LabelTask& task,
                                const TaskLogits& out);
 
+// teacher.precision: "fp32" leaves the module as it is; "bf16" casts its
+// floating-point parameters and buffers to bfloat16 (infer_task casts each
+// batch to the module's dtype; logits come back as float32). Why weights and
+// not autocast: TorchScript modules ignore the C++ autocast state in their
+// scripted forward, and the zoo's models are small enough for bf16 weights.
+// UsageError naming the key for any other value.
+void set_teacher_precision(torch::jit::Module& teacher, const std::string& precision);
+
 // Both halves in turn. Not thread-safe: one labeller per process does HDF5 I/O.
 ManifestEntry label_task(torch::jit::Module& teacher, const LabellerSetup& setup,
                          const LabelTask& task);

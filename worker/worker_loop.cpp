@@ -82,6 +82,7 @@ std::unique_ptr<LoadedJob> load_job(const LabelSpec& spec, const std::string& de
   }
   job->teacher = load_module(spec.teacher_path, "teacher");
   job->teacher.to(resolve_device(device_name));
+  set_teacher_precision(job->teacher, spec.precision);
   job->teacher.eval();
   LabellerSetup& s = job->setup;
   s.images = data.images;

@@ -1,0 +1,296 @@
+// `condenser bench gpu`: the CUDA path against bare LibTorch loops on the
+// same GPU, alternated in one run.
+//   teacher: soft-label samples/s through the coordinator and one
+//     `condenser worker --device cuda` (lease, inference, HDF5 shard,
+//     checksum, commit) against a bare loop over the same model file,
+//     samples and batch size (pinned batches to the GPU, logits back to the
+//     host: what labelling needs at least). Goal >= 0.9x.
+//   student: train_stage's distillation step on CUDA against a bare loop
+//     (same model and seed, batch, Adam, kd_loss; the host gathers each batch
+//     and copies it over, as any loop must). Goal >= 0.9x the speed.
+// Both report samples/s and achieved TFLOP/s (forward FLOPs counted from the
+// ModelSpec; a training step as 3x forward). Without a CUDA build and a
+// visible GPU it refuses with exit 2. Data: CONDENSER_BENCH_DATA, else the
+// default data.path.
+#include <torch/cuda.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+
+#include "bench/bench_teacher_round.h"
+#include "bench/benches.h"
+#include "core/config.h"
+#include "core/errors.h"
+#include "core/files.h"
+#include "core/log.h"
+#include "core/sha256.h"
+#include "data/dataset.h"
+#include "data/sampling.h"
+#include "trainers/device.h"
+#include "trainers/losses.h"
+#include "trainers/model_io.h"
+#include "trainers/model_spec.h"
+#include "trainers/training.h"
+
+namespace condenser {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+const c10::Device kGpu(c10::kCUDA, 0);
+constexpr int64_t kTeacherBatch = 1024;  // a GPU-sized inference batch for both sides
+constexpr int64_t kStudentBatch = 128;   // the job's default training batch
+
+void require_gpu() {
+#if !defined(CONDENSER_WITH_CUDA)
+  throw UsageError(
+      "bench gpu needs a CUDA build and a GPU: this condenser was built without CUDA "
+      "(CONDENSER_WITH_CUDA=OFF, a CPU LibTorch); build it against a CUDA LibTorch and run it "
+      "on a GPU machine (scripts/gpu-check.sh does both)");
+#else
+  if (!torch::cuda::is_available()) {
+    throw UsageError("bench gpu needs a CUDA build and a GPU: no CUDA device is visible to "
+                     "this process (check nvidia-smi and CUDA_VISIBLE_DEVICES)");
+  }
+#endif
+}
+
+std::string bench_data_dir() {
+  const char* dir = std::getenv("CONDENSER_BENCH_DATA");
+  return dir != nullptr && *dir != '\0' ? dir : DataConfig().path;
+}
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+nlohmann::json min_max(const std::vector<double>& v) {
+  return {*std::min_element(v.begin(), v.end()), *std::max_element(v.begin(), v.end())};
+}
+
+// Multiply-adds x 2 of one sample's forward pass: convolutions (stride 1)
+// and linear layers; pooling, BatchNorm and activations are not counted.
+double forward_flops(const ModelSpec& spec) {
+  int64_t c = spec.input_shape[0], h = spec.input_shape[1], w = spec.input_shape[2];
+  int64_t features = 0;
+  double flops = 0;
+  for (const LayerSpec& l : spec.layers) {
+    switch (l.kind) {
+      case LayerKind::kConv:
+        h = h + 2 * l.padding - l.kernel + 1;
+        w = w + 2 * l.padding - l.kernel + 1;
+        flops += 2.0 * double(l.out) * double(c) * double(l.kernel * l.kernel) * double(h * w);
+        c = l.out;
+        break;
+      case LayerKind::kMaxPool:
+        h /= l.kernel;
+        w /= l.kernel;
+        break;
+      case LayerKind::kFlatten:
+        features = c * h * w;
+        break;
+      case LayerKind::kLinear:
+        flops += 2.0 * double(features) * double(l.out);
+        features = l.out;
+        break;
+      default:
+        break;
+    }
+  }
+  return flops;
+}
+
+// Runs `rounds` + 1 alternating rounds of (ours, bare); round 0 warms up.
+void alternate(int rounds, const std::function<double()>& ours, const std::function<double()>& bare,
+               const char* what, std::vector<double>* o, std::vector<double>* b) {
+  for (int r = 0; r <= rounds; ++r) {
+    double x = 0, y = 0;
+    if (r % 2 == 0) {
+      x = ours();
+      y = bare();
+    } else {
+      y = bare();
+      x = ours();
+    }
+    log_info("bench gpu ", what, ": round ", r, ": ours ", fixed(x, 4), " s, bare ", fixed(y, 4),
+             " s");
+    if (r == 0) continue;
+    o->push_back(x);
+    b->push_back(y);
+  }
+}
+
+void teacher_case(const BenchOptions& options, const ImageDataset& data,
+                  const std::string& data_dir, BenchReport* report) {
+  const int threads = at::get_num_threads();
+  const int64_t task_rows = options.quick ? 2000 : 10000;
+  const int timed_tasks = options.quick ? 2 : 5;
+  const std::string dir = options.scratch_dir + "/gpu_teacher";
+  ensure_dir(dir);
+  const ModelSpec model = zoo_spec("cnn");
+  torch::jit::Module teacher = build_model(model, 1);
+  teacher.eval();
+  const std::string teacher_path = dir + "/teacher.pt";
+  save_module(teacher, teacher_path);
+  LabelSpec spec;
+  spec.teacher_path = teacher_path;
+  spec.teacher_sha256 = sha256_file(teacher_path);
+  spec.data_dir = data_dir;
+  spec.train_subset = task_rows * (timed_tasks + 1);
+  spec.split_seed = 7;
+  spec.dataset_fingerprint = data.fingerprint;
+  const std::vector<int64_t> samples =
+      make_train_val_split(data.size(), 0, spec.train_subset, spec.split_seed).train;
+  spec.num_samples = static_cast<int64_t>(samples.size());
+  spec.soft_label_dir = dir;
+  spec.temperature = 4.0;
+  spec.num_classes = data.num_classes;
+  spec.batch_size = kTeacherBatch;
+  std::vector<TableTask> tasks;
+  for (int t = 0; t <= timed_tasks; ++t) {
+    char name[32];
+    std::snprintf(name, sizeof name, "shard-%06d.h5", t);
+    tasks.push_back({t * task_rows, (t + 1) * task_rows, name});
+  }
+  const std::string token = "bench-token";
+  const std::string token_file = dir + "/job.token";
+  atomic_write_file(token_file, token + "\n", 0600);
+
+  // Bare: the timed tasks' samples in pinned batches; the same file on the GPU.
+  const int64_t timed_rows = task_rows * timed_tasks;
+  const at::Tensor ids = torch::from_blob(const_cast<int64_t*>(samples.data()) + task_rows,
+                                          {timed_rows}, torch::kInt64)
+                             .clone();
+  const at::Tensor images = data.images.index_select(0, ids);
+  std::vector<at::Tensor> batches;
+  for (int64_t b = 0; b < timed_rows; b += kTeacherBatch) {
+    batches.push_back(pinned_copy(images.narrow(0, b, std::min(kTeacherBatch, timed_rows - b))));
+  }
+  torch::jit::Module loaded = load_module(teacher_path, "teacher");
+  loaded.to(kGpu);
+  loaded.eval();
+  auto bare = [&] {
+    c10::InferenceMode guard;
+    const auto start = Clock::now();
+    for (const at::Tensor& x : batches) {
+      loaded.forward({x.to(kGpu, /*non_blocking=*/true)}).toTensor().to(torch::kCPU);
+    }
+    torch::cuda::synchronize();
+    return seconds_since(start);
+  };
+  bare();  // cuDNN picks its kernels
+  std::vector<double> ours, base;
+  alternate(options.repeats, [&] { return coordinator_round(spec, tasks, token_file, token, threads, "cuda"); },
+            bare, "teacher", &ours, &base);
+  const double n = double(timed_rows);
+  const double o = median(ours), b = median(base);
+  const double gflop = forward_flops(model) / 1e9;
+  report->cases.push_back({"teacher samples/s (cnn, batch " + std::to_string(kTeacherBatch) + ")",
+                           n / o, n / b, "samples/s",
+                           {{"ours_min_max_s", min_max(ours)},
+                            {"baseline_min_max_s", min_max(base)},
+                            {"ours_tflops", n / o * gflop / 1e3},
+                            {"baseline_tflops", n / b * gflop / 1e3},
+                            {"forward_gflop_per_sample", gflop},
+                            {"timed_samples", timed_rows},
+                            {"task_rows", task_rows},
+                            {"threads", threads}}});
+  report->ratios.push_back({"teacher_coordinator_vs_bare", b / o, 0.9, true});
+  remove_tree(dir);
+}
+
+void student_case(const BenchOptions& options, const ImageDataset& data, BenchReport* report) {
+  const int64_t n = options.quick ? 2560 : 25600;
+  const std::vector<int64_t> samples = make_train_val_split(data.size(), 0, n, 3).train;
+  const ModelSpec model = zoo_spec("small_cnn");
+  SoftTargets soft;  // random teacher logits: the cost does not depend on them
+  soft.logits = torch::randn({data.size(), int64_t(data.num_classes)}) * 3;
+  const double temperature = 4.0, alpha = 0.9;
+  const int64_t steps = (n + kStudentBatch - 1) / kStudentBatch;
+
+  auto ours = [&] {
+    torch::jit::Module student = build_model(model, 1);
+    student.to(kGpu);
+    StageOptions o;
+    o.stage = "bench";
+    o.optim.epochs = 1;
+    o.optim.batch_size = kStudentBatch;
+    o.log_every = 0;
+    o.soft = soft;
+    o.temperature = temperature;
+    o.alpha = alpha;
+    torch::cuda::synchronize();
+    const auto start = Clock::now();
+    train_stage(student, {data.images, data.labels, samples}, {data.images, data.labels, {}}, o,
+                nullptr, [](const nlohmann::json&) {});
+    torch::cuda::synchronize();
+    return seconds_since(start);
+  };
+  const std::vector<int64_t> order = permutation(n, 1);
+  auto bare = [&] {
+    torch::jit::Module student = build_model(model, 1);
+    student.to(kGpu);
+    student.train();
+    std::vector<at::Tensor> params;
+    for (const auto& p : student.parameters()) params.push_back(p);
+    torch::optim::Adam adam(params, torch::optim::AdamOptions(1e-3));
+    torch::cuda::synchronize();
+    const auto start = Clock::now();
+    for (int64_t b = 0; b < n; b += kStudentBatch) {
+      std::vector<int64_t> rows;
+      for (int64_t i = b; i < std::min(n, b + kStudentBatch); ++i) {
+        rows.push_back(samples[size_t(order[size_t(i)])]);
+      }
+      const at::Tensor idx = torch::tensor(rows, torch::kInt64);
+      const at::Tensor x = data.images.index_select(0, idx).to(kGpu);
+      const at::Tensor y = data.labels.index_select(0, idx).to(kGpu);
+      const at::Tensor t = soft.logits.index_select(0, idx).to(kGpu);
+      adam.zero_grad();
+      kd_loss(student.forward({x}).toTensor(), t, y, temperature, alpha).backward();
+      adam.step();
+    }
+    torch::cuda::synchronize();
+    return seconds_since(start);
+  };
+  std::vector<double> o, b;
+  alternate(options.repeats, ours, bare, "student", &o, &b);
+  const double om = median(o), bm = median(b);
+  const double gflop = 3 * forward_flops(model) / 1e9;
+  report->cases.push_back({"student step ms (small_cnn, batch " + std::to_string(kStudentBatch) +
+                               ", distillation)",
+                           om / double(steps) * 1e3, bm / double(steps) * 1e3, "ms/step",
+                           {{"ours_min_max_s", min_max(o)},
+                            {"baseline_min_max_s", min_max(b)},
+                            {"ours_samples_per_s", double(n) / om},
+                            {"baseline_samples_per_s", double(n) / bm},
+                            {"ours_tflops", double(n) / om * gflop / 1e3},
+                            {"baseline_tflops", double(n) / bm * gflop / 1e3},
+                            {"train_gflop_per_sample", gflop},
+                            {"steps", steps}}});
+  // Speed ratio: bare time / our time (>= 0.9 means at most ~11% slower).
+  report->ratios.push_back({"student_step_speed_vs_bare", bm / om, 0.9, true});
+}
+
+}  // namespace
+
+BenchReport bench_gpu(const BenchOptions& options) {
+  require_gpu();
+  BenchReport report;
+  report.bench = "gpu";
+  const std::string data_dir = bench_data_dir();
+  const ImageDataset data = load_fashion_mnist(data_dir, /*train=*/true);
+  teacher_case(options, data, data_dir, &report);
+  student_case(options, data, &report);
+  report.tables["device"] = {{"cuda_devices", int(torch::cuda::device_count())},
+                             {"cudnn", torch::cuda::cudnn_is_available()},
+                             {"threads", at::get_num_threads()}};
+  return report;
+}
+
+}  // namespace condenser
