@@ -51,6 +51,11 @@ std::string section_misuse(const std::string& key) {
 std::optional<std::string> assign_node(const FieldSpec& field, const YAML::Node& value,
                                        Config& config) {
   const bool is_string = std::holds_alternative<std::function<std::string&(Config&)>>(field.ref);
+  if (field.structured && (value.IsMap() || value.IsSequence())) {
+    YAML::Emitter flow;
+    flow << YAML::Flow << value;
+    return assign_config_field(field, flow.c_str(), config);
+  }
   // A null string field ("path:" or "path: ~") means empty; other types need a value.
   if (value.IsMap() || value.IsSequence() || (value.IsNull() && !is_string)) {
     return "expected " + describe_expected(field) + ", got " + kind_of(value);

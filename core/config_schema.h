@@ -36,6 +36,12 @@ struct FieldSpec {
   std::vector<std::string> choices;  // string fields: allowed values (empty = any)
   bool allow_empty = true;           // string fields without choices
   std::string help;                  // one line, no trailing period
+  // String fields holding a YAML list or map (prune.stages): a sequence or
+  // map in the file or an override is stored as its flow-style text, so the
+  // rest of the config machinery (dumps, checkpoint diffs) sees one string.
+  bool structured = false;
+  // String fields: the reason a text is invalid (without location), or nullopt.
+  std::function<std::optional<std::string>(const std::string&)> check;
 };
 
 // Every field, in schema order (sections contiguous, as in config.h).

@@ -145,6 +145,9 @@ std::optional<std::string> assign_config_field(const FieldSpec& field, const std
     } else if (text.empty() && !field.allow_empty) {
       return failure;
     }
+    if (field.check) {
+      if (auto problem = field.check(text)) return problem;
+    }
     str(config) = text;
   }
   return std::nullopt;

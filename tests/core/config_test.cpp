@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "core/config_schema.h"
+#include "core/prune_plan.h"
 #include "core/errors.h"
 #include "core/text_distance.h"
 
@@ -236,7 +237,7 @@ TEST(ConfigTest, KeysCoverTheStructWithoutDuplicates) {
   const std::vector<std::string> keys = config_keys();
   const std::set<std::string> unique(keys.begin(), keys.end());
   EXPECT_EQ(unique.size(), keys.size());
-  EXPECT_EQ(keys.size(), 54u);  // one per leaf field of Config in config.h
+  EXPECT_EQ(keys.size(), 66u);  // one per leaf field of Config in config.h
   for (const char* key : {"name", "seed", "runtime.threads", "data.validation_size", "teacher.path",
                           "teacher.train.momentum", "soft_labels.shard_rows",
                           "student.train.epochs", "prune.finetune.lr", "logging.every_steps"}) {
@@ -247,6 +248,61 @@ TEST(ConfigTest, KeysCoverTheStructWithoutDuplicates) {
     EXPECT_FALSE(is_config_section(field.key)) << field.key;
   }
   EXPECT_TRUE(is_config_section("prune.finetune"));
+}
+
+TEST(ConfigTest, PruneStagesAreAYamlListOfStagesOrSparsities) {
+  Config c = parse_config(
+      "prune:\n  finetune: {epochs: 3, lr: 0.002}\n  stages:\n"
+      "    - {sparsity: 0.5, epochs: 2}\n    - 0.8\n    - {sparsity: 0.9, lr: 0.0005}\n",
+      "x.yaml");
+  std::vector<PruneStep> steps = prune_steps(c.prune);
+  ASSERT_EQ(steps.size(), 3u);
+  EXPECT_EQ(steps[0].sparsity, 0.5);
+  EXPECT_EQ(steps[0].epochs, 2);
+  EXPECT_EQ(steps[0].lr, 0.002);  // prune.finetune's
+  EXPECT_EQ(steps[1].sparsity, 0.8);
+  EXPECT_EQ(steps[1].epochs, 3);
+  EXPECT_EQ(steps[2].lr, 0.0005);
+  // The resolved config reads back to the same schedule; an override works too.
+  const Config back = parse_config(config_to_yaml(c), "resolved.yaml");
+  EXPECT_EQ(back.prune.stages, c.prune.stages);
+  c = parse_config("", "x.yaml", {"prune.stages=[0.5, 0.7]"});
+  EXPECT_EQ(prune_steps(c.prune).size(), 2u);
+  // No stages: one stage at prune.sparsity; N:M: one stage at 1 - n/m.
+  c = Config{};
+  ASSERT_EQ(prune_steps(c.prune).size(), 1u);
+  EXPECT_EQ(prune_steps(c.prune)[0].sparsity, c.prune.sparsity);
+  c.prune.method = "nm";
+  EXPECT_EQ(prune_steps(c.prune)[0].sparsity, 0.5);
+  EXPECT_EQ(prune_exclusions(Config{}.prune), (std::vector<std::string>{"first", "last"}));
+  c = parse_config("prune: {exclude: [], layer_sparsity: {l9_w: 0.95}}", "x.yaml");
+  EXPECT_TRUE(prune_exclusions(c.prune).empty());
+  EXPECT_EQ(prune_layer_targets(c.prune).at("l9_w"), 0.95);
+}
+
+TEST(ConfigTest, BadPruneStagesNameTheStageAndTheRule) {
+  EXPECT_NE(parse_error("prune: {stages: [0.5, 0.4]}").find(
+                "configs/x.yaml:1: prune.stages: stage 2 (prune.stages[1]): sparsity must rise"),
+            std::string::npos);
+  EXPECT_NE(parse_error("prune: {stages: [{sparsity: 0.5, epoch: 2}]}")
+                .find("stage 1 (prune.stages[0]): unknown key 'epoch'; a stage takes sparsity, "
+                      "epochs and lr"),
+            std::string::npos);
+  EXPECT_NE(parse_error("prune: {stages: [1.5]}").find("sparsity must be in (0, 1)"),
+            std::string::npos);
+  EXPECT_NE(parse_error("prune: {stages: [{epochs: 2}]}").find("missing sparsity"),
+            std::string::npos);
+  EXPECT_NE(parse_error("", {"prune.stages=0.5"}).find("expected a list of stages"),
+            std::string::npos);
+  EXPECT_NE(parse_error("prune: {layer_sparsity: {l9_w: 1.2}}")
+                .find("the sparsity of 'l9_w' must be a number in [0, 1)"),
+            std::string::npos);
+  EXPECT_NE(parse_error("budget: {reference: techer}").find("did you mean 'teacher'?"),
+            std::string::npos);
+  Config nm = Config{};
+  nm.prune.method = "nm";
+  nm.prune.stages = "[0.5, 0.6]";
+  EXPECT_NE(usage_error([&] { prune_steps(nm.prune); }).find("N:M pruning"), std::string::npos);
 }
 
 TEST(TextDistanceTest, CountsEditsAndAdjacentSwaps) {
