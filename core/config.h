@@ -14,6 +14,14 @@ struct RuntimeConfig {
   double bucket_cap_mb = 25.0;  // data-parallel gradient buckets (PyTorch DDP's default)
 };
 
+// What the ranks of an mpirun job do while the teacher labels.
+struct RolesConfig {
+  // 0 (phased): every rank labels, then every rank trains the student. k > 0
+  // (pipelined): the last k ranks keep labelling while the others train on
+  // shards as they are committed (needs 0 <= k < ranks; checked at run time).
+  int teacher_ranks = 0;
+};
+
 struct DataConfig {
   std::string dataset = "fashion_mnist";
   std::string path = "/usr/share/datasets/fashion-mnist";
@@ -68,6 +76,24 @@ struct PruneConfig {
   int nm_n = 2;  // keep n of every m consecutive weights (nm)
   int nm_m = 4;
   OptimConfig finetune;
+  // Flow-style YAML text (core/prune_plan.h reads it): a list of stages,
+  // each {sparsity, epochs, lr} or a bare sparsity; "" = one stage.
+  std::string stages;
+  std::string schedule = "one_shot";  // one_shot | gradual (cubic within each stage)
+  int gradual_every_steps = 50;
+  double gradual_fraction = 0.75;
+  std::string exclude = "[first, last]";  // YAML list of weight names or first/last
+  std::string layer_sparsity;             // YAML map weight name -> sparsity
+};
+
+// The accuracy guard on pruning: a stage whose validation accuracy falls
+// more than max_drop points below the reference is rolled back and retried
+// with half the sparsity step.
+struct BudgetConfig {
+  bool enabled = true;
+  double max_drop = 1.0;  // percentage points
+  std::string reference = "dense_student";  // dense_student | teacher
+  int max_retries = 2;
 };
 
 struct LoggingConfig {
@@ -84,11 +110,13 @@ struct Config {
   std::string name = "job";
   int seed = 42;
   RuntimeConfig runtime;
+  RolesConfig roles;
   DataConfig data;
   TeacherConfig teacher;
   SoftLabelConfig soft_labels;
   StudentConfig student;
   PruneConfig prune;
+  BudgetConfig budget;
   LoggingConfig logging;
   CheckpointConfig checkpoint;
 };

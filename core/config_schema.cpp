@@ -1,6 +1,8 @@
 // The schema table: the one place that binds dotted keys to Config fields.
 #include "core/config_schema.h"
 
+#include "core/prune_plan.h"
+
 namespace condenser {
 namespace {
 
@@ -31,6 +33,14 @@ class Section {
   void choice(const char* name, std::string S::*m, std::vector<std::string> choices,
               const char* help) {
     add(name, at(m), {}, std::move(choices), false, help);
+  }
+  // A YAML list or map kept as flow text (FieldSpec::structured), checked by `check`.
+  void structured(const char* name, std::string S::*m,
+                  std::function<std::optional<std::string>(const std::string&)> check,
+                  const char* help) {
+    add(name, at(m), {}, {}, true, help);
+    out_->back().structured = true;
+    out_->back().check = std::move(check);
   }
   template <class T>
   Section<T> sub(const char* name, T S::*m) const {
@@ -81,6 +91,12 @@ std::vector<FieldSpec> build_schema() {
                  "data-parallel: gradients are all-reduced in buckets of at most this many MiB, "
                  "each started as soon as backward has filled it");
 
+  auto roles = root.sub("roles", &Config::roles);
+  roles.integer("teacher_ranks", &RolesConfig::teacher_ranks, at_least(0),
+                "under mpirun: 0 = phased (every rank labels, then all train the student); "
+                "k > 0 = pipelined (the last k ranks keep labelling while the others train "
+                "on shards as they are committed); needs k < ranks");
+
   auto data = root.sub("data", &Config::data);
   data.choice("dataset", &DataConfig::dataset, {"fashion_mnist"}, "dataset to distill on");
   data.text("path", &DataConfig::path, false, "folder holding the dataset files");
@@ -126,15 +142,43 @@ std::vector<FieldSpec> build_schema() {
 
   auto prune = root.sub("prune", &Config::prune);
   prune.boolean("enabled", &PruneConfig::enabled, "prune and fine-tune the student");
-  prune.choice("method", &PruneConfig::method, {"global_magnitude", "structured", "nm"},
-               "unstructured global magnitude, structured channels (compacted), or N:M");
+  prune.choice("method", &PruneConfig::method,
+               {"global_magnitude", "layer_magnitude", "structured", "nm"},
+               "unstructured magnitude with one threshold over all layers (global) or the same "
+               "fraction in every layer (layer), structured channels (compacted), or N:M");
   prune.number("sparsity", &PruneConfig::sparsity, half_open(0, 1),
-               "fraction of weights (structured: channels) removed; nm ignores it");
+               "fraction of conv/linear weights (structured: channels) removed; nm ignores it");
+  prune.structured("stages", &PruneConfig::stages, check_prune_stages,
+                   "coarse-to-fine schedule, a list of {sparsity, epochs, lr} (or bare sparsities), "
+                   "each cut followed by its own fine-tune; empty = one stage at prune.sparsity");
+  prune.choice("schedule", &PruneConfig::schedule, {"one_shot", "gradual"},
+               "one_shot: each stage cuts at once; gradual: sparsity rises along Zhu & Gupta's "
+               "cubic over the first gradual_fraction of the stage's steps");
+  prune.integer("gradual_every_steps", &PruneConfig::gradual_every_steps, at_least(1),
+                "gradual: steps between mask updates");
+  prune.number("gradual_fraction", &PruneConfig::gradual_fraction, closed(0, 1),
+               "gradual: share of a stage's fine-tune over which sparsity rises");
+  prune.structured("exclude", &PruneConfig::exclude, check_name_list,
+                   "weights never pruned: parameter names, or first / last (the first and last "
+                   "conv/linear weight); [] prunes all");
+  prune.structured("layer_sparsity", &PruneConfig::layer_sparsity, check_layer_sparsity,
+                   "own targets for some weights, a map name: sparsity (at the last stage; "
+                   "earlier stages scale it); the rest share the remaining cut");
   prune.choice("structured_norm", &PruneConfig::structured_norm, {"l1", "l2"},
                "channel ranking norm (structured)");
   prune.integer("nm_n", &PruneConfig::nm_n, at_least(1), "weights kept per group (nm)");
   prune.integer("nm_m", &PruneConfig::nm_m, at_least(1), "group size (nm)");
   add_optim(prune.sub("finetune", &PruneConfig::finetune));
+
+  auto budget = root.sub("budget", &Config::budget);
+  budget.boolean("enabled", &BudgetConfig::enabled,
+                 "check every prune stage's validation accuracy against the budget");
+  budget.number("max_drop", &BudgetConfig::max_drop, at_least(0),
+                "largest allowed accuracy drop, in percentage points, against the reference");
+  budget.choice("reference", &BudgetConfig::reference, {"dense_student", "teacher"},
+                "what the drop is measured against");
+  budget.integer("max_retries", &BudgetConfig::max_retries, at_least(0),
+                 "retries of a missed stage, each rolling back and halving the sparsity step");
 
   auto logging = root.sub("logging", &Config::logging);
   logging.choice("level", &LoggingConfig::level, {"trace", "debug", "info", "warn", "error"},
