@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "cluster/nccl_ops.h"
+#include "cluster/rank_env.h"
 #include "core/errors.h"
 #include "core/log.h"
 #endif
@@ -186,7 +187,19 @@ class RoutingCommunicator : public Communicator {
 std::unique_ptr<Communicator> with_nccl_for_cuda(std::unique_ptr<Communicator> mpi,
                                                  int local_rank) {
   const int gpus = nccl::device_count();
-  if (gpus == 0) return mpi;
+  // NCCL refuses two ranks on one GPU, and every rank must take the same
+  // branch here (the NCCL set-up below is collective): agree over MPI.
+  const int local_ranks = discover_rank_env().local_size;
+  at::Tensor unable = torch::full({1}, int64_t(gpus == 0 || local_ranks > gpus), torch::kLong);
+  if (mpi->size() > 1) wait_all(mpi->allreduce(unable, ReduceOp::kSum));
+  if (unable.item<int64_t>() > 0) {
+    if (gpus > 0) {
+      log_warn("collectives: NCCL off: ", local_ranks, " ranks on this node share ", gpus,
+               " GPU(s) here or on another node (NCCL needs a GPU per rank); CUDA tensors go "
+               "through ", mpi->backend(), " via host memory");
+    }
+    return mpi;
+  }
   const int device = local_rank % gpus;
   log_info("collectives: NCCL (", nccl::version(), ") for CUDA tensors on cuda:", device,
            ", ", mpi->backend(), " for the rest");

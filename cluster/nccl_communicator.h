@@ -13,7 +13,9 @@
 namespace condenser {
 
 // Wraps `mpi` (any communicator: MPI, or a world of one in tests). Uses GPU
-// local_rank mod the GPU count; collective over mpi's ranks.
+// local_rank mod the GPU count; collective over mpi's ranks. Returns `mpi`
+// itself, on every rank alike, when any rank has no GPU or shares its GPU
+// with another rank of its node (NCCL refuses that).
 std::unique_ptr<Communicator> with_nccl_for_cuda(std::unique_ptr<Communicator> mpi,
                                                  int local_rank);
 
