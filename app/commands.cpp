@@ -85,10 +85,16 @@ int command_run(const RunArgs& args) {
     fail_this_rank(*world, e);
     throw;
   }
-  if (!root) return 0;
+  const int code = report.budget_missed ? static_cast<int>(ExitCode::kBudget) : 0;
+  if (!root) return code;
   std::cout << "\n" << format_summary_table(report);
   std::cout << "\nresults: " << options.run_dir << "/export (student.pt, metrics.json)\n";
-  return 0;
+  if (report.budget_missed) {
+    std::cerr << "condenser: accuracy budget missed: " << report.prune_outcome
+              << ". Exported the best compliant model, the dense distilled student. Raise "
+                 "budget.max_drop, lower the first stage's sparsity, or fine-tune longer.\n";
+  }
+  return code;
 }
 
 int command_inspect_shards(const std::string& dir) {

@@ -67,21 +67,24 @@ void remove_stale_temporaries(const std::string& dir, const std::string& keep) {
   for (const auto& n : stale) remove_tree(dir + "/" + n);
 }
 
+// Keeps the newest keep_last, the best by validation accuracy, and the
+// newest stage end: a prune stage that misses its budget rolls back to it.
 void prune_old(const std::string& dir, int keep_last) {
   remove_stale_temporaries(dir, "");
   const std::vector<std::string> names = list_checkpoints(dir);
-  std::string best;
+  std::string best, stage_end;
   double best_acc = -1;
   for (const std::string& n : names) {
     try {
       const auto state = nlohmann::json::parse(read_file(dir + "/" + n + "/state.json"));
       const double acc = state.value("val_accuracy", -1.0);
       if (acc > best_acc) best_acc = acc, best = n;
+      if (stage_end.empty() && state.value("stage_done", false)) stage_end = n;
     } catch (const std::exception&) {
     }
   }
   for (size_t i = size_t(keep_last); i < names.size(); ++i) {
-    if (names[i] != best) remove_tree(dir + "/" + names[i]);
+    if (names[i] != best && names[i] != stage_end) remove_tree(dir + "/" + names[i]);
   }
 }
 
@@ -232,6 +235,19 @@ std::map<std::string, std::string> config_map(const Config& config) {
   std::map<std::string, std::string> out;
   for (const FieldSpec& f : config_fields()) out[f.key] = config_field_text(f, config);
   return out;
+}
+
+std::optional<Checkpoint> load_latest_stage_end(const std::string& dir) {
+  for (const std::string& n : list_checkpoints(dir)) {
+    bool done = false;
+    try {
+      done = nlohmann::json::parse(read_file(dir + "/" + n + "/state.json")).value("stage_done", false);
+    } catch (const std::exception&) {
+      continue;
+    }
+    if (done) return load_checkpoint(dir + "/" + n);
+  }
+  return std::nullopt;
 }
 
 std::vector<std::string> config_differences(const std::map<std::string, std::string>& saved,

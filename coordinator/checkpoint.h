@@ -58,6 +58,10 @@ Checkpoint load_checkpoint(const std::string& dir);
 // newest to oldest, each bad one named in a warning. nullopt when none.
 std::optional<Checkpoint> load_latest_checkpoint(const std::string& checkpoints_dir);
 
+// The newest checkpoint written at a stage's end (verified), or nullopt:
+// the state a prune stage that misses its budget rolls back to.
+std::optional<Checkpoint> load_latest_stage_end(const std::string& checkpoints_dir);
+
 // Keys whose values differ between a checkpoint's config and this run's,
 // ignoring those that may change on resume (logging.*, checkpoint.*,
 // runtime.threads, runtime.bucket_cap_mb).

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <array>
 #include <sstream>
 
 #include "cluster/communicator.h"
@@ -18,11 +19,35 @@ namespace {
 
 const std::vector<std::string> kStages = {"teacher", "distill", "prune"};
 
-int stage_index(const std::string& stage) {
-  for (size_t i = 0; i < kStages.size(); ++i) {
-    if (kStages[i] == stage) return int(i);
+// Training stages in job order: teacher < distill < prune attempts, which
+// are "prune" (a one-stage schedule), "prune.K" and retries "prune.K.R".
+using StageOrder = std::array<int, 3>;
+
+std::optional<StageOrder> stage_order(const std::string& stage) {
+  std::array<std::string, 3> parts;
+  size_t part = 0, from = 0;
+  for (size_t dot; part < 3; ++part, from = dot + 1) {
+    dot = stage.find('.', from);
+    parts[part] = stage.substr(from, dot == std::string::npos ? dot : dot - from);
+    if (dot == std::string::npos) break;
   }
-  throw RuntimeFailure("checkpoint names an unknown stage '" + stage + "'");
+  if (part == 3) return std::nullopt;  // more than two dots
+  const auto base = std::find(kStages.begin(), kStages.end(), parts[0]);
+  if (base == kStages.end()) return std::nullopt;
+  StageOrder order{int(base - kStages.begin()), 0, 0};
+  for (size_t i = 1; i <= part; ++i) {
+    if (parts[i].empty() || parts[i].find_first_not_of("0123456789") != std::string::npos) {
+      return std::nullopt;
+    }
+    order[i] = std::stoi(parts[i]);
+  }
+  return order;
+}
+
+StageOrder stage_index(const std::string& stage) {
+  const auto order = stage_order(stage);
+  if (!order) throw RuntimeFailure("checkpoint names an unknown stage '" + stage + "'");
+  return *order;
 }
 
 }  // namespace
@@ -51,7 +76,7 @@ JobCheckpoints::JobCheckpoints(JobContext& job, std::optional<Checkpoint> from)
 
 bool JobCheckpoints::finished(const std::string& stage) const {
   if (!from_) return false;
-  const int at = stage_index(from_->stage), s = stage_index(stage);
+  const StageOrder at = stage_index(from_->stage), s = stage_index(stage);
   return at > s || (at == s && from_->stage_done);
 }
 
@@ -65,20 +90,16 @@ const StageResume* JobCheckpoints::inside(const std::string& stage) const {
 void trim_metrics_after(const std::string& path, const Checkpoint& from) {
   if (!path_exists(path)) return;
   // Lines of other records (no training stage) are kept.
-  const auto index = [](const std::string& stage) {
-    return std::find(kStages.begin(), kStages.end(), stage) - kStages.begin();
-  };
+  const StageOrder at = stage_index(from.stage);
   std::istringstream in(read_file(path));
   std::string kept, line;
   while (std::getline(in, line)) {
     bool keep = true;
     try {
       const auto rec = nlohmann::json::parse(line);
-      const auto stage = index(rec.value("stage", std::string()));
-      const auto at = index(from.stage);
-      if (stage < static_cast<std::ptrdiff_t>(kStages.size())) {
-        keep = stage < at || (stage == at && (from.stage_done ||
-                                              rec.value("step", int64_t(0)) <= from.resume.cursor.steps));
+      if (const auto stage = stage_order(rec.value("stage", std::string()))) {
+        keep = *stage < at || (*stage == at && (from.stage_done ||
+                                                rec.value("step", int64_t(0)) <= from.resume.cursor.steps));
       }
     } catch (const nlohmann::json::exception&) {
       keep = false;  // a line torn by the kill
@@ -91,8 +112,7 @@ void trim_metrics_after(const std::string& path, const Checkpoint& from) {
 int64_t JobCheckpoints::steps_before(const std::string& stage) const {
   int64_t steps = 0;
   for (const StageRecord& r : job_.report.stages) {
-    const bool training = std::find(kStages.begin(), kStages.end(), r.name) != kStages.end();
-    if (r.name != stage && training) {
+    if (r.name != stage && stage_order(r.name)) {
       steps += r.steps;
     }
   }

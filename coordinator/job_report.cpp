@@ -29,6 +29,32 @@ std::string pct(double v) {
   return buf;
 }
 
+nlohmann::json attempt_json(const PruneAttempt& a) {
+  return {{"name", a.name},       {"stage", a.stage},
+          {"retry", a.retry},     {"target_sparsity", a.target},
+          {"model", stats_json(a.model)}, {"flops", a.flops},
+          {"dense_flops", a.dense_flops}, {"layer_sparsity", a.layer_sparsity},
+          {"drop_points", a.drop_points}, {"passed", a.passed},
+          {"seconds", a.seconds},   {"steps", a.steps}};
+}
+
+PruneAttempt attempt_from(const nlohmann::json& j) {
+  PruneAttempt a;
+  a.name = j.at("name").get<std::string>();
+  a.stage = j.at("stage").get<int>();
+  a.retry = j.at("retry").get<int>();
+  a.target = j.at("target_sparsity").get<double>();
+  a.model = stats_from(j.at("model"));
+  a.flops = j.at("flops").get<int64_t>();
+  a.dense_flops = j.at("dense_flops").get<int64_t>();
+  a.layer_sparsity = j.at("layer_sparsity");
+  a.drop_points = j.at("drop_points").get<double>();
+  a.passed = j.at("passed").get<bool>();
+  a.seconds = j.at("seconds").get<double>();
+  a.steps = j.at("steps").get<int64_t>();
+  return a;
+}
+
 }  // namespace
 
 nlohmann::json to_json(const JobReport& r) {
@@ -38,6 +64,8 @@ nlohmann::json to_json(const JobReport& r) {
     if (s.has_model) j["model"] = stats_json(s.model);
     stages.push_back(j);
   }
+  nlohmann::json attempts = nlohmann::json::array();
+  for (const PruneAttempt& a : r.prune_attempts) attempts.push_back(attempt_json(a));
   return {{"job_name", r.job_name},
           {"teacher_source", r.teacher_source},
           {"teacher_sha256", r.teacher_sha256},
@@ -51,7 +79,12 @@ nlohmann::json to_json(const JobReport& r) {
           {"teacher_forward_samples", r.teacher_forward_samples},
           {"soft_label_reads", r.soft_label_reads},
           {"total_seconds", r.total_seconds},
-          {"finished", r.finished}};
+          {"finished", r.finished},
+          {"prune_schedule",
+           {{"attempts", attempts},
+            {"budget_reference_accuracy", r.budget_reference_accuracy},
+            {"outcome", r.prune_outcome},
+            {"budget_missed", r.budget_missed}}}};
 }
 
 JobReport report_from_json(const nlohmann::json& j, const std::string& origin) {
@@ -79,6 +112,13 @@ JobReport report_from_json(const nlohmann::json& j, const std::string& origin) {
     r.soft_label_reads = j.at("soft_label_reads").get<int64_t>();
     r.total_seconds = j.at("total_seconds").get<double>();
     r.finished = j.at("finished").get<bool>();
+    if (j.contains("prune_schedule")) {  // absent in summaries before staged schedules
+      const auto& p = j.at("prune_schedule");
+      for (const auto& a : p.at("attempts")) r.prune_attempts.push_back(attempt_from(a));
+      r.budget_reference_accuracy = p.at("budget_reference_accuracy").get<double>();
+      r.prune_outcome = p.at("outcome").get<std::string>();
+      r.budget_missed = p.at("budget_missed").get<bool>();
+    }
     return r;
   } catch (const nlohmann::json::exception& e) {
     throw UsageError("'" + origin + "' is not a valid condenser job summary (" + e.what() + ")");
@@ -103,6 +143,20 @@ std::string format_summary_table(const JobReport& r) {
                     static_cast<long long>(s.steps));
     }
     out += line;
+  }
+  if (!r.prune_attempts.empty()) {
+    std::snprintf(line, sizeof line, "\n%-12s %8s %8s %9s %9s %7s %10s %10s %s\n", "prune stage",
+                  "target", "reached", "val acc", "test acc", "drop", "nonzeros", "MFLOPs", "budget");
+    out += line;
+    for (const PruneAttempt& a : r.prune_attempts) {
+      std::snprintf(line, sizeof line, "%-12s %8s %8s %9s %9s %7.2f %10lld %10.3f %s\n",
+                    a.name.c_str(), pct(a.target).c_str(), pct(a.model.sparsity).c_str(),
+                    pct(a.model.val_accuracy).c_str(), pct(a.model.test_accuracy).c_str(),
+                    a.drop_points, static_cast<long long>(a.model.nonzeros), a.flops / 1e6,
+                    a.passed ? "met" : "missed, rolled back");
+      out += line;
+    }
+    if (!r.prune_outcome.empty()) out += r.prune_outcome + "\n";
   }
   std::snprintf(line, sizeof line,
                 "\nteacher %s test accuracy, %lld parameters | student %s test accuracy, %lld "

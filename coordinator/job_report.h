@@ -23,6 +23,23 @@ struct StageRecord {
   ModelStats model;
 };
 
+// One prune stage attempt: the cut, its fine-tune, and the budget's verdict.
+// A missed attempt was rolled back; the next one halves the sparsity step.
+struct PruneAttempt {
+  std::string name;  // its stage name in metrics and checkpoints (prune, prune.2, prune.2.1)
+  int stage = 1;     // 1-based index into the schedule
+  int retry = 0;     // 0 as planned; r: the r-th back-off
+  double target = 0.0;    // sparsity asked for
+  ModelStats model;       // after the fine-tune (sparsity reached, accuracies)
+  int64_t flops = 0;        // per sample, nonzero weights only (model_flops)
+  int64_t dense_flops = 0;  // per sample, every weight
+  nlohmann::json layer_sparsity = nlohmann::json::object();  // weight -> sparsity
+  double drop_points = 0.0;  // reference accuracy - val accuracy, in points
+  bool passed = true;        // within the budget (or no budget)
+  double seconds = 0.0;
+  int64_t steps = 0;
+};
+
 struct JobReport {
   std::string job_name;
   std::string teacher_source;  // "built-in cnn (trained)" or the TorchScript path
@@ -38,6 +55,12 @@ struct JobReport {
   int64_t soft_label_reads = 0;         // cached labels read by training (passes avoided)
   double total_seconds = 0.0;
   bool finished = false;
+  // The prune schedule: every attempt in order, the budget's reference
+  // accuracy (validation), and why the schedule ended where it did.
+  std::vector<PruneAttempt> prune_attempts;
+  double budget_reference_accuracy = 0.0;
+  std::string prune_outcome;
+  bool budget_missed = false;  // not even the first stage met the budget (exit 3)
 };
 
 nlohmann::json to_json(const JobReport& report);

@@ -11,6 +11,7 @@
 
 #include "cluster/rank_env.h"
 #include "core/files.h"
+#include "core/prune_plan.h"
 #include "core/log.h"
 
 namespace condenser {
@@ -51,7 +52,16 @@ std::vector<StagePlan> plan_progress(const Config& c, int64_t train_samples, int
     plan.push_back({"teacher", c.teacher.train.epochs, steps(c.teacher.train)});
   plan.push_back({"label", 0, 0});
   plan.push_back({"distill", c.student.train.epochs, steps(c.student.train)});
-  if (c.prune.enabled) plan.push_back({"prune", c.prune.finetune.epochs, steps(c.prune.finetune)});
+  if (c.prune.enabled) {
+    // The planned stages (retries, if any, are added as they happen).
+    const std::vector<PruneStep> prune = prune_steps(c.prune);
+    for (size_t i = 0; i < prune.size(); ++i) {
+      OptimConfig o = c.prune.finetune;
+      o.epochs = prune[i].epochs;
+      plan.push_back({prune.size() == 1 ? "prune" : "prune." + std::to_string(i + 1), o.epochs,
+                      steps(o)});
+    }
+  }
   plan.push_back({"export", 0, 0});
   return plan;
 }

@@ -1,8 +1,11 @@
 #pragma once
-// The prune stage: masks (global magnitude, N:M or structured channels)
-// fixed on the distilled student, a fine-tune distilling from the cached
-// soft labels with the masks held, and for structured pruning the physical
-// compaction into a smaller model.
+// The prune schedule: stage after stage (prune.stages), the distilled
+// student is cut (magnitude, N:M or structured channels; prune.exclude and
+// prune.layer_sparsity), fine-tuned from the cached soft labels with the
+// masks held, and checked against the accuracy budget; a miss rolls back
+// and retries with half the step (coordinator/budget_schedule.h). Each
+// attempt is a checkpointed stage of its own (prune, prune.K, prune.K.R) and
+// a PruneAttempt in the report; a structured student is compacted at the end.
 #include <torch/script.h>
 
 #include "coordinator/job_checkpoints.h"
@@ -11,7 +14,8 @@
 
 namespace condenser {
 
-// Returns the pruned, fine-tuned (and compacted) student; records the stage.
+// Returns the student kept (the last attempt within the budget, else the
+// dense student) and sets job.report.student_final to its stats.
 torch::jit::Module prune_stage(JobContext& job, torch::jit::Module student, const SoftLabels& soft,
                                JobCheckpoints& checkpoints);
 
