@@ -1,6 +1,10 @@
 #include "cluster/communicator.h"
 
+#include <ATen/ATen.h>
+
+#include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <cstdlib>
 #include <string>
 
@@ -50,6 +54,20 @@ WorkPtr SingleRankCommunicator::allgather(const at::Tensor& input, at::Tensor& o
 }
 
 WorkPtr SingleRankCommunicator::barrier() { return std::make_shared<DoneWork>(); }
+
+std::unique_ptr<Communicator> SingleRankCommunicator::split(int) {
+  return std::make_unique<SingleRankCommunicator>();
+}
+
+std::string broadcast_text(Communicator& comm, const std::string& text, int root) {
+  at::Tensor length = at::full({1}, int64_t(text.size()), at::kLong);
+  wait_all(comm.broadcast(length, root));
+  at::Tensor bytes = at::zeros({std::max<int64_t>(1, length.item<int64_t>())}, at::kByte);
+  if (comm.rank() == root) std::memcpy(bytes.data_ptr(), text.data(), text.size());
+  wait_all(comm.broadcast(bytes, root));
+  return std::string(static_cast<const char*>(bytes.data_ptr()),
+                     static_cast<size_t>(length.item<int64_t>()));
+}
 
 std::unique_ptr<Communicator> make_world_communicator(const RankEnv& env) {
   if (env.world_size <= 1) return std::make_unique<SingleRankCommunicator>();

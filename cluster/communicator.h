@@ -46,6 +46,12 @@ class Communicator {
   // `output` holds size() * input.numel() elements: rank r's input at r.
   virtual WorkPtr allgather(const at::Tensor& input, at::Tensor& output) = 0;
   virtual WorkPtr barrier() = 0;
+
+  // MPI_Comm_split: the ranks passing the same `color` form the returned
+  // communicator, ranked in their order here. Collective (every rank calls
+  // it, in the same place of its call sequence); the result shares this
+  // communicator's MPI thread and must be destroyed before it.
+  virtual std::unique_ptr<Communicator> split(int color) = 0;
 };
 
 // How long a collective may take before the job is declared hung. Long enough
@@ -69,7 +75,12 @@ class SingleRankCommunicator : public Communicator {
   WorkPtr broadcast(at::Tensor& tensor, int root) override;
   WorkPtr allgather(const at::Tensor& input, at::Tensor& output) override;
   WorkPtr barrier() override;
+  std::unique_ptr<Communicator> split(int color) override;
 };
+
+// Rank `root`'s `text` on every rank (the others pass anything): its length,
+// then its bytes, as uint8 tensors. Blocking (wait_all).
+std::string broadcast_text(Communicator& comm, const std::string& text, int root);
 
 // After an error on one rank of a multi-rank job: writes nothing more and
 // ends this process with `code` without MPI_Finalize (which would wait for

@@ -33,8 +33,9 @@ void sum_16bit(void* in, void* inout, int* len, MPI_Datatype*) {
 
 class MpiCommunicator : public Communicator {
  public:
+  // MPI_COMM_WORLD: owns the MPI thread (initialises and finalises MPI).
   MpiCommunicator()
-      : queue_([this] {
+      : queue_(std::make_shared<WorkQueue>([this] {
           // Waiting ranks yield the core instead of spinning: compute
           // (backward) shares it with this thread while all-reduces overlap.
           setenv("OMPI_MCA_mpi_yield_when_idle", "1", /*overwrite=*/0);
@@ -47,21 +48,51 @@ class MpiCommunicator : public Communicator {
                                  ", condenser needs MPI_THREAD_SERIALIZED or better");
           }
           g_mpi_initialised = true;
-          MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
-          MPI_Comm_size(MPI_COMM_WORLD, &size_);
+          comm_ = MPI_COMM_WORLD;
+          MPI_Comm_rank(comm_, &rank_);
+          MPI_Comm_size(comm_, &size_);
           MPI_Type_contiguous(2, MPI_BYTE, &half_type_);
           MPI_Type_commit(&half_type_);
           MPI_Op_create(&sum_16bit<c10::Half>, /*commute=*/1, &half_sum_);
           MPI_Op_create(&sum_16bit<c10::BFloat16>, /*commute=*/1, &bf16_sum_);
-        }) {}
+        })) {}
+
+  // A split of `parent`: same MPI thread, types and ops; its own MPI_Comm.
+  // Constructed on the MPI thread (inside split()).
+  MpiCommunicator(const MpiCommunicator& parent, MPI_Comm comm)
+      : comm_(comm), half_type_(parent.half_type_), half_sum_(parent.half_sum_),
+        bf16_sum_(parent.bf16_sum_), queue_(parent.queue_), owns_mpi_(false) {
+    MPI_Comm_rank(comm_, &rank_);
+    MPI_Comm_size(comm_, &size_);
+  }
 
   ~MpiCommunicator() override {
-    queue_.stop([this] {
+    if (!owns_mpi_) {
+      try {
+        wait_all(queue_->submit("MPI_Comm_free", [this] { MPI_Comm_free(&comm_); }));
+      } catch (...) {
+        // Destruction must not throw; MPI_Finalize frees what is left.
+      }
+      return;
+    }
+    queue_->stop([this] {
       MPI_Op_free(&half_sum_);
       MPI_Op_free(&bf16_sum_);
       MPI_Type_free(&half_type_);
       MPI_Finalize();
     });
+  }
+
+  std::unique_ptr<Communicator> split(int color) override {
+    std::unique_ptr<Communicator> result;
+    wait_all(queue_->submit("split of rank " + std::to_string(rank_) + " of " +
+                                std::to_string(size_),
+                            [this, color, &result] {
+                              MPI_Comm sub = MPI_COMM_NULL;
+                              check(MPI_Comm_split(comm_, color, rank_, &sub), "MPI_Comm_split");
+                              result = std::make_unique<MpiCommunicator>(*this, sub);
+                            }));
+    return result;
   }
 
   int rank() const override { return rank_; }
@@ -70,10 +101,10 @@ class MpiCommunicator : public Communicator {
 
   WorkPtr allreduce(at::Tensor& tensor, ReduceOp op) override {
     const Staged staged = stage(tensor, "allreduce");
-    return queue_.submit(describe("allreduce", tensor), [this, staged, op] {
+    return queue_->submit(describe("allreduce", tensor), [this, staged, op] {
       at::Tensor t = staged.host;
       check(MPI_Allreduce(MPI_IN_PLACE, t.data_ptr(), int(t.numel()), mpi_type(t),
-                          sum_op(t), MPI_COMM_WORLD),
+                          sum_op(t), comm_),
             "MPI_Allreduce");
       if (op == ReduceOp::kAvg) {
         if (t.is_floating_point()) {
@@ -88,9 +119,9 @@ class MpiCommunicator : public Communicator {
 
   WorkPtr broadcast(at::Tensor& tensor, int root) override {
     const Staged staged = stage(tensor, "broadcast");
-    return queue_.submit(describe("broadcast", tensor), [this, staged, root] {
+    return queue_->submit(describe("broadcast", tensor), [this, staged, root] {
       at::Tensor t = staged.host;
-      check(MPI_Bcast(t.data_ptr(), int(t.numel()), mpi_type(t), root, MPI_COMM_WORLD),
+      check(MPI_Bcast(t.data_ptr(), int(t.numel()), mpi_type(t), root, comm_),
             "MPI_Bcast");
       staged.copy_back();
     });
@@ -104,18 +135,18 @@ class MpiCommunicator : public Communicator {
     }
     at::Tensor in = input.is_cpu() ? input.contiguous() : input.to(at::kCPU);
     const Staged out = stage(output, "allgather");
-    return queue_.submit(describe("allgather", input), [this, in, out] {
+    return queue_->submit(describe("allgather", input), [this, in, out] {
       check(MPI_Allgather(in.data_ptr(), int(in.numel()), mpi_type(in), out.host.data_ptr(),
-                          int(in.numel()), mpi_type(in), MPI_COMM_WORLD),
+                          int(in.numel()), mpi_type(in), comm_),
             "MPI_Allgather");
       out.copy_back();
     });
   }
 
   WorkPtr barrier() override {
-    return queue_.submit("barrier on rank " + std::to_string(rank_) + " of " +
+    return queue_->submit("barrier on rank " + std::to_string(rank_) + " of " +
                              std::to_string(size_),
-                         [] { check(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier"); });
+                         [this] { check(MPI_Barrier(comm_), "MPI_Barrier"); });
   }
 
  private:
@@ -165,12 +196,15 @@ class MpiCommunicator : public Communicator {
            " of " + std::to_string(size_);
   }
 
+  MPI_Comm comm_ = MPI_COMM_NULL;
   int rank_ = 0;
   int size_ = 1;
   MPI_Datatype half_type_ = MPI_DATATYPE_NULL;
   MPI_Op half_sum_ = MPI_OP_NULL;
   MPI_Op bf16_sum_ = MPI_OP_NULL;
-  WorkQueue queue_;  // last: its thread starts after the fields above exist
+  // Last: its thread starts after the fields above exist. Shared by splits.
+  std::shared_ptr<WorkQueue> queue_;
+  bool owns_mpi_ = true;  // MPI_COMM_WORLD's: finalises MPI on destruction
 };
 
 }  // namespace

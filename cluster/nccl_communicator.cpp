@@ -138,6 +138,10 @@ class RoutingCommunicator : public Communicator {
     });
   }
   WorkPtr barrier() override { return mpi_->barrier(); }
+  // The group gets its own NCCL communicator (its id broadcast within it).
+  std::unique_ptr<Communicator> split(int color) override {
+    return with_nccl_for_cuda(mpi_->split(color), device_);
+  }
 
  private:
   // Orders the NCCL stream after the work that produced the tensors (on the

@@ -150,7 +150,8 @@ JobReport run_job(const Config& config, const JobOptions& options) {
   }
   if (!from && root) remove_tree(checkpoints_dir);  // a fresh start keeps none of the old ones
   if (from && root) trim_metrics_after(paths.metrics, *from);
-  JobContext job{config, options, resolve_device(config.runtime.device, discover_rank_env().local_rank), paths,
+  JobOptions ranks = options;  // pipelined labelling narrows comm to the student ranks
+  JobContext job{config, ranks, resolve_device(config.runtime.device, discover_rank_env().local_rank), paths,
                  MetricsLog(root ? paths.metrics : "", /*truncate=*/!from)};
   job.barrier();
   job.report.job_name = config.name;
@@ -163,6 +164,7 @@ JobReport run_job(const Config& config, const JobOptions& options) {
                                : pc.method == "nm"         ? 1.0 - double(pc.nm_n) / pc.nm_m
                                                            : pc.sparsity;
   const int world = options.comm ? options.comm->size() : 1;
+  check_rank_roles(config, world);  // before anything is trained
   log_info("job '", config.name, "' in ", options.run_dir, " on ", job.device.str(), " with ",
            at::get_num_threads(), " threads",
            world > 1 ? ", data-parallel over " + std::to_string(world) + " ranks (" +
@@ -178,6 +180,8 @@ JobReport run_job(const Config& config, const JobOptions& options) {
 
   torch::jit::Module teacher = teacher_stage(job, checkpoints);
   const SoftLabels soft_logits = label_stage(job, teacher, config.teacher.path.empty());
+  if (soft_logits.labeller_only) return job.report;  // a pipelined teacher rank: labelling was all
+  if (soft_logits.students) ranks.comm = soft_logits.students.get();
 
   auto start = Clock::now();
   torch::jit::Module student =
@@ -199,6 +203,7 @@ JobReport run_job(const Config& config, const JobOptions& options) {
     checkpoints.stage_end("distill", student, nullptr, distilled.steps);
   }
 
+  if (soft_logits.pipeline) soft_logits.pipeline->finish();  // every shard in; labelling over
   if (config.prune.enabled) student = prune_stage(job, std::move(student), soft_logits, checkpoints);
   if (soft_logits.stream) {
     log_info("soft labels streamed from shards: training waited ",

@@ -65,9 +65,11 @@ int64_t unix_ms() {
 
 LabellingResult label_with_workers(JobContext& job, const LabellerSetup& setup,
                                    const std::vector<LabelTask>& tasks,
-                                   const std::vector<LabelTask>& todo, Manifest manifest) {
+                                   const std::vector<LabelTask>& todo, Manifest manifest,
+                                   const LabelServiceHooks& hooks) {
   const auto start = Clock::now();
   const JobOptions& o = job.options;
+  const int local_workers = hooks.local_workers >= 0 ? hooks.local_workers : o.local_workers;
   if (manifest.total_rows == 0) {
     for (const LabelTask& t : tasks) manifest.total_rows += (t.end - t.begin) * setup.views;
   }
@@ -98,7 +100,10 @@ LabellingResult label_with_workers(JobContext& job, const LabellerSetup& setup,
   ShardCommitter committer(setup.soft_label_dir, job.paths.manifest, table_path, manifest,
                            setup.views, spec);
   LabellingResult result;
+  size_t shards_seen = committer.manifest().shards.size();
+  if (hooks.committed) hooks.committed(committer.manifest());
   if (table.all_done()) {
+    if (hooks.serving) hooks.serving("");
     result.manifest = committer.manifest();
     return result;
   }
@@ -123,7 +128,7 @@ LabellingResult label_with_workers(JobContext& job, const LabellerSetup& setup,
     return render_dashboard(root);
   };
   ServerOptions server_options;
-  server_options.control_listen = o.listen;
+  server_options.control_listen = hooks.listen.empty() ? o.listen : hooks.listen;
   server_options.http_listen = o.http_listen;
   server_options.read_timeout = std::chrono::milliseconds(o.read_timeout_ms);
   ControlServer server(handler, server_options, routes);
@@ -138,14 +143,25 @@ LabellingResult label_with_workers(JobContext& job, const LabellerSetup& setup,
            " task(s) to label; workers: condenser worker --coordinator ",
            server.control_address(), " --token-file ", absolute(job.paths.token));
 
-  const int threads = std::max(1, at::get_num_threads() / std::max(1, o.local_workers));
-  LocalWorkers workers(o.local_workers, server.control_address(), absolute(job.paths.token),
+  if (hooks.serving) hooks.serving(server.control_address());
+  const int threads = std::max(1, at::get_num_threads() / std::max(1, local_workers));
+  LocalWorkers workers(local_workers, server.control_address(), absolute(job.paths.token),
                        job.config.runtime.device, threads);
   for (bool done = false; !done;) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    server.run_on_io([&] { done = table.all_done(); });
+    Manifest committed;
+    server.run_on_io([&] {
+      done = table.all_done();
+      if (hooks.committed && committer.manifest().shards.size() != shards_seen) {
+        committed = committer.manifest();
+      }
+    });
+    if (!committed.shards.empty()) {
+      shards_seen = committed.shards.size();
+      hooks.committed(committed);
+    }
     const int running = workers.poll();
-    if (!done && o.local_workers > 0 && running == 0 && !workers.failures().empty()) {
+    if (!done && local_workers > 0 && running == 0 && !workers.failures().empty()) {
       throw RuntimeFailure("labelling stopped: " + workers.failures().front() +
                            " and no local worker is left (see its log above)");
     }

@@ -299,13 +299,26 @@ StageResult train_stage(torch::jit::Module& module, const LabelledSet& train,
         if (stop_after_step()) return stopped(result, start);
       }
     } else {
-      const std::vector<int64_t> order =
-          epoch_order(static_cast<int64_t>(n), options.seed, stage_salt(options.stage), epoch);
+      // Pipelined labelling: this epoch's order grows as shards are committed.
+      const bool growing = options.order_source && options.order_source->orders(epoch);
+      std::vector<int64_t> order =
+          growing ? std::vector<int64_t>()
+                  : epoch_order(static_cast<int64_t>(n), options.seed, stage_salt(options.stage),
+                                epoch);
       std::vector<int64_t> samples(n);
-      for (size_t i = 0; i < n; ++i) samples[i] = train.indices[static_cast<size_t>(order[i])];
+      for (size_t i = 0; i < order.size(); ++i) {
+        samples[i] = train.indices[static_cast<size_t>(order[i])];
+      }
       for (size_t begin = size_t(first_batch) * global_batch; begin < n; begin += global_batch) {
         const size_t end = std::min(n, begin + global_batch);
         const RankShare share = rank_share(static_cast<int64_t>(end - begin), rank, world);
+        if (growing && order.size() < end) {
+          const size_t known = order.size();
+          options.order_source->extend(epoch, end, order);
+          for (size_t i = known; i < std::min(n, order.size()); ++i) {
+            samples[i] = train.indices[static_cast<size_t>(order[i])];
+          }
+        }
         const size_t lo = begin + size_t(share.begin);
         const size_t hi = begin + size_t(share.end);
         const Batch batch_in = make_batch(train, samples, lo, hi, epoch, options);

@@ -51,6 +51,19 @@ struct StepState {
 // with interrupted set). Every rank must return the same answer.
 using StepHook = std::function<bool(const StepState&)>;
 
+// Pipelined labelling (coordinator/shard_pipeline.h): an epoch whose order
+// is only known as soft-label shards are committed. When orders(epoch), the
+// loop calls extend() before a batch whose positions it does not have yet.
+class EpochOrderSource {
+ public:
+  virtual ~EpochOrderSource() = default;
+  virtual bool orders(int64_t epoch) const = 0;
+  // Appends positions (into LabelledSet::indices) until `order` holds at
+  // least `end`, blocking until their soft labels are in the table.
+  // Collective: every rank calls it with the same arguments.
+  virtual void extend(int64_t epoch, size_t end, std::vector<int64_t>& order) = 0;
+};
+
 // Samples a stage trains on: rows of `images`/`labels` listed in `indices`.
 struct LabelledSet {
   at::Tensor images;             // [N, ...] float32, all samples
@@ -73,6 +86,8 @@ struct StageOptions {
   // Alternatively stream the soft targets from the shards (bounded memory;
   // its own shard-then-row order per epoch). Not owned; soft stays empty.
   ShardStream* stream = nullptr;
+  // Replaces epoch_order for the epochs it orders (not owned; table reader only).
+  EpochOrderSource* order_source = nullptr;
   double temperature = 1.0;
   double alpha = 1.0;
   // Data-parallel over comm's ranks when it has more than one (not owned;

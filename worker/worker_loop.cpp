@@ -58,7 +58,8 @@ struct LoadedJob {
   torch::jit::Module teacher;
 };
 
-std::unique_ptr<LoadedJob> load_job(const LabelSpec& spec, const std::string& device_name) {
+std::unique_ptr<LoadedJob> load_job(const LabelSpec& spec, const std::string& device_name,
+                                    const std::string& worker_name) {
   auto job = std::make_unique<LoadedJob>();
   job->spec = spec;
   if (spec.dataset != "fashion_mnist") {
@@ -92,7 +93,8 @@ std::unique_ptr<LoadedJob> load_job(const LabelSpec& spec, const std::string& de
   s.meta.temperature = spec.temperature;
   s.meta.num_classes = spec.num_classes;
   s.meta.top_k = spec.top_k;
-  s.meta.producer = "condenser worker";
+  // Each shard names the worker that labelled it (h5py: attrs["producer"]).
+  s.meta.producer = "condenser worker " + worker_name;
   if (!parse_logit_dtype(spec.dtype, &s.dtype)) throw RuntimeFailure("worker: dtype " + spec.dtype);
   s.top_k = spec.top_k;
   s.views = spec.views;
@@ -206,7 +208,7 @@ Session serve(FrameClient& client, const WorkerOptions& o, const std::string& to
       w.held.clear();
     }
     try {
-      w.job = load_job(spec, o.device);
+      w.job = load_job(spec, o.device, o.name);
     } catch (const UsageError&) {
       throw;
     } catch (const std::exception& e) {
@@ -265,7 +267,7 @@ Session serve(FrameClient& client, const WorkerOptions& o, const std::string& to
 int run_worker(const WorkerOptions& options) {
   WorkerOptions o = options;
   if (o.coordinator.empty()) throw UsageError("worker: --coordinator HOST:PORT is required");
-  const std::string token = read_token(o.token_file);
+  const std::string token = o.token.empty() ? read_token(o.token_file) : o.token;
   if (o.name.empty()) {
     char host[256] = "host";
     ::gethostname(host, sizeof host - 1);

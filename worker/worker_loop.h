@@ -13,6 +13,9 @@ namespace condenser {
 struct WorkerOptions {
   std::string coordinator;  // HOST:PORT
   std::string token_file;   // holds the job token (RUN_DIR/job.token)
+  // The token itself, when known already (the ranks of an mpirun job get it
+  // broadcast from rank 0); token_file is then not read.
+  std::string token;
   std::string device = "cpu";  // cpu | cuda | cuda:N
   int threads = 0;             // LibTorch intra-op threads; 0 = leave the default
   std::string name;            // shown in /status; default host:pid
