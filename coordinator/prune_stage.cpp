@@ -61,15 +61,19 @@ struct Cutter {
 
 // prune.schedule gradual: after each step t, masks follow Zhu & Gupta's
 // cubic from `from` to `to` over the first gradual_fraction of the stage.
+// Each update is a metrics.jsonl record {stage, step, prune_sparsity}.
 StepHook gradual_hook(const Cutter& cutter, torch::jit::Module& student, PruneMasks& masks,
-                      double from, double to, int64_t stage_steps) {
+                      const std::string& stage, double from, double to, int64_t stage_steps) {
   const PruneConfig& p = cutter.job.config.prune;
   const int64_t dt = p.gradual_every_steps;
   const int64_t n = static_cast<int64_t>(p.gradual_fraction * double(stage_steps)) / dt;
-  return [&cutter, &student, &masks, from, to, dt, n](const StepState& s) {
+  MetricSink sink = cutter.job.sink();
+  return [&cutter, &student, &masks, stage, from, to, dt, n, sink](const StepState& s) {
     const int64_t t = s.cursor.steps;
     if (s.epoch_end || t == 0 || !is_prune_step(t, 0, n, dt)) return false;
-    masks = cutter.cut(student, cubic_sparsity(t, from, to, 0, n, dt), masks);
+    const double sparsity = cubic_sparsity(t, from, to, 0, n, dt);
+    masks = cutter.cut(student, sparsity, masks);
+    sink({{"stage", stage}, {"step", t}, {"prune_sparsity", sparsity}});
     return false;
   };
 }
@@ -163,7 +167,7 @@ torch::jit::Module prune_stage(JobContext& job, torch::jit::Module student,
     StageOptions o = distill_options(job, a->name, optim, soft_logits, checkpoints);
     o.on_step = checkpoints.hook(a->name, student, &masks);
     if (gradual) {
-      o.on_step = both(gradual_hook(cutter, student, masks, schedule.kept_sparsity(), a->sparsity,
+      o.on_step = both(gradual_hook(cutter, student, masks, a->name, schedule.kept_sparsity(), a->sparsity,
                                     a->epochs * steps_per_epoch(job, optim.batch_size)),
                        o.on_step);
     }

@@ -49,4 +49,18 @@ done
   "$bin" run "$@" prune.stages=[0.98] budget.enabled=true budget.max_retries=0 --run-dir "$work/missed"
 [ "$(hash_of "$work/missed/export/student.pt")" = "$(hash_of "$work/missed/models/student_distilled.pt")" ] ||
   { echo "missed: the exported student is not the dense distilled student"; exit 1; }
-echo "ok: budget back-off, rollback, resume and exit 3"
+# Gradual: masks follow the cubic every 3 steps over the first 75 % of the
+# stage's 32 steps (n = 8 updates), then the exact target.
+"$bin" run "$@" 'prune.stages=[{sparsity: 0.6, epochs: 2}]' prune.schedule=gradual \
+  prune.gradual_every_steps=3 prune.gradual_fraction=0.75 --run-dir "$work/gradual" > "$work/gradual.log" 2>&1 ||
+  { echo "gradual run failed:"; tail -20 "$work/gradual.log"; exit 1; }
+"$python" -c 'import json,sys
+recs=[json.loads(l) for l in open(sys.argv[1]+"/metrics.jsonl")]
+ups=[(r["step"],r["prune_sparsity"]) for r in recs if "prune_sparsity" in r]
+want=[(t, 0.6+(0-0.6)*(1-t/24)**3) for t in range(3,25,3)]
+assert len(ups)==len(want) and all(a==b and abs(x-y)<1e-12 for (a,x),(b,y) in zip(ups,want)), ups
+s=json.load(open(sys.argv[1]+"/summary.json"))
+a=s["prune_schedule"]["attempts"][-1]
+assert abs(a["model"]["sparsity"]-0.6)<1e-3, a["model"]
+print("gradual: mask updates at", [t for t,_ in ups], "sparsity", [round(x,4) for _,x in ups])' "$work/gradual"
+echo "ok: budget back-off, rollback, resume, exit 3 and the gradual ramp"
