@@ -58,15 +58,18 @@ TaskLogits infer_task(torch::jit::Module& teacher, const LabellerSetup& setup,
     for (int64_t b = 0; b < rows; b += setup.batch_size) {
       const int64_t e = std::min(rows, b + setup.batch_size);
       const std::vector<int64_t> ids(sample_index.begin() + b, sample_index.begin() + e);
+      // On the teacher's device (to a GPU: via pinned memory, asynchronously).
       const at::Tensor x =
-          views > 1 ? augment_batch(setup.images, ids,
-                                    std::vector<int>(view.begin() + b, view.begin() + e),
-                                    setup.augment_seed)
-                    : setup.images.index_select(
-                          0, torch::from_blob(const_cast<int64_t*>(ids.data()), {e - b},
-                                              torch::kInt64)
-                                 .clone());
-      const at::Tensor out = teacher.forward({to_device(x, device).to(input_dtype)})
+          views > 1 ? to_device(augment_batch(setup.images, ids,
+                                              std::vector<int>(view.begin() + b, view.begin() + e),
+                                              setup.augment_seed),
+                                device)
+                    : gather_to_device(setup.images,
+                                       torch::from_blob(const_cast<int64_t*>(ids.data()), {e - b},
+                                                        torch::kInt64)
+                                           .clone(),
+                                       device);
+      const at::Tensor out = teacher.forward({x.to(input_dtype)})
                                  .toTensor()
                                  .to(torch::kCPU, torch::kFloat32)
                                  .contiguous();
