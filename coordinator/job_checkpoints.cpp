@@ -62,7 +62,10 @@ JobCheckpoints::JobCheckpoints(JobContext& job, std::optional<Checkpoint> from)
     throw UsageError("checkpoint '" + from_->path + "' was made with another config; these keys "
                      "differ: " + keys + "; run with the same config, or --resume none to start over");
   }
-  const int world = job.options.comm ? job.options.comm->size() : 1;
+  int world = job.options.comm ? job.options.comm->size() : 1;
+  // Pipelined labelling: the stages after the teacher's train on the ranks
+  // that do not label (coordinator/label_stage.h).
+  if (from_->stage != "teacher") world -= job.config.roles.teacher_ranks;
   if (!from_->stage_done && from_->resume.rng_states.size(0) != world) {
     throw UsageError("checkpoint '" + from_->path + "' was made by " +
                      std::to_string(from_->resume.rng_states.size(0)) + " rank(s), this job has " +
