@@ -12,6 +12,7 @@
 #include "core/config.h"
 #include "core/errors.h"
 #include "core/files.h"
+#include "core/prune_plan.h"
 #include "core/log.h"
 #include "data/dataset.h"
 #include "data/manifest.h"
@@ -32,9 +33,14 @@ int64_t file_bytes(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 ? static_cast<int64_t>(st.st_size) : -1;
 }
 
+// Seconds of the stage `name`, or of every prune attempt for "prune"
+// (prune, prune.K, prune.K.R).
 double stage_seconds(const JobReport& r, const std::string& name) {
   double s = 0.0;
-  for (const StageRecord& st : r.stages) s += st.name == name ? st.seconds : 0.0;
+  for (const StageRecord& st : r.stages) {
+    const bool attempt = name == "prune" && st.name.rfind("prune.", 0) == 0;
+    s += st.name == name || attempt ? st.seconds : 0.0;
+  }
   return s;
 }
 
@@ -53,6 +59,15 @@ json cost_json(const JobReport& r) {
   c["estimated_teacher_seconds_avoided"] =
       std::isfinite(per_pass) ? json(per_pass * double(r.soft_label_reads)) : json(nullptr);
   return c;
+}
+
+json prune_stages_json(const Config& c) {
+  json stages = json::array();
+  if (!c.prune.enabled) return stages;
+  for (const PruneStep& step : prune_steps(c.prune)) {
+    stages.push_back({{"sparsity", step.sparsity}, {"epochs", step.epochs}, {"lr", step.lr}});
+  }
+  return stages;
 }
 
 json recipe_json(const Config& c, const std::string& manifest_path) {
@@ -83,7 +98,14 @@ json recipe_json(const Config& c, const std::string& manifest_path) {
               {"method", c.prune.enabled ? c.prune.method : "none"},
               {"sparsity", c.prune.sparsity},
               {"nm", std::to_string(c.prune.nm_n) + ":" + std::to_string(c.prune.nm_m)},
-              {"finetune_epochs", c.prune.finetune.epochs}}}};
+              {"finetune_epochs", c.prune.finetune.epochs},
+              {"stages", prune_stages_json(c)},
+              {"schedule", c.prune.schedule},
+              {"budget",
+               {{"enabled", c.budget.enabled},
+                {"max_drop_points", c.budget.max_drop},
+                {"reference", c.budget.reference},
+                {"max_retries", c.budget.max_retries}}}}}};
   if (path_exists(manifest_path)) {
     const Manifest m = load_manifest(manifest_path);
     r["train_samples"] = m.total_rows / std::max(1, m.views);

@@ -32,6 +32,35 @@ std::string yaml_value(const json& v) {
 }
 
 std::string text(const json& v) { return v.is_string() ? v.get<std::string>() : "n/a"; }
+
+// "global_magnitude in 3 stages (50% -> 80% -> 90%), each followed by 2, 2, 3
+// fine-tuning epoch(s) with the masks held; budget: ...; <outcome>."
+std::string pruning_recipe(const json& recipe, const json& schedule) {
+  const json& prune = get(recipe, {"prune"});
+  const json stages = get(prune, {"stages"});
+  std::string out = text(get(prune, {"method"}));
+  if (!stages.is_array() || stages.empty()) {  // summaries from before staged schedules
+    return out + " at " + yaml_value(get(prune, {"sparsity"})) + ", then " +
+           yaml_value(get(prune, {"finetune_epochs"})) + " fine-tuning epoch(s) with the masks held.";
+  }
+  std::string targets, epochs;
+  for (const json& st : stages) {
+    targets += (targets.empty() ? "" : " -> ") + fmt_pct(st.value("sparsity", 0.0), 0);
+    epochs += (epochs.empty() ? "" : ", ") + std::to_string(st.value("epochs", 0));
+  }
+  out += " in " + std::to_string(stages.size()) + (stages.size() == 1 ? " stage (" : " stages (") +
+         targets + "), each followed by " + epochs + " fine-tuning epoch(s) with the masks held";
+  const json budget = get(prune, {"budget"});
+  if (budget.is_object() && budget.value("enabled", false)) {
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "; accuracy budget: at most %.2f points below the %s",
+                  budget.value("max_drop_points", 0.0),
+                  budget.value("reference", std::string()) == "teacher" ? "teacher" : "dense student");
+    out += buf;
+  }
+  const json outcome = get(schedule, {"outcome"});
+  return out + (outcome.is_string() ? "; " + outcome.get<std::string>() : std::string()) + ".";
+}
 double number(const json& v) { return v.is_number() ? v.get<double>() : NAN; }
 
 }  // namespace
@@ -133,10 +162,7 @@ std::string render_model_card(const json& m, const std::string& config_yaml) {
        "KL(teacher || student) + (1 - alpha) * CE with alpha = " +
        yaml_value(get(r, {"student", "alpha"})) + ", " + text(get(r, {"student", "optimizer"})) +
        ", lr " + yaml_value(get(r, {"student", "lr"})) + ".\n";
-  s += "4. Pruning: " + text(get(r, {"prune", "method"})) + " at " +
-       yaml_value(get(r, {"prune", "sparsity"})) + ", then " +
-       yaml_value(get(r, {"prune", "finetune_epochs"})) +
-       " fine-tuning epoch(s) with the masks held.\n";
+  s += "4. Pruning: " + pruning_recipe(r, get(m, {"prune_schedule"})) + "\n";
   s += "5. Export: TorchScript in eval mode" +
        std::string(text(get(r, {"prune", "method"})) == "structured"
                        ? ", physically compacted (pruned channels removed).\n"
