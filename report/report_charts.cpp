@@ -27,7 +27,9 @@ std::string stage_color(const std::string& stage) {
                                                              {"distill", "#2e7dd7"},
                                                              {"prune", "#e8623a"},
                                                              {"export", "#4a5a6a"}};
-  const auto it = kColors.find(stage);
+  // Prune attempts (prune.2, prune.2.1) and the compaction share prune's colour.
+  const bool prune = stage.rfind("prune.", 0) == 0 || stage == "compact";
+  const auto it = kColors.find(prune ? "prune" : stage);
   return it == kColors.end() ? "#2aa876" : it->second;
 }
 
@@ -186,7 +188,11 @@ std::string cost_chart(const json& summary, const std::string& id_prefix) {
   for (const json& s : stages) {
     const std::string name = str_or(s, "name", "?");
     const auto it = kLabels.find(name);
-    c.segments.push_back({it == kLabels.end() ? name : it->second, num_or(s, "seconds", 0.0),
+    const bool attempt = name.rfind("prune.", 0) == 0;  // a prune stage or retry of a schedule
+    c.segments.push_back({it != kLabels.end() ? it->second
+                          : attempt           ? "pruning + fine-tuning (" + name + ")"
+                                              : name,
+                          num_or(s, "seconds", 0.0),
                           stage_color(name), ""});
   }
   return stacked_bar_svg(c);
