@@ -2,7 +2,7 @@
 // RUN_DIR/timeline/rank-R.json: when this rank labelled and when it started
 // training the student (Unix seconds; -1 = never), written by every rank of
 // a job so the phased and pipelined modes can be compared
-// (tests/mpi/timeline.py prints them side by side).
+// (bench/roles_timeline.sh prints them side by side).
 #include <string>
 
 namespace condenser {
