@@ -15,6 +15,9 @@
 # ctest counts, bench ratios.
 #
 # Usage (see README "GPU check"): scripts/gpu-check.sh
+#   Rehearsal on a CPU machine (every step runs, the GPU ones refuse or
+#   skip): GPU_CHECK_WITH_CUDA=OFF GPU_CHECK_WITH_NCCL=OFF, with a fake
+#   nvidia-smi and a python3 that imports torch first on PATH.
 #   Data: .gpu-data/fashion-mnist (carried by the device tool) or the
 #   Debian package's /usr/share/datasets/fashion-mnist.
 set -uo pipefail
@@ -78,10 +81,10 @@ DATA=/usr/share/datasets/fashion-mnist
 if ls "$DATA"/train-images-idx3-ubyte* >/dev/null 2>&1; then note "data: $DATA"; else note "data: MISSING at $DATA (tests and bench will fail)"; fi
 
 # ---- configure (CUDA + NCCL; without NCCL if that is what fails)
-export CCACHE_DIR=${CCACHE_DIR:-/tmp/condenser-ccache}
 CONFIG=(-S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$TORCH_PREFIX"
-        -DCONDENSER_PYTHON="$(command -v python3)" -DCONDENSER_TEST_DATA="$DATA" -DCONDENSER_WITH_CUDA=ON)
-if ! step configure 120 cmake "${CONFIG[@]}" -DCONDENSER_WITH_NCCL=ON "${NCCL_ARGS[@]}"; then
+        -DCONDENSER_PYTHON="$(command -v python3)" -DCONDENSER_TEST_DATA="$DATA"
+        -DCONDENSER_WITH_CUDA="${GPU_CHECK_WITH_CUDA:-ON}")
+if ! step configure 120 cmake "${CONFIG[@]}" -DCONDENSER_WITH_NCCL="${GPU_CHECK_WITH_NCCL:-ON}" "${NCCL_ARGS[@]}"; then
   grep -E "CMake Error|FATAL|Could not|not found" -A3 "$OUT/configure.log" | head -25
   rm -rf "$BUILD"
   if step configure_without_nccl 120 cmake "${CONFIG[@]}" -DCONDENSER_WITH_NCCL=OFF; then
@@ -106,9 +109,17 @@ APP=$BUILD/app/condenser
 # ---- GPU tests (skips would mean the GPU was not seen: counted below)
 if [ -x "$BUILD/tests/gpu/condenser_gpu_tests" ]; then
   step ctest_gpu 240 bash -c "cd '$BUILD' && ctest -L gpu -j 4 --timeout 200 --output-on-failure --output-junit '$OUT/ctest-gpu.xml'"
-  grep -E "tests passed|tests failed|Not Run|\*\*\*Failed|Timeout|Skipped|\*\*\*Skipped" "$OUT/ctest_gpu.log" | head -30
-  note "ctest -L gpu: $(grep -E 'tests passed|tests failed' "$OUT/ctest_gpu.log" | tail -1); skipped: $(grep -c 'Skipped' "$OUT/ctest_gpu.log")"
+  grep -E "\*\*\*(Failed|Skipped|Timeout|Exception)|Not Run" "$OUT/ctest_gpu.log" | head -30
+  note "ctest -L gpu: $(grep -E 'tests passed|tests failed' "$OUT/ctest_gpu.log" | tail -1); skipped: $(grep -c '\*\*\*Skipped' "$OUT/ctest_gpu.log")"
   grep -E "top-1 agreement|validation accuracy after" "$OUT/ctest_gpu.log" | head -4
+  # A backtrace of the first crashing GPU test, if any (one run must teach the most).
+  crash=$(grep -m1 -oE "gpu\.[A-Za-z0-9_]+\.[A-Za-z0-9_]+ \.+\*\*\*Exception: (SegFault|Subprocess aborted|Illegal)" "$OUT/ctest_gpu.log" | awk '{print $1}')
+  if [ -n "$crash" ] && command -v gdb >/dev/null; then
+    note "backtrace of $crash: gdb.log"
+    timeout 90 gdb -batch -ex run -ex bt --args "$BUILD/tests/gpu/condenser_gpu_tests" --gtest_filter="${crash#gpu.}" \
+      > "$OUT/gdb.log" 2>&1
+    grep -E "^#|signal" "$OUT/gdb.log" | head -25
+  fi
 else
   note "ctest_gpu: NOT RUN (no test binary)"; failed=1
 fi
