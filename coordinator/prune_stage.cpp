@@ -36,6 +36,16 @@ struct Cutter {
   PruneTargets targets;
   double final_sparsity = 0;  // of the schedule's last stage: own layer targets scale by it
 
+  // Channels to keep at `fraction`; excluded layers keep all of theirs.
+  StructuredPlan plan(const torch::jit::Module& student, double fraction) const {
+    StructuredPlan plan =
+        plan_structured(student, spec, fraction, job.config.prune.structured_norm);
+    for (const std::string& name : resolve_weight_names(student, targets.exclude, "prune.exclude")) {
+      plan.keep.erase(std::stoul(name.substr(1, name.find('_') - 1)));  // "l4_w" -> layer 4
+    }
+    return plan;
+  }
+
   // Masks `student` to `sparsity` from its current weights (never reviving
   // what `previous` pruned) and zeroes the cut weights.
   PruneMasks cut(torch::jit::Module& student, double sparsity, const PruneMasks& previous) const {
@@ -43,8 +53,7 @@ struct Cutter {
     PruneMasks masks;
     if (p.method == "structured") {
       // Channels cut earlier are all zero, so they rank first again: the cut only grows.
-      masks = structured_masks(student, spec,
-                               plan_structured(student, spec, sparsity, p.structured_norm));
+      masks = structured_masks(student, spec, plan(student, sparsity));
     } else if (p.method == "nm") {
       masks = nm_masks(student, p.nm_n, p.nm_m,
                        resolve_weight_names(student, targets.exclude, "prune.exclude"));
@@ -157,8 +166,9 @@ torch::jit::Module prune_stage(JobContext& job, torch::jit::Module student,
     }
     const bool gradual = p.schedule == "gradual" && p.method != "nm" && a->epochs > 0;
     if (inside == nullptr && !gradual) masks = cutter.cut(student, a->sparsity, masks);
-    log_info(a->name, ": ", p.method == "nm" ? std::to_string(p.nm_n) + ":" + std::to_string(p.nm_m)
-                                             : percent(a->sparsity) + " " + p.method,
+    log_info(a->name, ": ", p.method, " ",
+             p.method == "nm" ? std::to_string(p.nm_n) + ":" + std::to_string(p.nm_m)
+                              : percent(a->sparsity),
              gradual ? " (gradual)" : "", a->retry ? " (retry " + std::to_string(a->retry) + ")" : "",
              ", then fine-tune ", a->epochs, " epochs at lr ", a->lr);
     OptimConfig optim = p.finetune;
@@ -203,10 +213,9 @@ torch::jit::Module prune_stage(JobContext& job, torch::jit::Module student,
   if (p.method == "structured" && schedule.kept_sparsity() > 0) {
     // The removed channels are exactly zero: drop them for a smaller, faster model.
     const auto start = Clock::now();
-    const StructuredPlan plan =
-        plan_structured(student, cutter.spec, schedule.kept_sparsity(), p.structured_norm);
-    student = compact(student, cutter.spec, plan).module;
+    student = compact(student, cutter.spec, cutter.plan(student, schedule.kept_sparsity())).module;
     student.to(job.device);
+    log_info("prune: compacted to ", measure_sparsity(student).parameters, " parameters");
     job.record("compact", since(start), 0, &student);
     job.report.student_final = job.report.stages.back().model;
   }
