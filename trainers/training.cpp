@@ -216,8 +216,9 @@ StageResult train_stage(torch::jit::Module& module, const LabelledSet& train,
   module.train();
   if (masks) masks->apply_to_weights(module);
   // One optimizer step on this rank's part of a global batch (possibly
-  // empty); `scale` weights its loss so the averaged gradient is the global
-  // batch's. Returns the local mean loss and adds to `correct`.
+  // empty); `scale` = local rows / global rows weights its loss so the
+  // reducer's plain sum over ranks is the global batch's mean gradient (no
+  // division pass). Returns the local mean loss and adds to `correct`.
   auto step = [&](const at::Tensor& images, const at::Tensor& labels, const SoftTargets* soft,
                   const at::Tensor& rows, double scale, int64_t* correct) {
     for (auto& group : optimizer->param_groups()) {
@@ -291,7 +292,7 @@ StageResult train_stage(torch::jit::Module& module, const LabelledSet& train,
             views > 1 ? augment_batch(train.images, ids, ids_views, options.augment_seed)
                       : train.images.index_select(0, index_tensor(ids, 0, ids.size()));
         const at::Tensor rows = torch::arange(share.begin, share.end, torch::kInt64);
-        const double scale = double(share.size()) * world / double(global_rows);
+        const double scale = double(share.size()) / double(global_rows);
         const double loss_value =
             step(images, train.labels.index_select(0, index_tensor(ids, 0, ids.size())),
                  &b.targets, rows, scale, &correct);
@@ -311,7 +312,6 @@ StageResult train_stage(torch::jit::Module& module, const LabelledSet& train,
       }
       for (size_t begin = size_t(first_batch) * global_batch; begin < n; begin += global_batch) {
         const size_t end = std::min(n, begin + global_batch);
-        const RankShare share = rank_share(static_cast<int64_t>(end - begin), rank, world);
         if (growing && order.size() < end) {
           const size_t known = order.size();
           options.order_source->extend(epoch, end, order);
@@ -319,10 +319,11 @@ StageResult train_stage(torch::jit::Module& module, const LabelledSet& train,
             samples[i] = train.indices[static_cast<size_t>(order[i])];
           }
         }
+        const RankShare share = rank_share(static_cast<int64_t>(end - begin), rank, world);
         const size_t lo = begin + size_t(share.begin);
         const size_t hi = begin + size_t(share.end);
         const Batch batch_in = make_batch(train, samples, lo, hi, epoch, options);
-        const double scale = double(hi - lo) * world / double(end - begin);
+        const double scale = double(hi - lo) / double(end - begin);
         const double loss_value =
             step(batch_in.images, train.labels.index_select(0, index_tensor(samples, lo, hi)),
                  distill ? &options.soft : nullptr, batch_in.rows, scale, &correct);

@@ -111,6 +111,72 @@ TEST(DataParallel, MaskedTrainingStaysIdenticalOnEveryRank) {
   }
 }
 
+// Rank r's loss is (r + 1) * sum_k <p_k, c_k>, so the summed gradient of p_k
+// is c_k * (1 + ... + world).
+void backward_of_rank(const std::vector<at::Tensor>& params, const std::vector<at::Tensor>& c) {
+  at::Tensor loss = torch::zeros({});
+  for (size_t k = 0; k < params.size(); ++k) loss = loss + (params[k] * c[k]).sum();
+  (loss * double(world().rank() + 1)).backward();
+}
+
+void expect_sums(const std::vector<at::Tensor>& params, const std::vector<at::Tensor>& c,
+                 double factor, const std::string& when) {
+  for (size_t k = 0; k < params.size(); ++k) {
+    ASSERT_TRUE(params[k].grad().defined()) << when << " parameter " << k;
+    EXPECT_TRUE(torch::allclose(params[k].grad(), c[k] * factor)) << when << " parameter " << k;
+  }
+}
+
+// .grad aliases the buckets (nothing copied), finish() leaves the sum over
+// ranks, and gradients that zero_grad drops (LibTorch 2.x's default) before
+// or after prepare() come back into the buckets; a rank without samples
+// contributes zeros.
+TEST(DataParallel, GradientsAreBucketViewsHoldingTheSumOverRanks) {
+  const int w = world().size();
+  const double all = w * (w + 1) / 2.0;
+  std::vector<at::Tensor> params = {torch::ones({3, 5}).requires_grad_(),
+                                    torch::ones({7}).requires_grad_(),
+                                    torch::ones({4, 2}).requires_grad_()};
+  std::vector<at::Tensor> c;
+  for (const auto& p : params) {
+    c.push_back(torch::arange(p.numel(), torch::kFloat).view(p.sizes()) - 3.0);
+  }
+  GradientReducer reducer(params, world(), 64);  // buckets {2, 1} and {0}
+  ASSERT_EQ(reducer.bucket_layout().size(), 2u);
+  torch::optim::SGD sgd(params, torch::optim::SGDOptions(0.1));
+  // Parameters 2 and 1 share the first bucket, back to back.
+  EXPECT_EQ(params[2].grad().data_ptr<float>() + 8, params[1].grad().data_ptr<float>());
+  const void* bucket = params[2].grad().data_ptr();
+
+  sgd.zero_grad();  // LibTorch 1.x: zeroes the views in place (detach_ + zero_)
+  reducer.prepare();
+  backward_of_rank(params, c);
+  reducer.finish();
+  expect_sums(params, c, all, "zero_grad in place:");
+  EXPECT_EQ(params[2].grad().data_ptr(), bucket);
+
+  for (auto& p : params) p.mutable_grad().reset();  // LibTorch 2.x zero_grad
+  reducer.prepare();
+  backward_of_rank(params, c);
+  reducer.finish();
+  expect_sums(params, c, all, "grads dropped before prepare:");
+  EXPECT_EQ(params[2].grad().data_ptr(), bucket);
+
+  sgd.zero_grad();
+  reducer.prepare();
+  for (auto& p : params) p.mutable_grad().reset();  // dropped after prepare
+  backward_of_rank(params, c);
+  reducer.finish();
+  expect_sums(params, c, all, "grads dropped after prepare:");
+  EXPECT_EQ(params[2].grad().data_ptr(), bucket);
+
+  sgd.zero_grad();
+  reducer.prepare();
+  if (world().rank() != 0) backward_of_rank(params, c);  // rank 0 has no samples
+  reducer.finish();
+  expect_sums(params, c, all - 1.0, "rank 0 without samples:");
+}
+
 TEST(DataParallel, BucketLayoutIsTheSameOnEveryRank) {
   torch::jit::Module m = build_model(zoo_spec("small_cnn"), 1);
   std::vector<at::Tensor> params;
