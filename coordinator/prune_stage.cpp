@@ -119,16 +119,35 @@ PruneAttempt describe(const ScheduledAttempt& a, const StageRecord& rec, const M
   return out;
 }
 
+PruneTargets prune_targets(const PruneConfig& p) {
+  PruneTargets t;
+  t.exclude = prune_exclusions(p);
+  t.layer_sparsity = prune_layer_targets(p);
+  t.per_layer = p.method == "layer_magnitude";
+  return t;
+}
+
 }  // namespace
+
+void check_prune_targets(const Config& config) {
+  if (!config.prune.enabled) return;
+  const torch::jit::Module student = build_model(zoo_spec(config.student.model), 0);
+  const PruneTargets targets = prune_targets(config.prune);
+  resolve_weight_names(student, targets.exclude, "prune.exclude");
+  if (config.prune.method == "global_magnitude" || config.prune.method == "layer_magnitude") {
+    const std::vector<PruneStep> steps = prune_steps(config.prune);
+    for (const PruneStep& step : steps) {
+      targeted_magnitude_masks(student, step.sparsity, targets,
+                               step.sparsity / steps.back().sparsity, {});
+    }
+  }
+}
 
 torch::jit::Module prune_stage(JobContext& job, torch::jit::Module student,
                                const SoftLabels& soft_logits, JobCheckpoints& checkpoints) {
   const PruneConfig& p = job.config.prune;
   const std::vector<PruneStep> steps = prune_steps(p);
-  Cutter cutter{job, zoo_spec(job.config.student.model), {}, steps.back().sparsity};
-  cutter.targets.exclude = prune_exclusions(p);
-  cutter.targets.layer_sparsity = prune_layer_targets(p);
-  cutter.targets.per_layer = p.method == "layer_magnitude";
+  Cutter cutter{job, zoo_spec(job.config.student.model), prune_targets(p), steps.back().sparsity};
   const BudgetConfig& b = job.config.budget;
   const double reference = b.reference == "teacher" ? job.report.teacher.val_accuracy
                                                     : job.report.student_dense.val_accuracy;

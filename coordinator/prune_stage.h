@@ -14,6 +14,11 @@
 
 namespace condenser {
 
+// Checks prune.exclude and prune.layer_sparsity against the student's
+// weights and that every stage's target is reachable, before anything is
+// trained: UsageError naming the key.
+void check_prune_targets(const Config& config);
+
 // Returns the student kept (the last attempt within the budget, else the
 // dense student) and sets job.report.student_final to its stats.
 torch::jit::Module prune_stage(JobContext& job, torch::jit::Module student, const SoftLabels& soft,

@@ -126,7 +126,7 @@ void apply_override(const std::string& item, Config& config) {
     throw UsageError(where + ": the value is not valid YAML: " + e.msg);
   }
   if (auto problem = assign_node(*field, value, config)) {
-    const bool structured = value.IsMap() || value.IsSequence();
+    const bool structured = (value.IsMap() || value.IsSequence()) && !field->structured;
     throw UsageError(where + ": " + *problem + (structured ? " (quote text that has ': ')" : ""));
   }
 }

@@ -2,6 +2,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cstdio>
+
 #include "core/errors.h"
 
 namespace condenser {
@@ -76,8 +78,9 @@ std::optional<std::string> parse_stages(const std::string& text, const PruneStep
     }
     if (*sparsity <= 0 || *sparsity >= 1) return at + ": sparsity must be in (0, 1)";
     if (*sparsity <= previous) {
-      return at + ": sparsity must rise from stage to stage (got " + std::to_string(*sparsity) +
-             " after " + std::to_string(previous) + ")";
+      char buf[96];
+      std::snprintf(buf, sizeof buf, " (got %g after %g)", *sparsity, previous);
+      return at + ": sparsity must rise from stage to stage" + buf;
     }
     step.sparsity = *sparsity;
     previous = *sparsity;
