@@ -37,6 +37,7 @@
 #include "trainers/device.h"
 #include "trainers/losses.h"
 #include "trainers/model_io.h"
+#include "trainers/model_flops.h"
 #include "trainers/model_spec.h"
 #include "trainers/training.h"
 
@@ -82,34 +83,9 @@ nlohmann::json min_max(const std::vector<double>& v) {
 
 // Multiply-adds x 2 of one sample's forward pass: convolutions (stride 1)
 // and linear layers; pooling, BatchNorm and activations are not counted.
+// Forward FLOPs per sample of a dense model of this spec.
 double forward_flops(const ModelSpec& spec) {
-  int64_t c = spec.input_shape[0], h = spec.input_shape[1], w = spec.input_shape[2];
-  int64_t features = 0;
-  double flops = 0;
-  for (const LayerSpec& l : spec.layers) {
-    switch (l.kind) {
-      case LayerKind::kConv:
-        h = h + 2 * l.padding - l.kernel + 1;
-        w = w + 2 * l.padding - l.kernel + 1;
-        flops += 2.0 * double(l.out) * double(c) * double(l.kernel * l.kernel) * double(h * w);
-        c = l.out;
-        break;
-      case LayerKind::kMaxPool:
-        h /= l.kernel;
-        w /= l.kernel;
-        break;
-      case LayerKind::kFlatten:
-        features = c * h * w;
-        break;
-      case LayerKind::kLinear:
-        flops += 2.0 * double(features) * double(l.out);
-        features = l.out;
-        break;
-      default:
-        break;
-    }
-  }
-  return flops;
+  return double(model_flops(spec, build_model(spec, 0)).dense);
 }
 
 // Runs `rounds` + 1 rounds of every function, rotating which goes first;
