@@ -86,3 +86,36 @@ TEST(Collectives, WrongAllgatherOutputIsRefusedBeforeAnythingIsSent) {
 
 }  // namespace
 }  // namespace condenser
+
+namespace condenser {
+namespace {
+
+// Pipelined labelling's split: even and odd ranks form two groups that
+// reduce and broadcast among themselves, in the world's rank order.
+TEST(Collectives, SplitGroupsReduceAmongThemselves) {
+  const int rank = world().rank(), w = world().size();
+  std::unique_ptr<Communicator> group = world().split(rank % 2);
+  int members = 0, rank_sum = 0, my_index = 0;
+  for (int r = 0; r < w; ++r) {
+    if (r % 2 != rank % 2) continue;
+    if (r == rank) my_index = members;
+    ++members;
+    rank_sum += r;
+  }
+  EXPECT_EQ(group->size(), members);
+  EXPECT_EQ(group->rank(), my_index);
+  at::Tensor t = torch::full({3}, int64_t(rank), torch::kLong);
+  wait_all(group->allreduce(t, ReduceOp::kSum));
+  EXPECT_TRUE(t.equal(torch::full({3}, int64_t(rank_sum), torch::kLong)));
+  // The group's rank 0 is the lowest world rank of that parity.
+  const std::string text = broadcast_text(*group, "from world rank " + std::to_string(rank), 0);
+  EXPECT_EQ(text, "from world rank " + std::to_string(rank % 2));
+  wait_all(group->barrier());
+  group.reset();  // freed before the world goes on
+  EXPECT_EQ(broadcast_text(world(), rank == 0 ? std::string(3000, 'x') : "", 0),
+            std::string(3000, 'x'));
+  EXPECT_EQ(broadcast_text(world(), "", 0), "");
+}
+
+}  // namespace
+}  // namespace condenser
