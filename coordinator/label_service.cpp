@@ -149,6 +149,10 @@ LabellingResult label_with_workers(JobContext& job, const LabellerSetup& setup,
                        job.config.runtime.device, threads);
   for (bool done = false; !done;) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (hooks.stop && hooks.stop()) {
+      log_info("coordinator: stopped on request; the next run labels the rest");
+      break;
+    }
     Manifest committed;
     server.run_on_io([&] {
       done = table.all_done();

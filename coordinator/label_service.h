@@ -25,6 +25,9 @@ struct LabelServiceHooks {
   // Called with the manifest (reused shards first, then in commit order)
   // at the start and each time a shard was committed.
   std::function<void(const Manifest&)> committed;
+  // Polled while serving: true = stop now, with what is committed (a
+  // graceful stop of the job; the next run labels the rest).
+  std::function<bool()> stop;
 };
 
 // Labels `todo` (a subset of `tasks`, the job's full plan; the others are in

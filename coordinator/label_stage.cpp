@@ -7,6 +7,7 @@
 #include "coordinator/label_service.h"
 #include "coordinator/labelling.h"
 #include "coordinator/rank_timeline.h"
+#include "coordinator/stop_signals.h"
 #include "core/errors.h"
 #include "core/files.h"
 #include "core/log.h"
@@ -94,17 +95,20 @@ std::string listen_for_ranks(const JobContext& job, int ranks) {
   return env.local_size < env.world_size ? "0.0.0.0:0" : "";
 }
 
-// Labels as a worker of rank 0's coordinator until there is no more work.
-// In-process rather than a child: the rank has nothing else to do meanwhile,
-// its runtime.threads are already set for it, and a failure ends the rank
-// like any other error (mpirun then ends the job).
-void label_as_worker(const JobContext& job, const std::string& message, int rank) {
+// Labels as a worker of rank 0's coordinator until there is no more work
+// (or, `stoppable`, a stop signal). In-process rather than a child: the rank
+// has nothing else to do meanwhile, its runtime.threads are already set for
+// it, and a failure ends the rank like any other error (mpirun then ends the
+// job).
+void label_as_worker(const JobContext& job, const std::string& message, int rank,
+                     bool stoppable) {
   const size_t newline = message.find('\n');
   WorkerOptions o;
   o.coordinator = message.substr(0, newline);
   o.token = message.substr(newline + 1);
   o.device = job.device.str();
   o.name = "rank-" + std::to_string(rank);
+  if (stoppable) o.stop = stop_requested;
   run_worker(o);
 }
 
@@ -122,7 +126,8 @@ SoftLabels pipelined_labels(JobContext& job, const LabellerSetup& setup, Manifes
     timeline.role = "teacher";
     timeline.label_start = unix_seconds();
     const std::string message = broadcast_text(world, "", 0);
-    if (!message.empty()) label_as_worker(job, message, rank);
+    // A stop signal ends the teacher ranks too (the students checkpoint).
+    if (!message.empty()) label_as_worker(job, message, rank, /*stoppable=*/true);
     timeline.label_end = unix_seconds();
     timeline.write(job.paths.root);
     labels.students = std::move(group);  // the teacher ranks' group, unused
@@ -141,6 +146,7 @@ SoftLabels pipelined_labels(JobContext& job, const LabellerSetup& setup, Manifes
                                         job.config.soft_labels.shard_rows);
     const auto todo = tasks_to_label(job, tasks, manifest, teacher_trained_here);
     hooks.local_workers = 0;  // rank 0's cores train the student
+    hooks.stop = stop_requested;
     ShardOrderBook& book = labels.pipeline->book();
     hooks.committed = [&book](const Manifest& m) { book.committed(m); };
     const std::string control = labels.pipeline->start_labelling(
@@ -228,7 +234,8 @@ SoftLabels label_stage(JobContext& job, torch::jit::Module& teacher, bool teache
     labelled_tasks = static_cast<int64_t>(todo.size());
   } else {
     const std::string message = broadcast_text(*world, "", 0);
-    if (!message.empty()) label_as_worker(job, message, world->rank());
+    // Phased: labelling completes; a stop takes effect at the next step.
+    if (!message.empty()) label_as_worker(job, message, world->rank(), /*stoppable=*/false);
   }
   timeline.label_end = unix_seconds();
   job.barrier();

@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 
 #include "cluster/communicator.h"
+#include "coordinator/job_checkpoints.h"
+#include "coordinator/stop_signals.h"
 #include "core/errors.h"
 #include "core/files.h"
 #include "core/log.h"
@@ -143,11 +145,18 @@ void ShardPipeline::fetch() {
   if (students_.rank() == 0) {
     json list = json::array();
     for (const ManifestEntry& e : book_->wait_beyond(consumed_.size())) list.push_back(entry_json(e));
+    // Labelling stopped on request before these labels: every student rank
+    // stops too (the run resumes from the latest checkpoint).
+    if (list.size() <= consumed_.size() && stop_requested()) list = json{{"stopped", true}};
     text = list.dump();
   }
   text = broadcast_text(students_, text, 0);
   waited_seconds_ += since(start);
   const json list = json::parse(text);
+  if (list.is_object()) {
+    log_info("pipeline: stopped on request while waiting for soft labels");
+    throw JobStopped("latest (written before the wait for soft labels)");
+  }
   if (list.size() <= consumed_.size()) {
     throw RuntimeFailure("pipeline: labelling ended with " + std::to_string(consumed_.size()) +
                          " shard(s) in the order and positions still missing");

@@ -147,7 +147,7 @@ class Heartbeat {
   std::thread thread_;
 };
 
-enum class Session { kNoMoreWork, kLost };
+enum class Session { kNoMoreWork, kStopped, kLost };
 
 // What outlives a connection: the loaded job, the shard writer, the leases
 // held and the completions not yet acknowledged (resent after a reconnect).
@@ -220,6 +220,11 @@ Session serve(FrameClient& client, const WorkerOptions& o, const std::string& to
   Heartbeat heartbeat(client, milliseconds(welcome.body.value("heartbeat_ms", 2000)), w.held);
   for (;;) {
     report(client, w, heartbeat);
+    if (o.stop && o.stop()) {
+      w.writer.wait_idle();
+      report(client, w, heartbeat);
+      return Session::kStopped;
+    }
     client.send(MessageType::kGetTask, json::object());
     const Frame reply = client.receive(kReplyTimeout);
     if (reply.type == MessageType::kNoMoreWork) {
@@ -284,8 +289,10 @@ int run_worker(const WorkerOptions& options) {
       client.connect(o.coordinator, milliseconds(5000));
       last_contact = std::chrono::steady_clock::now();
       backoff = milliseconds(100);
-      if (serve(client, o, token, state) == Session::kNoMoreWork) {
-        log_info("worker: no more work; exiting");
+      const Session end = serve(client, o, token, state);
+      if (end != Session::kLost) {
+        log_info(end == Session::kStopped ? "worker: stopped on request"
+                                          : "worker: no more work; exiting");
         return 0;
       }
     } catch (const UsageError&) {
@@ -294,6 +301,10 @@ int run_worker(const WorkerOptions& options) {
       throw;
     } catch (const RuntimeFailure& e) {
       client.close();
+      if (o.stop && o.stop()) {
+        log_info("worker: stopped on request (", e.what(), ")");
+        return 0;  // what was not reported is labelled again by the next run
+      }
       if (std::chrono::steady_clock::now() - last_contact > o.give_up_after) {
         throw RuntimeFailure("worker: gave up on coordinator " + o.coordinator + " after " +
                              std::to_string(o.give_up_after.count() / 1000) + " s: " + e.what());

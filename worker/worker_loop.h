@@ -6,6 +6,7 @@
 // again after reconnecting. Returns when the coordinator says there is no
 // more work.
 #include <chrono>
+#include <functional>
 #include <string>
 
 namespace condenser {
@@ -19,6 +20,9 @@ struct WorkerOptions {
   std::string device = "cpu";  // cpu | cuda | cuda:N
   int threads = 0;             // LibTorch intra-op threads; 0 = leave the default
   std::string name;            // shown in /status; default host:pid
+  // Checked before each new task: true = finish and report the shards in
+  // flight, then return 0 (a graceful stop of the job).
+  std::function<bool()> stop;
   // Give up (RuntimeFailure) after this long without reaching the coordinator.
   std::chrono::milliseconds give_up_after{60000};
 };

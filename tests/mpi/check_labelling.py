@@ -9,7 +9,9 @@ against REFERENCE_RUN_DIR (one process, the same teacher file, the global
 batch): the same soft labels bit for bit and the same student within 1e-4.
 MODE pipelined: the last rank labelled only, the two others started training
 before labelling ended, RUN_DIR/shard_order.json lists every shard once, and
-the external worker EXTERNAL_WORKER_NAME labelled at least one of them."""
+the external worker EXTERNAL_WORKER_NAME labelled at least one of them.
+MODE resumed (a pipelined run stopped and resumed, one worker): coverage and
+shard_order.json as above, the job finished."""
 import collections
 import glob
 import json
@@ -36,8 +38,14 @@ twice = [p for p, n in pairs.items() if n != 1]
 assert not twice, f"(sample, view) pairs labelled more than once: {twice[:5]}"
 assert len(pairs) == manifest["total_rows"], f"{len(pairs)} pairs labelled, plan has {manifest['total_rows']}"
 workers = collections.Counter(producers.values())
-assert len(workers) > 1, f"every shard from one worker: {dict(workers)}"
+assert len(workers) > 1 or mode == "resumed", f"every shard from one worker: {dict(workers)}"
 print(f"ok: {len(pairs)} (sample, view) pairs, each once, in {len(producers)} shards by {dict(workers)}")
+if mode == "resumed":
+    order = json.load(open(os.path.join(run_dir, "shard_order.json")))["order"]
+    assert sorted(order) == sorted(producers) and len(set(order)) == len(order), order
+    assert json.load(open(os.path.join(run_dir, "summary.json")))["finished"]
+    print(f"ok: resumed run finished; order of {len(order)} shards: {order}")
+    sys.exit(0)
 
 timeline = {}
 for path in glob.glob(os.path.join(run_dir, "timeline", "rank-*.json")):
