@@ -20,6 +20,7 @@
 #include "core/errors.h"
 #include "core/files.h"
 #include "core/log.h"
+#include "core/prune_plan.h"
 #include "core/sha256.h"
 #include "data/dataset.h"
 #include "data/sampling.h"
@@ -156,15 +157,15 @@ JobReport run_job(const Config& config, const JobOptions& options) {
   job.barrier();
   job.report.job_name = config.name;
   job.report.student_model = config.student.model;
-  // Weight sparsity the prune stage aims at: structured pruning removes
+  // Weight sparsity the prune schedule aims at: structured pruning removes
   // channels (the compacted model is dense), N:M zeroes m - n of every m.
   const PruneConfig& pc = config.prune;
-  job.report.target_sparsity = !pc.enabled                  ? 0.0
-                               : pc.method == "structured" ? 0.0
-                               : pc.method == "nm"         ? 1.0 - double(pc.nm_n) / pc.nm_m
-                                                           : pc.sparsity;
+  job.report.target_sparsity = !pc.enabled || pc.method == "structured"
+                                   ? 0.0
+                                   : prune_steps(pc).back().sparsity;
   const int world = options.comm ? options.comm->size() : 1;
   check_rank_roles(config, world);  // before anything is trained
+  check_prune_targets(config);
   log_info("job '", config.name, "' in ", options.run_dir, " on ", job.device.str(), " with ",
            at::get_num_threads(), " threads",
            world > 1 ? ", data-parallel over " + std::to_string(world) + " ranks (" +
@@ -209,7 +210,7 @@ JobReport run_job(const Config& config, const JobOptions& options) {
     log_info("soft labels streamed from shards: training waited ",
              fixed(soft_logits.stream->wait_seconds(), 2), " s in all on HDF5 reads");
   }
-  job.report.student_final = job.report.stages.back().model;
+  if (!config.prune.enabled) job.report.student_final = job.report.stages.back().model;
   if (!job.is_root()) {
     job.barrier();  // rank 0 writes the final model and exports
     return job.report;
