@@ -145,6 +145,7 @@ SoftLabels pipelined_labels(JobContext& job, const LabellerSetup& setup, Manifes
     const auto tasks = plan_label_tasks(static_cast<int64_t>(setup.samples.size()),
                                         job.config.soft_labels.shard_rows);
     const auto todo = tasks_to_label(job, tasks, manifest, teacher_trained_here);
+    labels.pipeline->book().keep_if_from(tasks);
     hooks.local_workers = 0;  // rank 0's cores train the student
     hooks.stop = stop_requested;
     ShardOrderBook& book = labels.pipeline->book();

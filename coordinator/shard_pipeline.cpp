@@ -3,7 +3,10 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <unistd.h>
+
 #include <future>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "cluster/communicator.h"
@@ -46,6 +49,21 @@ ShardOrderBook::ShardOrderBook(std::string path) : path_(std::move(path)) {
   }
   for (const json& f : saved["order"]) order_.push_back(f.get<std::string>());
   log_info("pipeline: replaying the recorded order of ", order_.size(), " shard(s) from ", path_);
+}
+
+void ShardOrderBook::keep_if_from(const std::vector<LabelTask>& plan) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::set<std::string> files, seen;
+  for (const LabelTask& t : plan) files.insert(t.file);
+  for (const std::string& f : order_) {
+    if (files.count(f) == 0 || !seen.insert(f).second) {
+      log_info("pipeline: ", path_, " names ", f, ", not (or twice) in this job's ", plan.size(),
+               " shards; starting a new order");
+      order_.clear();
+      ::unlink(path_.c_str());
+      return;
+    }
+  }
 }
 
 void ShardOrderBook::committed(const Manifest& manifest) {

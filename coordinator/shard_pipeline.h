@@ -34,6 +34,9 @@ class Communicator;
 class ShardOrderBook {
  public:
   explicit ShardOrderBook(std::string path);  // loads the recorded order, if any
+  // Drops a recorded order that names a shard outside `plan` or one twice
+  // (left by a job with another shard layout): a new order starts.
+  void keep_if_from(const std::vector<LabelTask>& plan);
   // Every shard of `manifest` is available; those not in the order yet are
   // appended in manifest (= commit) order and the file is replaced.
   void committed(const Manifest& manifest);
