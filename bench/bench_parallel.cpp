@@ -74,7 +74,7 @@ BenchReport bench_allreduce(const BenchOptions& options) {
   BenchReport report;
   report.bench = "allreduce";
   const int64_t chunk = (int64_t(1) << 20) / 4;  // 1 MiB "layers"
-  std::vector<double> ratios_at_256k_plus;
+  std::vector<double> from_1mib;
   std::vector<double> one_bucket;  // sizes from 1 MiB that fit one bucket
   for (int64_t bytes = 1024; bytes <= (options.quick ? int64_t(1) << 20 : int64_t(256) << 20);
        bytes *= 4) {
@@ -105,7 +105,7 @@ BenchReport bench_allreduce(const BenchOptions& options) {
     report.cases.push_back({"bus bandwidth at " + std::to_string(bytes) + " B", ob, bb, "GB/s",
                             {{"buckets", reducer.bucket_layout().size()},
                              {"ranks", world->size()}}});
-    if (bytes >= (int64_t(1) << 20)) ratios_at_256k_plus.push_back(ob / bb);
+    if (bytes >= (int64_t(1) << 20)) from_1mib.push_back(ob / bb);
     if (bytes >= (int64_t(1) << 20) && reducer.bucket_layout().size() == 1) {
       one_bucket.push_back(ob / bb);
     }
@@ -115,7 +115,7 @@ BenchReport bench_allreduce(const BenchOptions& options) {
     return v.empty() ? 0.0 : v[v.size() / 2];
   };
   report.ratios.push_back(
-      {"reducer_vs_raw_mpi_from_1MiB_median", median(ratios_at_256k_plus), 0.95, true});
+      {"reducer_vs_raw_mpi_from_1MiB_median", median(from_1mib), 0.95, true});
   // Above the 25 MiB cap the reducer sends several smaller all-reduces, which
   // a shared-memory transport may move faster than one huge one; with one
   // bucket both sides make one MPI_Allreduce of the same bytes, so this
