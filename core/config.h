@@ -82,7 +82,11 @@ struct PruneConfig {
   std::string schedule = "one_shot";  // one_shot | gradual (cubic within each stage)
   int gradual_every_steps = 50;
   double gradual_fraction = 0.75;
-  std::string exclude = "[first, last]";  // YAML list of weight names or first/last
+  // YAML list of weight names or first/last; "auto": [first, last] for
+  // magnitude and N:M pruning, [] for structured (whose last layer's outputs
+  // are the classes and are never cut; the first conv's channels are where
+  // most of the speed-up comes from).
+  std::string exclude = "auto";
   std::string layer_sparsity;             // YAML map weight name -> sparsity
 };
 

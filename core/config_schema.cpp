@@ -160,7 +160,7 @@ std::vector<FieldSpec> build_schema() {
                "gradual: share of a stage's fine-tune over which sparsity rises");
   prune.structured("exclude", &PruneConfig::exclude, check_name_list,
                    "weights never pruned: parameter names, or first / last (the first and last "
-                   "conv/linear weight); [] prunes all");
+                   "conv/linear weight); auto = [first, last], or [] for structured; [] prunes all");
   prune.structured("layer_sparsity", &PruneConfig::layer_sparsity, check_layer_sparsity,
                    "own targets for some weights, a map name: sparsity (at the last stage; "
                    "earlier stages scale it); the rest share the remaining cut");

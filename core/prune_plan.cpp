@@ -133,6 +133,10 @@ std::optional<std::string> check_name_list(const std::string& text) {
 }
 
 std::vector<std::string> prune_exclusions(const PruneConfig& prune) {
+  if (prune.exclude == "auto") {
+    if (prune.method == "structured") return {};
+    return {"first", "last"};
+  }
   const YAML::Node root = load_text(prune.exclude);
   std::vector<std::string> names;
   if (root.IsScalar()) names.push_back(root.as<std::string>());

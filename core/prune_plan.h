@@ -23,7 +23,8 @@ struct PruneStep {
 // single stage at 1 - n/m. Throws UsageError naming prune.stages[i].
 std::vector<PruneStep> prune_steps(const PruneConfig& prune);
 
-// Weight names in prune.exclude (may hold "first" and "last").
+// Weight names in prune.exclude (may hold "first" and "last"); "auto" is
+// [first, last], or nothing for structured pruning.
 std::vector<std::string> prune_exclusions(const PruneConfig& prune);
 
 // prune.layer_sparsity as name -> sparsity.

@@ -275,6 +275,11 @@ TEST(ConfigTest, PruneStagesAreAYamlListOfStagesOrSparsities) {
   c.prune.method = "nm";
   EXPECT_EQ(prune_steps(c.prune)[0].sparsity, 0.5);
   EXPECT_EQ(prune_exclusions(Config{}.prune), (std::vector<std::string>{"first", "last"}));
+  c = Config{};
+  c.prune.method = "structured";
+  EXPECT_TRUE(prune_exclusions(c.prune).empty());  // auto: channels of every layer may go
+  c.prune.exclude = "[first]";
+  EXPECT_EQ(prune_exclusions(c.prune), (std::vector<std::string>{"first"}));
   c = parse_config("prune: {exclude: [], layer_sparsity: {l9_w: 0.95}}", "x.yaml");
   EXPECT_TRUE(prune_exclusions(c.prune).empty());
   EXPECT_EQ(prune_layer_targets(c.prune).at("l9_w"), 0.95);

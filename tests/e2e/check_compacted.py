@@ -26,13 +26,13 @@ small, big = count(torch.jit.load(exported)), count(torch.jit.load(dense))
 if not small < big or small != metrics["student_final"]["parameters"]:
     sys.exit(f"FAIL: compacted student has {small} parameters, dense {big}, "
              f"metrics.json says {metrics['student_final']['parameters']}")
-# 50 % of the channels: conv2 24 -> 12, the hidden linear 32 -> 16; the first
-# conv (prune.exclude's default) and the class layer keep theirs.
+# 50 % of the channels: conv1 16 -> 8, conv2 24 -> 12, the hidden linear
+# 32 -> 16; the class layer keeps its 10 (prune.exclude auto is [] here).
 shapes = {n: tuple(p.shape) for n, p in torch.jit.load(exported).named_parameters()}
-want = {"l0_w": 16, "l4_w": 12, "l9_w": 16, "l11_w": 10}
+want = {"l0_w": 8, "l4_w": 12, "l9_w": 16, "l11_w": 10}
 got = {n: shapes[n][0] for n in want}
 if got != want:
     sys.exit(f"FAIL: output channels {got}, expected {want}")
-if shapes["l9_w"][1] != 12 * 7 * 7 or shapes["l4_w"][1] != 16:
+if shapes["l9_w"][1] != 12 * 7 * 7 or shapes["l4_w"][1] != 8:
     sys.exit(f"FAIL: inputs do not follow the kept channels: {shapes}")
 print(f"ok: compacted student.pt {size} bytes < dense {dense_size} bytes; {small} < {big} parameters")
