@@ -5,7 +5,7 @@
 # labelled and when it started training the student, in seconds from
 # mpirun's start (RUN_DIR/timeline/rank-R.json), and each job's wall time.
 set -euo pipefail
-bin=${1:-build/app/condenser}; out=${2:-bench/results/roles_timeline}; shift $(( $# > 2 ? 2 : $# ))
+bin=${1:-build/app/condenser}; out=${2:-runs/roles_timeline}; shift $(( $# > 2 ? 2 : $# ))
 here=$(cd "$(dirname "$0")" && pwd)
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 rm -rf "$out"; mkdir -p "$out"
