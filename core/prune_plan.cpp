@@ -14,6 +14,16 @@ YAML::Node load_text(const std::string& text) {
   return YAML::Load(text);
 }
 
+// Loads `text` into *root; the reason when it is not YAML.
+std::optional<std::string> load_checked(const std::string& text, YAML::Node* root) {
+  try {
+    *root = load_text(text);
+  } catch (const YAML::Exception& e) {
+    return "not valid YAML: " + e.msg;
+  }
+  return std::nullopt;
+}
+
 std::optional<double> number(const YAML::Node& node) {
   if (!node.IsScalar()) return std::nullopt;
   try {
@@ -37,11 +47,7 @@ std::optional<int> integer(const YAML::Node& node) {
 std::optional<std::string> parse_stages(const std::string& text, const PruneStep& fallback,
                                         std::vector<PruneStep>* out) {
   YAML::Node root;
-  try {
-    root = load_text(text);
-  } catch (const YAML::Exception& e) {
-    return "not valid YAML: " + e.msg;
-  }
+  if (auto problem = load_checked(text, &root)) return problem;
   if (root.IsNull()) return std::nullopt;
   if (!root.IsSequence()) {
     return "expected a list of stages such as [{sparsity: 0.5, epochs: 2}, {sparsity: 0.8}]";
@@ -118,11 +124,7 @@ std::vector<PruneStep> prune_steps(const PruneConfig& prune) {
 
 std::optional<std::string> check_name_list(const std::string& text) {
   YAML::Node root;
-  try {
-    root = load_text(text);
-  } catch (const YAML::Exception& e) {
-    return "not valid YAML: " + e.msg;
-  }
+  if (auto problem = load_checked(text, &root)) return problem;
   if (root.IsNull()) return std::nullopt;
   if (root.IsScalar()) return std::nullopt;  // one name
   if (!root.IsSequence()) return "expected a list of weight names, e.g. [first, last]";
@@ -148,11 +150,7 @@ std::vector<std::string> prune_exclusions(const PruneConfig& prune) {
 
 std::optional<std::string> check_layer_sparsity(const std::string& text) {
   YAML::Node root;
-  try {
-    root = load_text(text);
-  } catch (const YAML::Exception& e) {
-    return "not valid YAML: " + e.msg;
-  }
+  if (auto problem = load_checked(text, &root)) return problem;
   if (root.IsNull()) return std::nullopt;
   if (!root.IsMap()) return "expected a map of weight name: sparsity, e.g. {l9_w: 0.95}";
   for (const auto& entry : root) {
