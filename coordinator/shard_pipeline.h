@@ -7,8 +7,6 @@
 // The first distill epoch visits the shards in that order (rows shuffled
 // within a shard), waiting for the next commit when it has caught up; later
 // epochs and stages use the normal order over the complete table.
-#include <torch/script.h>
-
 #include <condition_variable>
 #include <exception>
 #include <functional>
