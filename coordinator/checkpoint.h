@@ -9,8 +9,8 @@
 //                 config, and the SHA-256 of every file above
 // Written to a temporary directory, each file fsynced, renamed into place,
 // the parent fsynced, then `latest` (the directory's name) replaced the
-// same way. The newest keep_last are kept, and the best by validation
-// accuracy.
+// same way. The newest keep_last are kept, the best by validation
+// accuracy, and the newest stage end (a missed prune attempt rolls back to it).
 #include <torch/script.h>
 
 #include <map>
@@ -25,7 +25,7 @@
 namespace condenser {
 
 struct Checkpoint {
-  std::string stage;          // teacher | distill | prune
+  std::string stage;          // teacher | distill | prune | prune.K | prune.K.R
   bool stage_done = false;    // the stage is complete: the next one starts from these weights
   int64_t job_step = 0;       // optimizer steps of the whole job so far (names the directory)
   double val_accuracy = -1;   // at an epoch's end; -1 elsewhere
