@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "app/commands.h"
+#include "bench/benches.h"
 #include "worker/worker_loop.h"
 #include "core/errors.h"
 
@@ -95,7 +96,9 @@ int main(int argc, char** argv) {
                      "a running coordinator's http HOST:PORT (see RUN_DIR/coordinator.json)");
   condenser::BenchArgs bench_args;
   CLI::App* bench = app.add_subcommand("bench", "benchmarks against the bare baseline");
-  bench->add_option("name", bench_args.name, "benchmark name (shards, structured) or all")->required();
+  std::string bench_list;
+  for (const std::string& n : condenser::bench_names()) bench_list += (bench_list.empty() ? "" : ", ") + n;
+  bench->add_option("name", bench_args.name, "benchmark name (" + bench_list + ") or all")->required();
   bench->add_option("--repeats", bench_args.repeats, "timed rounds per case")
       ->check(CLI::Range(1, 1000));
   bench->add_flag("--quick", bench_args.quick, "small payloads (smoke test)");
