@@ -43,11 +43,12 @@ std::vector<LabelTask> tasks_to_label(JobContext& job, const std::vector<LabelTa
   const bool same_layout =
       old.format == manifest.format && old.top_k == manifest.top_k && old.views == manifest.views &&
       old.dtype == manifest.dtype && old.temperature == manifest.temperature &&
-      old.num_classes == manifest.num_classes && old.total_rows == manifest.total_rows;
+      old.num_classes == manifest.num_classes && old.total_rows == manifest.total_rows &&
+      old.teacher_precision == manifest.teacher_precision;
   if (!same_layout) {
     log_info(
-        "label: the soft-label layout changed (format, k, views, dtype, T or rows); "
-        "relabelling");
+        "label: the soft-label layout changed (format, k, views, dtype, T, rows or teacher "
+        "precision); relabelling");
     return tasks;
   }
   const std::vector<ManifestEntry> bad = verify_or_quarantine(job.paths.soft_labels, old);
@@ -205,6 +206,7 @@ SoftLabels label_stage(JobContext& job, torch::jit::Module& teacher, bool teache
   manifest.format = s.format;
   manifest.top_k = setup.top_k;
   manifest.views = setup.views;
+  manifest.teacher_precision = job.config.teacher.precision;
   manifest.total_rows = static_cast<int64_t>(setup.samples.size()) * setup.views;
   Communicator* world = job.options.comm;
   const int ranks = world ? world->size() : 1;

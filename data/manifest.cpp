@@ -48,6 +48,9 @@ Manifest load_manifest(const std::string& path) {
   if (j.contains("format")) m.format = field<std::string>(j, "format", where);
   if (j.contains("top_k")) m.top_k = field<int>(j, "top_k", where);
   if (j.contains("views")) m.views = field<int>(j, "views", where);
+  if (j.contains("teacher_precision")) {
+    m.teacher_precision = field<std::string>(j, "teacher_precision", where);
+  }
   if (m.format != "full" && m.format != "topk") {
     throw UsageError(where + ": unknown format '" + m.format + "' (expected full or topk)");
   }
@@ -97,6 +100,7 @@ void save_manifest(const std::string& path, const Manifest& m) {
                   {"format", m.format},
                   {"top_k", m.top_k},
                   {"views", m.views},
+                  {"teacher_precision", m.teacher_precision},
                   {"shards", shards}};
   atomic_write_file(path, j.dump(2) + "\n");
 }

@@ -4,7 +4,8 @@
 #  2. one shard gets a flipped byte: the next run quarantines it, relabels only
 #     it, and finishes;
 #  3. a different teacher is refused (exit 2, both hashes named);
-#  4. --relabel accepts it.
+#  4. --relabel accepts it;
+#  5. the same teacher in bf16 relabels (the manifest records the precision).
 # Usage: relabel_check.sh CONDENSER PYTHON E2E_SOURCE_DIR WORK_DIR QUICK_CONFIG DATA_DIR
 set -u
 bin=$1; py=$2; src=$3; work=$4; quick=$5; data=$6
@@ -35,4 +36,9 @@ grep -q "were made by teacher .* but this job's teacher is" "$work/last.log" ||
   { cat "$work/last.log"; fail "refusal does not name both teachers"; }
 run teacher.path="$work/t2.pt" --relabel || { cat "$work/last.log"; fail "--relabel run"; }
 "$py" "$src/check_run.py" "$work/run" "$bin" 0.0 || fail "check_run after --relabel"
-echo "ok: quarantine + partial relabel, refusal of another teacher, --relabel"
+# Logits from a bf16 teacher are not the fp32 ones: the shards are relabelled.
+run teacher.path="$work/t2.pt" teacher.precision=bf16 || { cat "$work/last.log"; fail "bf16 run"; }
+grep -q "layout changed .*teacher precision); relabelling" "$work/last.log" ||
+  { cat "$work/last.log"; fail "fp32 shards reused by a bf16 teacher"; }
+grep -q '"teacher_precision": "bf16"' "$work/run/manifest.json" || fail "manifest does not record bf16"
+echo "ok: quarantine + partial relabel, refusal of another teacher, --relabel, precision change relabels"
