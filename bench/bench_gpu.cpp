@@ -130,29 +130,13 @@ void teacher_case(const BenchOptions& options, const ImageDataset& data,
   teacher.eval();
   const std::string teacher_path = dir + "/teacher.pt";
   save_module(teacher, teacher_path);
-  LabelSpec spec;
-  spec.teacher_path = teacher_path;
-  spec.teacher_sha256 = sha256_file(teacher_path);
-  spec.data_dir = data_dir;
-  spec.train_subset = task_rows * (timed_tasks + 1);
-  spec.split_seed = 7;
-  spec.dataset_fingerprint = data.fingerprint;
-  const std::vector<int64_t> samples =
-      make_train_val_split(data.size(), 0, spec.train_subset, spec.split_seed).train;
-  spec.num_samples = static_cast<int64_t>(samples.size());
-  spec.soft_label_dir = dir;
-  spec.temperature = 4.0;
-  spec.num_classes = data.num_classes;
-  spec.batch_size = kTeacherBatch;
-  std::vector<TableTask> tasks;
-  for (int t = 0; t <= timed_tasks; ++t) {
-    char name[32];
-    std::snprintf(name, sizeof name, "shard-%06d.h5", t);
-    tasks.push_back({t * task_rows, (t + 1) * task_rows, name});
-  }
-  const std::string token = "bench-token";
-  const std::string token_file = dir + "/job.token";
-  atomic_write_file(token_file, token + "\n", 0600);
+  TeacherRound round = make_teacher_round(teacher_path, data, data_dir, dir, task_rows,
+                                          timed_tasks, kTeacherBatch);
+  const LabelSpec& spec = round.spec;
+  const std::vector<TableTask>& tasks = round.tasks;
+  const std::vector<int64_t>& samples = round.samples;
+  const std::string& token = round.token;
+  const std::string& token_file = round.token_file;
 
   // Bare: the timed tasks' samples, gathered per batch from the dataset
   // tensor as any loop over a sample list must; the same file on the GPU.

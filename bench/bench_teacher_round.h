@@ -6,9 +6,24 @@
 #include <vector>
 
 #include "coordinator/task_table.h"
+#include "data/dataset.h"
 #include "worker/label_spec.h"
 
 namespace condenser {
+
+// The labelling job both benches time: the teacher at `teacher_path`, the
+// first task_rows * (timed_tasks + 1) training samples of `data` in tasks of
+// task_rows (task 0 warms the worker up), shards and the token file in `dir`.
+struct TeacherRound {
+  LabelSpec spec;
+  std::vector<TableTask> tasks;
+  std::vector<int64_t> samples;  // the labelled sample indices, in task order
+  std::string token = "bench-token";
+  std::string token_file;
+};
+TeacherRound make_teacher_round(const std::string& teacher_path, const ImageDataset& data,
+                                const std::string& data_dir, const std::string& dir,
+                                int64_t task_rows, int timed_tasks, int64_t batch_size);
 
 // Seconds from the lease of task 1 to the last commit (tasks 1..N-1; task 0
 // warms the worker up) with one worker on `device` ("cpu", "cuda", "cuda:N")
