@@ -13,6 +13,7 @@
 #include "core/files.h"
 #include "core/prune_plan.h"
 #include "core/log.h"
+#include "data/sampling.h"
 
 namespace condenser {
 namespace {
@@ -44,8 +45,7 @@ double steady_seconds() {
 
 std::vector<StagePlan> plan_progress(const Config& c, int64_t train_samples, int world_size) {
   const auto steps = [&](const OptimConfig& o) {
-    const int64_t global_batch = int64_t(o.batch_size) * std::max(1, world_size);
-    return int64_t(o.epochs) * ((train_samples + global_batch - 1) / global_batch);
+    return int64_t(o.epochs) * steps_per_epoch(train_samples, o.batch_size, world_size);
   };
   std::vector<StagePlan> plan;
   if (c.teacher.path.empty())

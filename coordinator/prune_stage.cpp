@@ -9,6 +9,8 @@
 #include "core/errors.h"
 #include "core/log.h"
 #include "core/prune_plan.h"
+#include "data/sampling.h"
+#include "data/shard_stream.h"
 #include "trainers/model_flops.h"
 #include "trainers/model_spec.h"
 #include "trainers/nm_pruning.h"
@@ -94,10 +96,13 @@ StepHook both(StepHook first, StepHook second) {
   };
 }
 
-int64_t steps_per_epoch(const JobContext& job, int batch_size) {
-  const int world = job.options.comm ? job.options.comm->size() : 1;
-  const int64_t global = int64_t(batch_size) * world;
-  return (static_cast<int64_t>(job.train.indices.size()) + global - 1) / global;
+
+// Steps per epoch of a stage as train_stage counts them (a streamed epoch
+// visits the stream's samples).
+int64_t stage_epoch_steps(const JobContext& job, const StageOptions& o) {
+  const int64_t samples = o.stream ? o.stream->samples_per_epoch()
+                                   : static_cast<int64_t>(job.train.indices.size());
+  return steps_per_epoch(samples, o.optim.batch_size, o.comm ? o.comm->size() : 1);
 }
 
 PruneAttempt describe(const ScheduledAttempt& a, const StageRecord& rec, const ModelSpec& spec,
@@ -197,7 +202,7 @@ torch::jit::Module prune_stage(JobContext& job, torch::jit::Module student,
     o.on_step = checkpoints.hook(a->name, student, &masks);
     if (gradual) {
       o.on_step = both(gradual_hook(cutter, student, masks, a->name, schedule.kept_sparsity(), a->sparsity,
-                                    a->epochs * steps_per_epoch(job, optim.batch_size)),
+                                    a->epochs * stage_epoch_steps(job, o)),
                        o.on_step);
     }
     const StageResult tuned = train_stage(student, job.train, job.validation, o, &masks, job.sink());

@@ -24,19 +24,12 @@ std::optional<std::string> load_checked(const std::string& text, YAML::Node* roo
   return std::nullopt;
 }
 
-std::optional<double> number(const YAML::Node& node) {
+// The scalar as T, or nullopt when it is not one.
+template <class T>
+std::optional<T> scalar(const YAML::Node& node) {
   if (!node.IsScalar()) return std::nullopt;
   try {
-    return node.as<double>();
-  } catch (const YAML::Exception&) {
-    return std::nullopt;
-  }
-}
-
-std::optional<int> integer(const YAML::Node& node) {
-  if (!node.IsScalar()) return std::nullopt;
-  try {
-    return node.as<int>();
+    return node.as<T>();
   } catch (const YAML::Exception&) {
     return std::nullopt;
   }
@@ -63,14 +56,14 @@ std::optional<std::string> parse_stages(const std::string& text, const PruneStep
       for (const auto& entry : item) {
         const std::string key = entry.first.as<std::string>();
         if (key == "sparsity") {
-          sparsity = number(entry.second);
+          sparsity = scalar<double>(entry.second);
           if (!sparsity) return at + ": sparsity must be a number in (0, 1)";
         } else if (key == "epochs") {
-          const auto e = integer(entry.second);
+          const auto e = scalar<int>(entry.second);
           if (!e || *e < 0) return at + ": epochs must be an integer >= 0";
           step.epochs = *e;
         } else if (key == "lr") {
-          const auto lr = number(entry.second);
+          const auto lr = scalar<double>(entry.second);
           if (!lr || *lr <= 0) return at + ": lr must be a number > 0";
           step.lr = *lr;
         } else {
@@ -79,7 +72,7 @@ std::optional<std::string> parse_stages(const std::string& text, const PruneStep
       }
       if (!sparsity) return at + ": missing sparsity";
     } else {
-      sparsity = number(item);
+      sparsity = scalar<double>(item);
       if (!sparsity) return at + ": expected a sparsity or a map {sparsity, epochs, lr}";
     }
     if (*sparsity <= 0 || *sparsity >= 1) return at + ": sparsity must be in (0, 1)";
@@ -154,7 +147,7 @@ std::optional<std::string> check_layer_sparsity(const std::string& text) {
   if (root.IsNull()) return std::nullopt;
   if (!root.IsMap()) return "expected a map of weight name: sparsity, e.g. {l9_w: 0.95}";
   for (const auto& entry : root) {
-    const auto s = number(entry.second);
+    const auto s = scalar<double>(entry.second);
     if (!s || *s < 0 || *s >= 1) {
       return "the sparsity of '" + entry.first.as<std::string>() + "' must be a number in [0, 1)";
     }

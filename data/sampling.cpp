@@ -49,4 +49,9 @@ RankShare rank_share(int64_t count, int rank, int world) {
   return {count * rank / world, count * (rank + 1) / world};
 }
 
+int64_t steps_per_epoch(int64_t samples, int64_t batch_size, int world) {
+  const int64_t global = batch_size * std::max(1, world);
+  return (samples + global - 1) / global;
+}
+
 }  // namespace condenser

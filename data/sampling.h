@@ -62,4 +62,8 @@ struct RankShare {
 };
 RankShare rank_share(int64_t count, int rank, int world);
 
+// Optimizer steps in an epoch of `samples` when each step takes `batch_size`
+// per rank on `world` ranks (the last step may be short).
+int64_t steps_per_epoch(int64_t samples, int64_t batch_size, int world);
+
 }  // namespace condenser

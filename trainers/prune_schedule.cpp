@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/errors.h"
+#include "trainers/targeted_pruning.h"
 
 namespace condenser {
 
@@ -44,36 +45,8 @@ bool is_prune_step(int64_t step, int64_t t0, int64_t n, int64_t dt) {
 
 PruneMasks global_magnitude_masks_from(const torch::jit::Module& module, double sparsity,
                                        const PruneMasks& previous) {
-  if (!(sparsity >= 0.0 && sparsity < 1.0)) {
-    throw UsageError("prune.sparsity must be in [0, 1), got " + std::to_string(sparsity));
-  }
-  torch::NoGradGuard no_grad;
-  std::vector<std::string> names;
-  std::vector<at::Tensor> params, scores;
-  for (const auto& p : module.named_parameters(/*recurse=*/true)) {
-    if (!is_prunable(p.name, p.value)) continue;
-    at::Tensor score = p.value.detach().abs();
-    auto it = previous.masks().find(p.name);
-    if (it != previous.masks().end()) {
-      if (!it->second.sizes().equals(p.value.sizes())) {
-        throw UsageError("previous pruning mask for '" + p.name + "' has the wrong shape");
-      }
-      // Magnitudes are >= 0, so -1 ranks previously pruned weights first.
-      score =
-          torch::where(it->second.to(score.device()).eq(0), torch::full_like(score, -1.0), score);
-    }
-    names.push_back(p.name);
-    params.push_back(p.value);
-    scores.push_back(score.flatten());
-  }
-  if (scores.empty()) throw UsageError("model has no prunable (conv or linear) weights");
-  int64_t total = 0, already = 0;
-  for (const at::Tensor& sc : scores) {
-    total += sc.numel();
-    already += sc.lt(0).sum().item<int64_t>();
-  }
-  const int64_t k = std::max(already, static_cast<int64_t>(std::floor(sparsity * double(total))));
-  return lowest_score_masks(names, params, scores, k);
+  // No exclusions, no own targets: one threshold over every prunable weight.
+  return targeted_magnitude_masks(module, sparsity, PruneTargets{}, 1.0, previous);
 }
 
 }  // namespace condenser

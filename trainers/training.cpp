@@ -166,8 +166,8 @@ StageResult train_stage(torch::jit::Module& module, const LabelledSet& train,
   const size_t n = options.stream ? static_cast<size_t>(options.stream->samples_per_epoch())
                                   : train.indices.size();
   const auto global_batch = static_cast<size_t>(cfg.batch_size) * size_t(world);
-  const int64_t steps_per_epoch = static_cast<int64_t>((n + global_batch - 1) / global_batch);
-  const int64_t total_steps = steps_per_epoch * cfg.epochs;
+  const int64_t epoch_steps = steps_per_epoch(static_cast<int64_t>(n), cfg.batch_size, world);
+  const int64_t total_steps = epoch_steps * cfg.epochs;
   const bool distill = options.soft.defined();
   const int views = options.stream ? options.stream->views() : options.views_per_sample;
   if (distill && options.soft.views != views) {
@@ -260,7 +260,7 @@ StageResult train_stage(torch::jit::Module& module, const LabelledSet& train,
     // epoch's last batch: the epoch-end call covers that point).
     auto stop_after_step = [&] {
       ++batch_index;
-      if (batch_index >= steps_per_epoch) return false;
+      if (batch_index >= epoch_steps) return false;
       return hook({epoch, batch_index, result.steps, loss_sum, double(correct)}, false, 0.0);
     };
     auto after_step = [&](double loss_value, size_t local_rows, size_t global_rows) {
