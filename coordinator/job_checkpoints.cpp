@@ -24,19 +24,16 @@ const std::vector<std::string> kStages = {"teacher", "distill", "prune"};
 using StageOrder = std::array<int, 3>;
 
 std::optional<StageOrder> stage_order(const std::string& stage) {
-  std::array<std::string, 3> parts;
-  size_t part = 0, from = 0;
-  for (size_t dot; part < 3; ++part, from = dot + 1) {
-    dot = stage.find('.', from);
-    parts[part] = stage.substr(from, dot == std::string::npos ? dot : dot - from);
-    if (dot == std::string::npos) break;
-  }
-  if (part == 3) return std::nullopt;  // more than two dots
+  std::vector<std::string> parts;
+  std::istringstream in(stage);
+  for (std::string part; std::getline(in, part, '.');) parts.push_back(part);
+  if (parts.empty() || parts.size() > 3) return std::nullopt;
   const auto base = std::find(kStages.begin(), kStages.end(), parts[0]);
   if (base == kStages.end()) return std::nullopt;
   StageOrder order{int(base - kStages.begin()), 0, 0};
-  for (size_t i = 1; i <= part; ++i) {
-    if (parts[i].empty() || parts[i].find_first_not_of("0123456789") != std::string::npos) {
+  for (size_t i = 1; i < parts.size(); ++i) {
+    if (parts[i].empty() || parts[i].size() > 6 ||
+        parts[i].find_first_not_of("0123456789") != std::string::npos) {
       return std::nullopt;
     }
     order[i] = std::stoi(parts[i]);
