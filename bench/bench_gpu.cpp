@@ -27,7 +27,7 @@
 
 #include "bench/bench_teacher_round.h"
 #include "bench/benches.h"
-#include "core/config.h"
+#include "config/config.h"
 #include "core/errors.h"
 #include "core/files.h"
 #include "core/log.h"

@@ -1,23 +1,14 @@
 #pragma once
 // The benchmark contract of DESIGN.md: ours vs the bare baseline on the same
-// work in the same run, alternated and repeated, medians with min/max, a
-// printed table and bench/results/NAME.json.
-#include <functional>
+// work in the same run, alternated and repeated (export/timing.h), medians
+// with min/max, a printed table and bench/results/NAME.json.
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "export/timing.h"
+
 namespace condenser {
-
-struct Timing {
-  double median = 0.0, min = 0.0, max = 0.0;  // seconds
-};
-
-// Runs warmup + `repeats` rounds; each round runs `ours` then `baseline`
-// (alternating which goes first), timing each. Returns {ours, baseline}.
-std::pair<Timing, Timing> time_alternating(const std::function<void()>& ours,
-                                           const std::function<void()>& baseline, int repeats,
-                                           int warmup = 1);
 
 struct BenchCase {
   std::string name;

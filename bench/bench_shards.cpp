@@ -12,8 +12,8 @@
 #include "bench/benches.h"
 #include "core/errors.h"
 #include "core/files.h"
-#include "data/shard_reader.h"
-#include "data/shard_writer.h"
+#include "data/shards/shard_reader.h"
+#include "data/shards/shard_writer.h"
 
 namespace condenser {
 namespace {

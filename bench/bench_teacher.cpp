@@ -19,9 +19,9 @@
 
 #include "bench/bench_teacher_round.h"
 #include "bench/benches.h"
-#include "coordinator/control_server.h"
-#include "coordinator/local_workers.h"
-#include "core/config.h"
+#include "coordinator/control/control_server.h"
+#include "coordinator/control/local_workers.h"
+#include "config/config.h"
 #include "core/errors.h"
 #include "core/files.h"
 #include "core/log.h"
@@ -30,7 +30,7 @@
 #include "data/sampling.h"
 #include "trainers/model_io.h"
 #include "trainers/model_spec.h"
-#include "worker/label_spec.h"
+#include "protocol/label_spec.h"
 
 namespace condenser {
 namespace {

@@ -5,9 +5,9 @@
 #include <string>
 #include <vector>
 
-#include "coordinator/task_table.h"
+#include "coordinator/control/task_table.h"
 #include "data/dataset.h"
-#include "worker/label_spec.h"
+#include "protocol/label_spec.h"
 
 namespace condenser {
 

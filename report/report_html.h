@@ -7,7 +7,7 @@
 
 namespace condenser {
 
-// `metrics` is export/metrics.json (see coordinator/export.h for its fields;
+// `metrics` is export/metrics.json (see export/export.h for its fields;
 // missing optional fields render as "n/a"); `records` is metrics.jsonl.
 // Charts: chart-loss, chart-accuracy (stage boundaries marked),
 // chart-sparsity-layers, chart-accuracy-sparsity, chart-cost.

@@ -10,10 +10,10 @@
 #include "core/errors.h"
 #include "data/augment.h"
 #include "data/sampling.h"
-#include "data/shard_stream.h"
+#include "data/shards/shard_stream.h"
 #include "trainers/device.h"
 #include "trainers/losses.h"
-#include "trainers/pruning.h"
+#include "trainers/prune_masks.h"
 #include "trainers/train_state.h"
 
 namespace condenser {

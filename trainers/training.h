@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "core/config.h"
-#include "data/soft_label_table.h"
+#include "config/config.h"
+#include "data/shards/soft_label_table.h"
 
 namespace condenser {
 
@@ -51,7 +51,7 @@ struct StepState {
 // with interrupted set). Every rank must return the same answer.
 using StepHook = std::function<bool(const StepState&)>;
 
-// Pipelined labelling (coordinator/shard_pipeline.h): an epoch whose order
+// Pipelined labelling (coordinator/stages/shard_pipeline.h): an epoch whose order
 // is only known as soft-label shards are committed. When orders(epoch), the
 // loop calls extend() before a batch whose positions it does not have yet.
 class EpochOrderSource {

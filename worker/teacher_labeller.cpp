@@ -5,7 +5,7 @@
 #include "core/errors.h"
 #include "core/sha256.h"
 #include "data/augment.h"
-#include "data/shard_writer.h"
+#include "data/shards/shard_writer.h"
 #include "trainers/device.h"
 #include "trainers/training.h"
 

@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "data/manifest.h"
-#include "data/shard_format.h"
+#include "data/shards/manifest.h"
+#include "data/shards/shard_format.h"
 
 namespace condenser {
 

@@ -20,8 +20,8 @@
 #include "trainers/device.h"
 #include "trainers/model_io.h"
 #include "worker/background_writer.h"
-#include "worker/frame_client.h"
-#include "worker/label_spec.h"
+#include "protocol/frame_client.h"
+#include "protocol/label_spec.h"
 #include "worker/teacher_labeller.h"
 
 namespace condenser {

@@ -14,7 +14,7 @@ inline std::map<std::string, at::Tensor> snapshot(const torch::jit::Module& m) {
   return out;
 }
 
-// Parameter count, computed here independently of trainers/pruning.h.
+// Parameter count, computed here independently of trainers/pruning/magnitude.h.
 inline int64_t count_parameters(const torch::jit::Module& m) {
   int64_t n = 0;
   for (const auto& p : m.parameters()) n += p.numel();

@@ -1,11 +1,11 @@
-// float_to_half is branch-free (data/shard_format.h); this checks it against
+// float_to_half is branch-free (data/shards/shard_format.h); this checks it against
 // a plain, branchy round-to-nearest-even conversion for every one of the 2^32
 // float bit patterns, NaN payloads included (about 10 s).
 #include <gtest/gtest.h>
 
 #include <cstring>
 
-#include "data/shard_format.h"
+#include "data/shards/shard_format.h"
 
 namespace condenser {
 namespace {

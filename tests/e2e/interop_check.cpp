@@ -10,8 +10,8 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
-#include "data/manifest.h"
-#include "data/shard_reader.h"
+#include "data/shards/manifest.h"
+#include "data/shards/shard_reader.h"
 
 int main(int argc, char** argv) {
   if (argc != 4) {

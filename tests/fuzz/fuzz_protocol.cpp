@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-#include "coordinator/control_handler.h"
+#include "coordinator/control/control_handler.h"
 #include "core/log.h"
 
 namespace {

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "data/shard_reader.h"
+#include "data/shards/shard_reader.h"
 #include "tests/common/temp_dir.h"
 #include "tests/gpu/gpu_fixtures.h"
 

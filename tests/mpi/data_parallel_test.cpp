@@ -8,7 +8,7 @@
 #include "cluster/gradient_reducer.h"
 #include "tests/mpi/mpi_world.h"
 #include "trainers/model_spec.h"
-#include "trainers/pruning.h"
+#include "trainers/pruning/magnitude.h"
 #include "trainers/training.h"
 
 namespace condenser {

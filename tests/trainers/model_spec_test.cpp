@@ -6,7 +6,7 @@
 #include <filesystem>
 
 #include "core/errors.h"
-#include "trainers/pruning.h"
+#include "trainers/prune_masks.h"
 #include "tests/common/module_util.h"
 
 namespace condenser {

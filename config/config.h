@@ -1,0 +1,143 @@
+#pragma once
+// The job configuration: one typed schema in one place (config_schema.cpp
+// binds every dotted key to a field below, with its type, range and help).
+// Loading reports an unknown key with file, line and the closest valid key,
+// and a wrong type or out-of-range value with key, value and what was expected.
+#include <string>
+#include <vector>
+
+namespace condenser {
+
+struct RuntimeConfig {
+  int threads = 0;  // LibTorch intra-op threads; 0 = cores / ranks on this node
+  std::string device = "cpu";  // cpu | cuda | cuda:N (models and batches live there)
+  double bucket_cap_mb = 25.0;  // data-parallel gradient buckets (PyTorch DDP's default)
+};
+
+// What the ranks of an mpirun job do while the teacher labels.
+struct RolesConfig {
+  // 0 (phased): every rank labels, then every rank trains the student. k > 0
+  // (pipelined): the last k ranks keep labelling while the others train on
+  // shards as they are committed (needs 0 <= k < ranks; checked at run time).
+  int teacher_ranks = 0;
+};
+
+struct DataConfig {
+  std::string dataset = "fashion_mnist";
+  std::string path = "/usr/share/datasets/fashion-mnist";
+  int validation_size = 5000;  // carved from the training set (test set only reports)
+  int train_subset = 0;        // 0 = the whole training split
+  int test_subset = 0;         // 0 = the whole test set
+};
+
+struct OptimConfig {
+  int epochs = 5;
+  int batch_size = 128;
+  std::string optimizer = "adam";    // adam | sgd
+  double lr = 1e-3;
+  std::string lr_schedule = "cosine";  // cosine | constant
+  double weight_decay = 0.0;
+  double momentum = 0.9;  // sgd only
+};
+
+struct TeacherConfig {
+  std::string model = "cnn";  // built-in zoo name, used when path is empty
+  std::string path;           // a TorchScript teacher; when set, no teacher training
+  std::string precision = "fp32";  // fp32 | bf16: the weights the teacher labels with
+  OptimConfig train;
+};
+
+struct SoftLabelConfig {
+  double temperature = 4.0;
+  int batch_size = 64;     // teacher inference batch (bench teacher: ~1.6x the samples/s of 500 on CPU)
+  int shard_rows = 10000;  // rows per HDF5 shard
+  std::string dtype = "float32";  // float32 | float16 (full format)
+  std::string format = "full";    // full | topk (top_k values + indices + logsumexp)
+  int top_k = 5;                  // classes kept per row when format = topk
+  int views_per_sample = 1;       // augmented views labelled per sample (view 0 = original)
+  int prefetch_depth = 2;         // shards read ahead by the background reader
+  std::string reader = "memory";  // memory (one verified table) | stream (bounded memory)
+};
+
+struct StudentConfig {
+  std::string model = "small_cnn";
+  double alpha = 0.9;  // weight of the KD term; (1 - alpha) on hard-label CE
+  OptimConfig train;
+};
+
+struct PruneConfig {
+  bool enabled = true;
+  // global_magnitude: unstructured, one threshold over all conv/linear weights;
+  // structured: whole channels/neurons by norm, then the model is compacted;
+  // nm: N:M semi-structured (2:4 by default) in every weight row.
+  std::string method = "global_magnitude";
+  double sparsity = 0.8;  // fraction of weights (structured: of channels) removed; nm ignores it
+  std::string structured_norm = "l1";  // l1 | l2 (structured)
+  int nm_n = 2;  // keep n of every m consecutive weights (nm)
+  int nm_m = 4;
+  OptimConfig finetune;
+  // Flow-style YAML text (config/prune_plan.h reads it): a list of stages,
+  // each {sparsity, epochs, lr} or a bare sparsity; "" = one stage.
+  std::string stages;
+  std::string schedule = "one_shot";  // one_shot | gradual (cubic within each stage)
+  int gradual_every_steps = 50;
+  double gradual_fraction = 0.75;
+  // YAML list of weight names or first/last; "auto": [first, last] for
+  // magnitude and N:M pruning, [] for structured (whose last layer's outputs
+  // are the classes and are never cut; the first conv's channels are where
+  // most of the speed-up comes from).
+  std::string exclude = "auto";
+  std::string layer_sparsity;             // YAML map weight name -> sparsity
+};
+
+// The accuracy guard on pruning: a stage whose validation accuracy falls
+// more than max_drop points below the reference is rolled back and retried
+// with half the sparsity step.
+struct BudgetConfig {
+  bool enabled = true;
+  double max_drop = 1.0;  // percentage points
+  std::string reference = "dense_student";  // dense_student | teacher
+  int max_retries = 2;
+};
+
+struct LoggingConfig {
+  std::string level = "info";  // trace | debug | info | warn | error
+  int every_steps = 100;       // metrics.jsonl step records
+};
+
+struct CheckpointConfig {
+  int every_steps = 500;  // optimizer steps between checkpoints (0 = only at stage ends)
+  int keep_last = 3;      // newest checkpoints kept, besides the best by validation accuracy
+};
+
+struct Config {
+  std::string name = "job";
+  int seed = 42;
+  RuntimeConfig runtime;
+  RolesConfig roles;
+  DataConfig data;
+  TeacherConfig teacher;
+  SoftLabelConfig soft_labels;
+  StudentConfig student;
+  PruneConfig prune;
+  BudgetConfig budget;
+  LoggingConfig logging;
+  CheckpointConfig checkpoint;
+};
+
+// Loads a YAML file (keys may be omitted: defaults apply) and applies
+// "dotted.key=value" overrides in order. Throws UsageError on any problem.
+Config load_config(const std::string& path, const std::vector<std::string>& overrides = {});
+
+// Parses YAML text; `origin` names the source in messages (a path or "<string>").
+Config parse_config(const std::string& yaml_text, const std::string& origin,
+                    const std::vector<std::string>& overrides = {});
+
+// The full resolved config as YAML (every key, in schema order); parses back
+// to an equal Config.
+std::string config_to_yaml(const Config& config);
+
+// Every valid dotted key, in schema order.
+std::vector<std::string> config_keys();
+
+}  // namespace condenser

@@ -1,0 +1,219 @@
+// The schema table: the one place that binds dotted keys to Config fields.
+#include "config/config_schema.h"
+
+#include "config/prune_plan.h"
+
+namespace condenser {
+namespace {
+
+Range at_least(double v) { return {Bound{v, true}, std::nullopt}; }
+Range above(double v) { return {Bound{v, false}, std::nullopt}; }
+Range closed(double lo, double hi) { return {Bound{lo, true}, Bound{hi, true}}; }
+Range half_open(double lo, double hi) { return {Bound{lo, true}, Bound{hi, false}}; }
+
+// Binds "prefix.name" keys to members of one section struct S of Config.
+template <class S>
+class Section {
+ public:
+  Section(std::vector<FieldSpec>* out, std::string prefix, std::function<S&(Config&)> get)
+      : out_(out), prefix_(std::move(prefix)), get_(std::move(get)) {}
+
+  void integer(const char* name, int S::*m, Range range, const char* help) {
+    add(name, at(m), range, {}, true, help);
+  }
+  void number(const char* name, double S::*m, Range range, const char* help) {
+    add(name, at(m), range, {}, true, help);
+  }
+  void boolean(const char* name, bool S::*m, const char* help) {
+    add(name, at(m), {}, {}, true, help);
+  }
+  void text(const char* name, std::string S::*m, bool allow_empty, const char* help) {
+    add(name, at(m), {}, {}, allow_empty, help);
+  }
+  void choice(const char* name, std::string S::*m, std::vector<std::string> choices,
+              const char* help) {
+    add(name, at(m), {}, std::move(choices), false, help);
+  }
+  // A YAML list or map kept as flow text (FieldSpec::structured), checked by `check`.
+  void structured(const char* name, std::string S::*m,
+                  std::function<std::optional<std::string>(const std::string&)> check,
+                  const char* help) {
+    add(name, at(m), {}, {}, true, help);
+    out_->back().structured = true;
+    out_->back().check = std::move(check);
+  }
+  template <class T>
+  Section<T> sub(const char* name, T S::*m) const {
+    return Section<T>(out_, key(name), at(m));
+  }
+
+ private:
+  template <class T>
+  std::function<T&(Config&)> at(T S::*m) const {
+    return [get = get_, m](Config& c) -> T& { return get(c).*m; };
+  }
+  std::string key(const char* name) const { return prefix_.empty() ? name : prefix_ + "." + name; }
+  void add(const char* name, FieldRef ref, Range range, std::vector<std::string> choices,
+           bool allow_empty, const char* help) {
+    out_->push_back({key(name), std::move(ref), range, std::move(choices), allow_empty, help});
+  }
+
+  std::vector<FieldSpec>* out_;
+  std::string prefix_;
+  std::function<S&(Config&)> get_;
+};
+
+// The same optimizer keys under teacher.train, student.train and prune.finetune.
+void add_optim(Section<OptimConfig> s) {
+  s.integer("epochs", &OptimConfig::epochs, at_least(0), "passes over the data; 0 skips training");
+  s.integer("batch_size", &OptimConfig::batch_size, at_least(1), "examples per optimizer step");
+  s.choice("optimizer", &OptimConfig::optimizer, {"adam", "sgd"}, "optimizer");
+  s.number("lr", &OptimConfig::lr, above(0), "learning rate (the peak, for cosine)");
+  s.choice("lr_schedule", &OptimConfig::lr_schedule, {"cosine", "constant"},
+           "learning-rate schedule over the epochs");
+  s.number("weight_decay", &OptimConfig::weight_decay, at_least(0), "L2 weight decay");
+  s.number("momentum", &OptimConfig::momentum, half_open(0, 1), "momentum (sgd only)");
+}
+
+std::vector<FieldSpec> build_schema() {
+  std::vector<FieldSpec> f;
+  Section<Config> root(&f, "", [](Config& c) -> Config& { return c; });
+  root.text("name", &Config::name, false, "job name, shown in logs and reports");
+  root.integer("seed", &Config::seed, at_least(0), "seed for every random choice in the job");
+
+  auto runtime = root.sub("runtime", &Config::runtime);
+  runtime.integer("threads", &RuntimeConfig::threads, at_least(0),
+                  "LibTorch intra-op threads; 0 = cores / ranks on this node");
+  runtime.text("device", &RuntimeConfig::device, false,
+               "where models train and infer: cpu, cuda or cuda:N (under mpirun, \"cuda\" "
+               "means the GPU of this rank's local rank)");
+  runtime.number("bucket_cap_mb", &RuntimeConfig::bucket_cap_mb, above(0),
+                 "data-parallel: gradients are all-reduced in buckets of at most this many MiB, "
+                 "each started as soon as backward has filled it");
+
+  auto roles = root.sub("roles", &Config::roles);
+  roles.integer("teacher_ranks", &RolesConfig::teacher_ranks, at_least(0),
+                "under mpirun: 0 = phased (every rank labels, then all train the student); "
+                "k > 0 = pipelined (the last k ranks keep labelling while the others train "
+                "on shards as they are committed); needs k < ranks");
+
+  auto data = root.sub("data", &Config::data);
+  data.choice("dataset", &DataConfig::dataset, {"fashion_mnist"}, "dataset to distill on");
+  data.text("path", &DataConfig::path, false, "folder holding the dataset files");
+  data.integer("validation_size", &DataConfig::validation_size, at_least(0),
+               "training examples held out for validation (the test set only reports)");
+  data.integer("train_subset", &DataConfig::train_subset, at_least(0),
+               "use only this many training examples; 0 = the whole split");
+  data.integer("test_subset", &DataConfig::test_subset, at_least(0),
+               "use only this many test examples; 0 = the whole test set");
+
+  auto teacher = root.sub("teacher", &Config::teacher);
+  teacher.text("model", &TeacherConfig::model, false,
+               "built-in zoo model, trained when teacher.path is empty");
+  teacher.text("path", &TeacherConfig::path, true,
+               "a TorchScript teacher; when set, no teacher training");
+  teacher.choice("precision", &TeacherConfig::precision, {"fp32", "bf16"},
+                 "teacher inference (labelling) precision: bf16 casts the teacher's weights "
+                 "(top-1 agrees with fp32 on >= 99% of Fashion-MNIST; tests/gpu)");
+  add_optim(teacher.sub("train", &TeacherConfig::train));
+
+  auto soft = root.sub("soft_labels", &Config::soft_labels);
+  soft.number("temperature", &SoftLabelConfig::temperature, above(0),
+              "softmax temperature of the soft labels and the KD loss");
+  soft.integer("batch_size", &SoftLabelConfig::batch_size, at_least(1), "teacher inference batch");
+  soft.integer("shard_rows", &SoftLabelConfig::shard_rows, at_least(1), "rows per HDF5 shard");
+  soft.choice("format", &SoftLabelConfig::format, {"full", "topk"},
+              "full logits, or the top_k largest with a logsumexp for the rest");
+  soft.integer("top_k", &SoftLabelConfig::top_k, at_least(1), "classes kept per row (format topk)");
+  soft.integer("views_per_sample", &SoftLabelConfig::views_per_sample, at_least(1),
+               "augmented views labelled per sample; epoch e trains view (e + sample) mod K");
+  soft.integer("prefetch_depth", &SoftLabelConfig::prefetch_depth, at_least(1),
+               "shards the background reader holds ahead of the trainer");
+  soft.choice("reader", &SoftLabelConfig::reader, {"memory", "stream"},
+              "memory: all soft labels in one table; stream: shard by shard, bounded memory");
+  soft.choice("dtype", &SoftLabelConfig::dtype, {"float32", "float16"},
+              "stored soft-label precision");
+
+  auto student = root.sub("student", &Config::student);
+  student.text("model", &StudentConfig::model, false, "built-in zoo model for the student");
+  student.number("alpha", &StudentConfig::alpha, closed(0, 1),
+                 "weight of the KD term; (1 - alpha) on hard-label cross-entropy");
+  add_optim(student.sub("train", &StudentConfig::train));
+
+  auto prune = root.sub("prune", &Config::prune);
+  prune.boolean("enabled", &PruneConfig::enabled, "prune and fine-tune the student");
+  prune.choice("method", &PruneConfig::method,
+               {"global_magnitude", "layer_magnitude", "structured", "nm"},
+               "unstructured magnitude with one threshold over all layers (global) or the same "
+               "fraction in every layer (layer), structured channels (compacted), or N:M");
+  prune.number("sparsity", &PruneConfig::sparsity, half_open(0, 1),
+               "fraction of conv/linear weights (structured: channels) removed; nm ignores it");
+  prune.structured("stages", &PruneConfig::stages, check_prune_stages,
+                   "coarse-to-fine schedule, a list of {sparsity, epochs, lr} (or bare sparsities), "
+                   "each cut followed by its own fine-tune; empty = one stage at prune.sparsity");
+  prune.choice("schedule", &PruneConfig::schedule, {"one_shot", "gradual"},
+               "one_shot: each stage cuts at once; gradual: sparsity rises along Zhu & Gupta's "
+               "cubic over the first gradual_fraction of the stage's steps");
+  prune.integer("gradual_every_steps", &PruneConfig::gradual_every_steps, at_least(1),
+                "gradual: steps between mask updates");
+  prune.number("gradual_fraction", &PruneConfig::gradual_fraction, closed(0, 1),
+               "gradual: share of a stage's fine-tune over which sparsity rises");
+  prune.structured("exclude", &PruneConfig::exclude, check_name_list,
+                   "weights never pruned: parameter names, or first / last (the first and last "
+                   "conv/linear weight); auto = [first, last], or [] for structured; [] prunes all");
+  prune.structured("layer_sparsity", &PruneConfig::layer_sparsity, check_layer_sparsity,
+                   "own targets for some weights, a map name: sparsity (at the last stage; "
+                   "earlier stages scale it); the rest share the remaining cut");
+  prune.choice("structured_norm", &PruneConfig::structured_norm, {"l1", "l2"},
+               "channel ranking norm (structured)");
+  prune.integer("nm_n", &PruneConfig::nm_n, at_least(1), "weights kept per group (nm)");
+  prune.integer("nm_m", &PruneConfig::nm_m, at_least(1), "group size (nm)");
+  add_optim(prune.sub("finetune", &PruneConfig::finetune));
+
+  auto budget = root.sub("budget", &Config::budget);
+  budget.boolean("enabled", &BudgetConfig::enabled,
+                 "check every prune stage's validation accuracy against the budget");
+  budget.number("max_drop", &BudgetConfig::max_drop, at_least(0),
+                "largest allowed accuracy drop, in percentage points, against the reference");
+  budget.choice("reference", &BudgetConfig::reference, {"dense_student", "teacher"},
+                "what the drop is measured against");
+  budget.integer("max_retries", &BudgetConfig::max_retries, at_least(0),
+                 "retries of a missed stage, each rolling back and halving the sparsity step");
+
+  auto logging = root.sub("logging", &Config::logging);
+  logging.choice("level", &LoggingConfig::level, {"trace", "debug", "info", "warn", "error"},
+                 "log level");
+  logging.integer("every_steps", &LoggingConfig::every_steps, at_least(1),
+                  "steps between metrics.jsonl step records");
+
+  auto checkpoint = root.sub("checkpoint", &Config::checkpoint);
+  checkpoint.integer("every_steps", &CheckpointConfig::every_steps, at_least(0),
+                     "optimizer steps between checkpoints; 0 = only at stage ends");
+  checkpoint.integer("keep_last", &CheckpointConfig::keep_last, at_least(1),
+                     "newest checkpoints kept, besides the best by validation accuracy");
+  return f;
+}
+
+}  // namespace
+
+const std::vector<FieldSpec>& config_fields() {
+  static const std::vector<FieldSpec> fields = build_schema();
+  return fields;
+}
+
+const FieldSpec* find_config_field(const std::string& key) {
+  for (const FieldSpec& field : config_fields()) {
+    if (field.key == key) return &field;
+  }
+  return nullptr;
+}
+
+bool is_config_section(const std::string& key) {
+  const std::string prefix = key + ".";
+  for (const FieldSpec& field : config_fields()) {
+    if (field.key.compare(0, prefix.size(), prefix) == 0) return true;
+  }
+  return false;
+}
+
+}  // namespace condenser

@@ -1,0 +1,101 @@
+#pragma once
+// The coordinator's side of the worker protocol as a pure state machine: a
+// decoded frame (or a parse error, or a disconnect) in, reply frames and a
+// close flag out. No sockets and no clock: the Asio session (control_server.h)
+// feeds it, unit tests and the fuzzer call it directly. File effects (commit
+// a shard, remove a stale attempt, persist the table) go through
+// ControlEffects so tests can record them.
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "protocol/frame.h"
+#include "coordinator/control/task_table.h"
+
+namespace condenser {
+
+// What the handler asks the outside world to do. All calls come from the
+// coordinator's one Asio thread.
+class ControlEffects {
+ public:
+  virtual ~ControlEffects() = default;
+  // Makes the attempt the task's shard: check it, move it to task.file, add
+  // it to the manifest. Returns "" on success, else why it was rejected (the
+  // task then goes back to pending).
+  virtual std::string commit(const Lease& lease, const TableTask& task,
+                             const nlohmann::json& done) = 0;
+  // Removes a stale attempt's file (late completion of an expired lease).
+  virtual void discard(const std::string& attempt_file) = 0;
+  // Writes the table durably (RUN_DIR/tasks.json).
+  virtual void persist(const TaskTable& table) = 0;
+};
+
+struct ControlSession {
+  std::string peer;          // "ip:port", for logs
+  bool authenticated = false;
+  int64_t worker = 0;        // id given at welcome
+};
+
+struct Reply {
+  std::vector<std::string> frames;  // encoded, to send in order
+  bool close = false;               // close after sending
+};
+
+struct WorkerInfo {
+  std::string name, peer;
+  int64_t pid = 0;
+  bool connected = true;
+  int64_t last_heartbeat_unix_ms = 0;  // wall clock, for /status
+  int64_t tasks_committed = 0;
+};
+
+struct ControlCounters {
+  int64_t frames_total = 0, protocol_errors_total = 0, refused_total = 0;
+  int64_t commits_total = 0, stale_completions_total = 0, rejected_commits_total = 0;
+  int64_t leases_total = 0, expired_leases_total = 0, rows_committed_total = 0;
+};
+
+struct HandlerOptions {
+  int64_t heartbeat_ms = 2000;  // workers heartbeat this often (< read deadline)
+  int64_t wait_ms = 500;        // retry hint when every pending task is leased
+};
+
+class ControlHandler {
+ public:
+  ControlHandler(TaskTable& table, std::string token, nlohmann::json spec, ControlEffects& effects,
+                 HandlerOptions options);
+
+  // `now_unix_ms` only feeds /status (last heartbeat); leases use `now`.
+  Reply on_frame(ControlSession& session, const Frame& frame, SteadyTime now,
+                 int64_t now_unix_ms = 0);
+  // The bytes could not be parsed: an error frame, then close.
+  Reply on_parse_error(ControlSession& session, const std::string& error);
+  // Releases the session's leases (their tasks go back to pending at once).
+  void on_disconnect(ControlSession& session, SteadyTime now);
+  // Expires overdue leases (called from a timer).
+  void tick(SteadyTime now);
+
+  const TaskTable& table() const { return table_; }
+  const std::map<int64_t, WorkerInfo>& workers() const { return workers_; }
+  const ControlCounters& counters() const { return counters_; }
+
+ private:
+  Reply hello(ControlSession& s, const nlohmann::json& body, int64_t now_unix_ms);
+  Reply get_task(ControlSession& s, SteadyTime now);
+  Reply task_done(ControlSession& s, const nlohmann::json& body, SteadyTime now);
+  Reply error(const std::string& message);
+  void note_expired(const std::vector<Lease>& leases);
+
+  TaskTable& table_;
+  std::string token_;
+  nlohmann::json spec_;
+  ControlEffects& effects_;
+  HandlerOptions options_;
+  std::map<int64_t, WorkerInfo> workers_;
+  ControlCounters counters_;
+};
+
+}  // namespace condenser

@@ -1,0 +1,249 @@
+#include "coordinator/stages/prune_stage.h"
+
+#include <torch/torch.h>
+
+#include "cluster/communicator.h"
+#include "cluster/gradient_reducer.h"
+#include "coordinator/stages/budget_schedule.h"
+#include "coordinator/checkpoints/checkpoint.h"
+#include "core/errors.h"
+#include "core/log.h"
+#include "config/prune_plan.h"
+#include "data/sampling.h"
+#include "data/shards/shard_stream.h"
+#include "trainers/model_flops.h"
+#include "trainers/model_spec.h"
+#include "trainers/pruning/nm.h"
+#include "trainers/pruning/gradual.h"
+#include "trainers/prune_masks.h"
+#include "trainers/pruning/structured.h"
+#include "trainers/pruning/targeted.h"
+
+namespace condenser {
+namespace {
+
+// Every rank computed masks from the same weights; rank 0's are the ones
+// used, so a last-bit difference in a threshold can never split the ranks.
+void sync_masks(JobContext& job, PruneMasks& masks) {
+  if (job.options.comm == nullptr || job.options.comm->size() <= 1) return;
+  std::vector<at::Tensor> tensors;
+  for (const auto& entry : masks.masks()) tensors.push_back(entry.second);
+  broadcast_from_rank0(*job.options.comm, tensors);
+}
+
+// What one cut needs besides the weights.
+struct Cutter {
+  JobContext& job;
+  ModelSpec spec;
+  PruneTargets targets;
+  double final_sparsity = 0;  // of the schedule's last stage: own layer targets scale by it
+
+  // Channels to keep at `fraction`; excluded layers keep all of theirs.
+  StructuredPlan plan(const torch::jit::Module& student, double fraction) const {
+    StructuredPlan plan =
+        plan_structured(student, spec, fraction, job.config.prune.structured_norm);
+    for (const std::string& name : resolve_weight_names(student, targets.exclude, "prune.exclude")) {
+      plan.keep.erase(std::stoul(name.substr(1, name.find('_') - 1)));  // "l4_w" -> layer 4
+    }
+    return plan;
+  }
+
+  // Masks `student` to `sparsity` from its current weights (never reviving
+  // what `previous` pruned) and zeroes the cut weights.
+  PruneMasks cut(torch::jit::Module& student, double sparsity, const PruneMasks& previous) const {
+    const PruneConfig& p = job.config.prune;
+    PruneMasks masks;
+    if (p.method == "structured") {
+      // Channels cut earlier are all zero, so they rank first again: the cut only grows.
+      masks = structured_masks(student, spec, plan(student, sparsity));
+    } else if (p.method == "nm") {
+      masks = nm_masks(student, p.nm_n, p.nm_m,
+                       resolve_weight_names(student, targets.exclude, "prune.exclude"));
+    } else {
+      masks = targeted_magnitude_masks(student, sparsity, targets,
+                                       final_sparsity > 0 ? sparsity / final_sparsity : 1.0,
+                                       previous);
+    }
+    sync_masks(job, masks);
+    masks.apply_to_weights(student);
+    return masks;
+  }
+};
+
+// prune.schedule gradual: after each step t, masks follow Zhu & Gupta's
+// cubic from `from` to `to` over the first gradual_fraction of the stage.
+// Each update is a metrics.jsonl record {stage, step, prune_sparsity}.
+StepHook gradual_hook(const Cutter& cutter, torch::jit::Module& student, PruneMasks& masks,
+                      const std::string& stage, double from, double to, int64_t stage_steps) {
+  const PruneConfig& p = cutter.job.config.prune;
+  const int64_t dt = p.gradual_every_steps;
+  const int64_t n = static_cast<int64_t>(p.gradual_fraction * double(stage_steps)) / dt;
+  MetricSink sink = cutter.job.sink();
+  return [&cutter, &student, &masks, stage, from, to, dt, n, sink](const StepState& s) {
+    const int64_t t = s.cursor.steps;
+    if (s.epoch_end || t == 0 || !is_prune_step(t, 0, n, dt)) return false;
+    const double sparsity = cubic_sparsity(t, from, to, 0, n, dt);
+    masks = cutter.cut(student, sparsity, masks);
+    sink({{"stage", stage}, {"step", t}, {"prune_sparsity", sparsity}});
+    return false;
+  };
+}
+
+StepHook both(StepHook first, StepHook second) {
+  return [first, second](const StepState& s) {
+    const bool stop_first = first(s);
+    return second(s) || stop_first;
+  };
+}
+
+
+// Steps per epoch of a stage as train_stage counts them (a streamed epoch
+// visits the stream's samples).
+int64_t stage_epoch_steps(const JobContext& job, const StageOptions& o) {
+  const int64_t samples = o.stream ? o.stream->samples_per_epoch()
+                                   : static_cast<int64_t>(job.train.indices.size());
+  return steps_per_epoch(samples, o.optim.batch_size, o.comm ? o.comm->size() : 1);
+}
+
+PruneAttempt describe(const ScheduledAttempt& a, const StageRecord& rec, const ModelSpec& spec,
+                      torch::jit::Module& student) {
+  PruneAttempt out;
+  out.name = a.name;
+  out.stage = a.stage;
+  out.retry = a.retry;
+  out.target = a.sparsity;
+  out.model = rec.model;
+  out.seconds = rec.seconds;
+  out.steps = rec.steps;
+  const ModelFlops flops = model_flops(spec, student);
+  out.flops = flops.effective;
+  out.dense_flops = flops.dense;
+  for (const LayerSparsity& l : measure_sparsity(student).layers) {
+    out.layer_sparsity[l.name] = l.sparsity();
+  }
+  return out;
+}
+
+PruneTargets prune_targets(const PruneConfig& p) {
+  PruneTargets t;
+  t.exclude = prune_exclusions(p);
+  t.layer_sparsity = prune_layer_targets(p);
+  t.per_layer = p.method == "layer_magnitude";
+  return t;
+}
+
+}  // namespace
+
+void check_prune_targets(const Config& config) {
+  if (!config.prune.enabled) return;
+  const torch::jit::Module student = build_model(zoo_spec(config.student.model), 0);
+  const PruneTargets targets = prune_targets(config.prune);
+  resolve_weight_names(student, targets.exclude, "prune.exclude");
+  if (config.prune.method == "global_magnitude" || config.prune.method == "layer_magnitude") {
+    const std::vector<PruneStep> steps = prune_steps(config.prune);
+    for (const PruneStep& step : steps) {
+      targeted_magnitude_masks(student, step.sparsity, targets,
+                               step.sparsity / steps.back().sparsity, {});
+    }
+  }
+}
+
+torch::jit::Module prune_stage(JobContext& job, torch::jit::Module student,
+                               const SoftLabels& soft_logits, JobCheckpoints& checkpoints) {
+  const PruneConfig& p = job.config.prune;
+  const std::vector<PruneStep> steps = prune_steps(p);
+  Cutter cutter{job, zoo_spec(job.config.student.model), prune_targets(p), steps.back().sparsity};
+  const BudgetConfig& b = job.config.budget;
+  const double reference = b.reference == "teacher" ? job.report.teacher.val_accuracy
+                                                    : job.report.student_dense.val_accuracy;
+  job.report.budget_reference_accuracy = reference;
+  BudgetSchedule schedule(steps, b, reference);
+
+  // A resumed job: replay the attempts decided before its checkpoint.
+  for (const PruneAttempt& done : job.report.prune_attempts) {
+    const auto a = schedule.next();
+    if (!a || a->name != done.name) {
+      throw RuntimeFailure("checkpoint's prune attempts do not follow this schedule (at '" +
+                           done.name + "'); run with --resume none");
+    }
+    schedule.report(done.model.val_accuracy);
+  }
+  const Checkpoint* from = checkpoints.from();
+  PruneMasks masks;
+  if (from != nullptr) masks = from->masks;  // empty at the end of distill
+
+  while (const auto a = schedule.next()) {
+    const auto start = Clock::now();
+    const StageResume* inside = checkpoints.inside(a->name);
+    // The state a miss rolls back to: now, or for a resumed attempt the
+    // stage end before it (checkpoint retention always keeps that one).
+    std::map<std::string, at::Tensor> before = module_state(student);
+    PruneMasks masks_before = masks;
+    if (inside != nullptr) {
+      const auto stage_end = load_latest_stage_end(job.paths.root + "/checkpoints");
+      if (!stage_end) {
+        throw RuntimeFailure("no stage-end checkpoint to roll back to for '" + a->name +
+                             "'; run with --resume none");
+      }
+      before = stage_end->weights;
+      masks_before = stage_end->masks;
+    }
+    const bool gradual = p.schedule == "gradual" && p.method != "nm" && a->epochs > 0;
+    if (inside == nullptr && !gradual) masks = cutter.cut(student, a->sparsity, masks);
+    log_info(a->name, ": ", p.method, " ",
+             p.method == "nm" ? std::to_string(p.nm_n) + ":" + std::to_string(p.nm_m)
+                              : percent(a->sparsity),
+             gradual ? " (gradual)" : "", a->retry ? " (retry " + std::to_string(a->retry) + ")" : "",
+             ", then fine-tune ", a->epochs, " epochs at lr ", a->lr);
+    OptimConfig optim = p.finetune;
+    optim.epochs = a->epochs;
+    optim.lr = a->lr;
+    StageOptions o = distill_options(job, a->name, optim, soft_logits, checkpoints);
+    o.on_step = checkpoints.hook(a->name, student, &masks);
+    if (gradual) {
+      o.on_step = both(gradual_hook(cutter, student, masks, a->name, schedule.kept_sparsity(), a->sparsity,
+                                    a->epochs * stage_epoch_steps(job, o)),
+                       o.on_step);
+    }
+    const StageResult tuned = train_stage(student, job.train, job.validation, o, &masks, job.sink());
+    stop_if_interrupted(tuned);
+    if (gradual && a->epochs > 0) masks = cutter.cut(student, a->sparsity, masks);  // exact at the end
+
+    job.record(a->name, since(start), tuned.steps, &student);
+    PruneAttempt attempt = describe(*a, job.report.stages.back(), cutter.spec, student);
+    attempt.drop_points = schedule.drop_points(attempt.model.val_accuracy);
+    attempt.passed = schedule.report(attempt.model.val_accuracy);
+    job.report.prune_attempts.push_back(attempt);
+    if (!attempt.passed) {
+      log_warn(a->name, ": validation accuracy ", percent(attempt.model.val_accuracy), " is ",
+               fixed(attempt.drop_points, 2), " points below the reference ", percent(reference),
+               " (budget ", fixed(b.max_drop, 2), "): rolled back");
+      load_module_state(student, before);
+      masks = masks_before;
+    }
+    job.report.prune_outcome = schedule.outcome();
+    job.report.budget_missed = schedule.nothing_met();
+    job.save_report();
+    // After the verdict: a resumed job carries on from the state kept.
+    checkpoints.stage_end(a->name, student, &masks, tuned.steps);
+  }
+  log_info("prune: ", schedule.outcome());
+  // The model kept: the last attempt that met the budget, else the dense student.
+  job.report.student_final = job.report.student_dense;
+  for (const PruneAttempt& a : job.report.prune_attempts) {
+    if (a.passed) job.report.student_final = a.model;
+  }
+
+  if (p.method == "structured" && schedule.kept_sparsity() > 0) {
+    // The removed channels are exactly zero: drop them for a smaller, faster model.
+    const auto start = Clock::now();
+    student = compact(student, cutter.spec, cutter.plan(student, schedule.kept_sparsity())).module;
+    student.to(job.device);
+    log_info("prune: compacted to ", measure_sparsity(student).parameters, " parameters");
+    job.record("compact", since(start), 0, &student);
+    job.report.student_final = job.report.stages.back().model;
+  }
+  return student;
+}
+
+}  // namespace condenser

@@ -1,0 +1,59 @@
+#pragma once
+// RUN_DIR/manifest.json: which shards exist, which positions of the labelled
+// sample list each covers, and the checksum of each file. An entry is added
+// only after its shard was renamed into place (see data/shards/shard_writer.h), and
+// the manifest itself is replaced atomically, so it never names a torn file.
+//
+// {
+//   "schema_version": 1, "teacher_sha256": "...", "dataset_fingerprint": "...",
+//   "num_classes": 10, "temperature": 4.0, "dtype": "float16", "total_rows": 120000,
+//   "format": "topk", "top_k": 8, "views": 2,
+//   "shards": [{"file": "shard-000000.h5", "task_begin": 0, "task_end": 4096,
+//               "views": 2, "rows": 8192, "sha256": "..."}, ...]
+// }
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace condenser {
+
+struct ManifestEntry {
+  std::string file;                      // relative to the soft_labels dir
+  int64_t task_begin = 0, task_end = 0;  // positions [begin, end) in the labelled sample list
+  int views = 1;                         // views per sample; rows = (end - begin) * views
+  int64_t rows = 0;
+  std::string sha256;  // of the shard file
+};
+
+struct Manifest {
+  int schema_version = 1;
+  std::string teacher_sha256;
+  std::string dataset_fingerprint;
+  int num_classes = 0;
+  double temperature = 1.0;
+  std::string dtype = "float32";  // "float32" | "float16"
+  int64_t total_rows = 0;         // rows expected once every task is labelled
+  // Shard layout. Manifests written before these existed load with the defaults.
+  std::string format = "full";  // "full" (logits) | "topk" (topk_values/indices/logsumexp)
+  int top_k = 0;                // k of every shard when format == "topk", else 0
+  int views = 1;                // augmentation views per sample
+  std::string teacher_precision = "fp32";  // teacher.precision the logits were computed in
+  std::vector<ManifestEntry> shards;
+};
+
+// UsageError naming the path if the file is missing, is not valid JSON, lacks
+// a field, has a field of the wrong type, names an unknown dtype or format,
+// or has a top_k that does not fit the format (topk: > 0, full: 0), or views < 1.
+// format, top_k, views and teacher_precision are optional (defaults "full",
+// 0, 1, "fp32").
+Manifest load_manifest(const std::string& path);
+
+// Pretty JSON, replaced atomically (atomic_write_file). RuntimeFailure on I/O errors.
+void save_manifest(const std::string& path, const Manifest& manifest);
+
+// Checks that soft_label_dir/entry.file exists and its sha256 equals
+// entry.sha256. UsageError naming the file (and expected vs actual hash)
+// otherwise, with the advice to relabel.
+void verify_shard(const std::string& soft_label_dir, const ManifestEntry& entry);
+
+}  // namespace condenser

@@ -1,0 +1,57 @@
+#pragma once
+// Writes one soft-label shard (layout in data/shards/shard_format.h) durably:
+// everything goes to `final_path + ".tmp"`, which is closed, fsynced, renamed
+// to `final_path`, and the parent directory fsynced. A crash leaves either no
+// shard or a complete one (plus maybe a stale .tmp, overwritten next time),
+// so the manifest entry may be committed right after this returns.
+//
+// Only one thread per process should do HDF5 I/O (DESIGN.md pitfalls).
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "data/shards/shard_format.h"
+
+namespace condenser {
+
+// sample_index and view have N entries each; logits holds N * meta.num_classes
+// floats, row-major. dtype picks the stored logits type (float16 is rounded
+// to nearest even here, so the file holds exactly what a reader gets back).
+// The file's top_k attribute is 0 whatever meta.top_k says.
+// Throws RuntimeFailure on mismatched sizes or num_classes <= 0 (a caller
+// bug) and on any I/O or HDF5 failure (the .tmp is removed).
+void write_shard(const std::string& final_path, const ShardMeta& meta,
+                 const std::vector<int64_t>& sample_index, const std::vector<int32_t>& view,
+                 const std::vector<float>& logits, LogitDType dtype);
+
+// The top-k layout: k = meta.top_k (1 <= k <= meta.num_classes).
+// topk_values (N * k, row-major) are stored as IEEE float16 (rounded to
+// nearest even here), topk_indices (N * k) as int32 in [0, num_classes),
+// logsumexp (N) as float32. Same durability and errors as write_shard.
+void write_topk_shard(const std::string& final_path, const ShardMeta& meta,
+                      const std::vector<int64_t>& sample_index, const std::vector<int32_t>& view,
+                      const std::vector<float>& topk_values,
+                      const std::vector<int32_t>& topk_indices,
+                      const std::vector<float>& logsumexp);
+
+struct TopK {
+  int k = 0;
+  std::vector<float> values;     // rows * k raw logits, each row descending
+  std::vector<int32_t> indices;  // rows * k class indices (ties: lower index first)
+  std::vector<float> logsumexp;  // rows: log sum_c exp(logit_c / temperature), all classes
+};
+
+// Top-k of each row of `logits` (rows * classes, row-major), 1 <= k <= classes,
+// temperature > 0. NaN sorts above everything. logsumexp is taken over all
+// classes at `temperature`, computed stably in double and rounded to float.
+//
+// The sparse KD loss needs exactly this normaliser: the teacher's tempered
+// probability of a kept class c is exp(value_c / T - logsumexp), and the mass
+// of the classes that were dropped is 1 - sum over the kept ones. Pass the
+// shard's temperature (meta.temperature); a logsumexp taken at another T (or
+// of the float16-rounded values) gives wrong probabilities.
+// RuntimeFailure on bad arguments.
+TopK topk_from_logits(const std::vector<float>& logits, int64_t rows, int classes, int k,
+                      double temperature);
+
+}  // namespace condenser

@@ -1,0 +1,247 @@
+#include "export/export.h"
+
+#include <sys/stat.h>
+#include <torch/script.h>
+
+#include <cmath>
+
+#include "export/int8_export.h"
+#include "report/job_report.h"
+#include "export/latency.h"
+#include "config/run_dir.h"
+#include "config/config.h"
+#include "core/errors.h"
+#include "core/files.h"
+#include "config/prune_plan.h"
+#include "core/log.h"
+#include "data/dataset.h"
+#include "data/shards/manifest.h"
+#include "report/model_card.h"
+#include "report/report_html.h"
+#include "report/run_files.h"
+#include "trainers/model_io.h"
+#include "trainers/prune_masks.h"
+#include "trainers/training.h"
+
+namespace condenser {
+namespace {
+
+using nlohmann::json;
+
+int64_t file_bytes(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 ? static_cast<int64_t>(st.st_size) : -1;
+}
+
+// Seconds of the stage `name`, or of every prune attempt for "prune"
+// (prune, prune.K, prune.K.R).
+double stage_seconds(const JobReport& r, const std::string& name) {
+  double s = 0.0;
+  for (const StageRecord& st : r.stages) {
+    const bool attempt = name == "prune" && st.name.rfind("prune.", 0) == 0;
+    s += st.name == name || attempt ? st.seconds : 0.0;
+  }
+  return s;
+}
+
+// What the soft-label cache saved: every epoch of distillation and
+// fine-tuning read cached teacher outputs instead of running the teacher.
+json cost_json(const JobReport& r) {
+  const double label_s = stage_seconds(r, "label");
+  const double per_pass = r.teacher_forward_samples > 0 ? label_s / r.teacher_forward_samples : NAN;
+  json c = {{"teacher_training_seconds", stage_seconds(r, "teacher")},
+            {"teacher_inference_seconds", label_s},
+            {"teacher_forward_passes", r.teacher_forward_samples},
+            {"teacher_forward_passes_avoided", r.soft_label_reads},
+            {"student_training_seconds", stage_seconds(r, "distill") + stage_seconds(r, "prune")}};
+  // Labelling time per pass times the passes avoided (null when this run
+  // reused every shard and so never timed the teacher).
+  c["estimated_teacher_seconds_avoided"] =
+      std::isfinite(per_pass) ? json(per_pass * double(r.soft_label_reads)) : json(nullptr);
+  return c;
+}
+
+json prune_stages_json(const Config& c) {
+  json stages = json::array();
+  if (!c.prune.enabled) return stages;
+  for (const PruneStep& step : prune_steps(c.prune)) {
+    stages.push_back({{"sparsity", step.sparsity}, {"epochs", step.epochs}, {"lr", step.lr}});
+  }
+  return stages;
+}
+
+json recipe_json(const Config& c, const std::string& manifest_path) {
+  const auto optim = [](const OptimConfig& o) {
+    return json{{"epochs", o.epochs},           {"batch_size", o.batch_size},
+                {"optimizer", o.optimizer},     {"lr", o.lr},
+                {"lr_schedule", o.lr_schedule}, {"weight_decay", o.weight_decay}};
+  };
+  json student = optim(c.student.train);
+  student["model"] = c.student.model;
+  student["alpha"] = c.student.alpha;
+  json teacher = optim(c.teacher.train);
+  teacher["model"] = c.teacher.path.empty() ? c.teacher.model : "";
+  teacher["path"] = c.teacher.path;
+  json r = {{"dataset", c.data.dataset},
+            {"test_samples", c.data.test_subset > 0 ? std::min(c.data.test_subset, 10000) : 10000},
+            {"seed", c.seed},
+            {"teacher", teacher},
+            {"soft_labels",
+             {{"temperature", c.soft_labels.temperature},
+              {"format", c.soft_labels.format},
+              {"top_k", c.soft_labels.top_k},
+              {"dtype", c.soft_labels.dtype},
+              {"views_per_sample", c.soft_labels.views_per_sample}}},
+            {"student", student},
+            {"prune",
+             {{"enabled", c.prune.enabled},
+              {"method", c.prune.enabled ? c.prune.method : "none"},
+              {"sparsity", c.prune.sparsity},
+              {"nm", std::to_string(c.prune.nm_n) + ":" + std::to_string(c.prune.nm_m)},
+              {"finetune_epochs", c.prune.finetune.epochs},
+              {"stages", prune_stages_json(c)},
+              {"schedule", c.prune.schedule},
+              {"budget",
+               {{"enabled", c.budget.enabled},
+                {"max_drop_points", c.budget.max_drop},
+                {"reference", c.budget.reference},
+                {"max_retries", c.budget.max_retries}}}}}};
+  if (path_exists(manifest_path)) {
+    const Manifest m = load_manifest(manifest_path);
+    r["train_samples"] = m.total_rows / std::max(1, m.views);
+  }
+  return r;
+}
+
+// The int8 student (export/int8_export.h) next to the float one:
+// size, accuracy on the job's test samples, latency measured side by side.
+json int8_json(const Config& config, torch::jit::Module& student, const std::string& out_dir) {
+  const std::string path = out_dir + "/student_int8.pt";
+  Int8Model q;
+  try {
+    q = quantize_linear_dynamic(student, zoo_spec(config.student.model));
+  } catch (const std::exception& e) {
+    q.reason = std::string("quantization failed: ") + e.what();
+  }
+  if (!q.available) {
+    remove_tree(path);  // never leave an earlier export's int8 model beside this student
+    return {{"available", false}, {"reason", q.reason}};
+  }
+  save_module(q.module, path);
+  json j = {{"available", true},
+            {"file", "student_int8.pt"},
+            {"method",
+             "dynamic quantization of the linear layers (int8 weights per tensor, "
+             "activations quantized at run time); convolutions stay float32"},
+            {"engine", q.engine},
+            {"quantized_layers", q.quantized_layers},
+            {"file_bytes", file_bytes(path)}};
+  try {
+    const ImageDataset test = load_fashion_mnist(config.data.path, /*train=*/false);
+    const int64_t n = config.data.test_subset > 0
+                          ? std::min<int64_t>(config.data.test_subset, test.size())
+                          : test.size();
+    std::vector<int64_t> rows(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) rows[static_cast<size_t>(i)] = i;
+    // Activations are quantized per batch, so predictions depend on the
+    // batching: record it, a user reproducing the number needs it.
+    const int64_t batch = 1000;
+    j["test_accuracy"] = accuracy(q.module, LabelledSet{test.images, test.labels, rows}, batch);
+    j["test_batch_size"] = batch;
+  } catch (const Error& e) {  // the dataset moved since the run
+    j["test_accuracy"] = nullptr;
+    j["test_accuracy_unavailable"] = e.what();
+  }
+  const json cmp = compare_latency(student, q.module);
+  j["latency_ms"] = cmp["student"]["latency_ms"];
+  j["float_student_latency_ms"] = cmp["teacher"]["latency_ms"];
+  j["speedup_vs_float_student"] = cmp["speedup"];
+  return j;
+}
+
+// Teacher vs student side by side; the teacher file may be gone (a user's
+// teacher moved): then only the student's numbers are known.
+json comparison_json(const JobReport& r, const RunPaths& paths, torch::jit::Module& student,
+                     const std::string& student_file) {
+  const std::string teacher_file =
+      r.teacher_source.rfind("built-in", 0) == 0 ? paths.models + "/teacher.pt" : r.teacher_source;
+  json c;
+  if (path_exists(teacher_file)) {
+    torch::jit::Module teacher = load_module(teacher_file, "teacher");
+    c = compare_latency(teacher, student);
+  } else {
+    c = {{"teacher_missing", "'" + teacher_file + "' not found: latency not measured"}};
+  }
+  const auto side = [](const ModelStats& s, int64_t bytes) {
+    return json{{"test_accuracy", s.test_accuracy},
+                {"parameters", s.parameters},
+                {"nonzeros", s.nonzeros},
+                {"file_bytes", bytes}};
+  };
+  c["teacher"].update(side(r.teacher, file_bytes(teacher_file)));
+  c["student"].update(side(r.student_final, file_bytes(student_file)));
+  return c;
+}
+
+}  // namespace
+
+void export_run(const std::string& run_dir, const std::string& out_dir_arg) {
+  const RunPaths paths = RunPaths::at(run_dir);
+  const std::string out_dir = out_dir_arg.empty() ? paths.export_dir : out_dir_arg;
+  const std::string student_path = paths.models + "/student_final.pt";
+  if (!path_exists(paths.summary) || !path_exists(student_path)) {
+    throw UsageError("'" + run_dir + "' is not a finished condenser run (no summary.json or " +
+                     "models/student_final.pt); run `condenser run CONFIG --run-dir " + run_dir +
+                     "` first");
+  }
+  JobReport report;
+  try {
+    report = report_from_json(nlohmann::json::parse(read_file(paths.summary)), paths.summary);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw UsageError("'" + paths.summary + "' is not valid JSON (" + e.what() + ")");
+  }
+  if (!report.finished) {
+    throw UsageError("the run in '" + run_dir + "' has not finished; nothing to export yet");
+  }
+  torch::jit::Module student = load_module(student_path, "student");
+  ensure_dir(out_dir);
+  const std::string student_file = out_dir + "/student.pt";
+  save_module(student, student_file);
+
+  json metrics = to_json(report);
+  json layers = json::array();
+  for (const LayerSparsity& l : measure_sparsity(student).layers) {
+    layers.push_back(
+        {{"name", l.name}, {"numel", l.numel}, {"nonzero", l.nonzero}, {"sparsity", l.sparsity()}});
+  }
+  metrics["sparsity_per_layer"] = layers;
+  metrics["student_file_bytes"] = file_bytes(student_file);
+  // The dense student as distilled, saved the same way: what pruning saved on disk.
+  metrics["dense_student_file_bytes"] = file_bytes(paths.models + "/student_distilled.pt");
+  metrics["input"] = {{"shape", {"N", 1, 28, 28}},
+                      {"dtype", "float32"},
+                      {"range", {0.0, 1.0}},
+                      {"normalisation", "inside the model"}};
+  metrics["comparison"] = comparison_json(report, paths, student, student_file);
+  metrics["cost"] = cost_json(report);
+  const Config config = load_config(paths.config_resolved);
+  metrics["recipe"] = recipe_json(config, paths.manifest);
+  metrics["int8"] = int8_json(config, student, out_dir);
+  atomic_write_file(out_dir + "/metrics.json", metrics.dump(2) + "\n");
+
+  atomic_write_file(out_dir + "/README.md",
+                    render_model_card(metrics, read_file(paths.config_resolved)));
+  const std::vector<json> records =
+      path_exists(paths.metrics) ? parse_json_lines(read_file(paths.metrics)) : std::vector<json>{};
+  atomic_write_file(out_dir + "/report.html", render_report(metrics, records));
+  fsync_dir(out_dir);
+  const json& cmp = metrics["comparison"];
+  if (cmp.contains("speedup")) {
+    log_info("export: student ", fixed(cmp["speedup"].value("batch_1", 0.0), 1),
+             "x faster at batch 1, ", fixed(cmp["speedup"].value("batch_64", 0.0), 1),
+             "x at batch 64 (", cmp["threads"].get<int>(), " thread(s)); ", out_dir,
+             "/{student.pt, metrics.json, README.md, report.html}");
+  }
+}
+
+}  // namespace condenser

@@ -1,0 +1,181 @@
+#include "report/job_report.h"
+
+#include <cstdio>
+
+#include "core/errors.h"
+
+namespace condenser {
+namespace {
+
+nlohmann::json stats_json(const ModelStats& s) {
+  return {{"parameters", s.parameters},     {"nonzeros", s.nonzeros},
+          {"sparsity", s.sparsity},         {"val_accuracy", s.val_accuracy},
+          {"test_accuracy", s.test_accuracy}};
+}
+
+ModelStats stats_from(const nlohmann::json& j) {
+  ModelStats s;
+  s.parameters = j.at("parameters").get<int64_t>();
+  s.nonzeros = j.at("nonzeros").get<int64_t>();
+  s.sparsity = j.at("sparsity").get<double>();
+  s.val_accuracy = j.at("val_accuracy").get<double>();
+  s.test_accuracy = j.at("test_accuracy").get<double>();
+  return s;
+}
+
+std::string pct(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f%%", 100.0 * v);
+  return buf;
+}
+
+nlohmann::json attempt_json(const PruneAttempt& a) {
+  return {{"name", a.name},       {"stage", a.stage},
+          {"retry", a.retry},     {"target_sparsity", a.target},
+          {"model", stats_json(a.model)}, {"flops", a.flops},
+          {"dense_flops", a.dense_flops}, {"layer_sparsity", a.layer_sparsity},
+          {"drop_points", a.drop_points}, {"passed", a.passed},
+          {"seconds", a.seconds},   {"steps", a.steps}};
+}
+
+PruneAttempt attempt_from(const nlohmann::json& j) {
+  PruneAttempt a;
+  a.name = j.at("name").get<std::string>();
+  a.stage = j.at("stage").get<int>();
+  a.retry = j.at("retry").get<int>();
+  a.target = j.at("target_sparsity").get<double>();
+  a.model = stats_from(j.at("model"));
+  a.flops = j.at("flops").get<int64_t>();
+  a.dense_flops = j.at("dense_flops").get<int64_t>();
+  a.layer_sparsity = j.at("layer_sparsity");
+  a.drop_points = j.at("drop_points").get<double>();
+  a.passed = j.at("passed").get<bool>();
+  a.seconds = j.at("seconds").get<double>();
+  a.steps = j.at("steps").get<int64_t>();
+  return a;
+}
+
+}  // namespace
+
+nlohmann::json to_json(const JobReport& r) {
+  nlohmann::json stages = nlohmann::json::array();
+  for (const StageRecord& s : r.stages) {
+    nlohmann::json j = {{"name", s.name}, {"seconds", s.seconds}, {"steps", s.steps}};
+    if (s.has_model) j["model"] = stats_json(s.model);
+    stages.push_back(j);
+  }
+  nlohmann::json attempts = nlohmann::json::array();
+  for (const PruneAttempt& a : r.prune_attempts) attempts.push_back(attempt_json(a));
+  return {{"job_name", r.job_name},
+          {"teacher_source", r.teacher_source},
+          {"teacher_sha256", r.teacher_sha256},
+          {"student_model", r.student_model},
+          {"dataset_fingerprint", r.dataset_fingerprint},
+          {"target_sparsity", r.target_sparsity},
+          {"teacher", stats_json(r.teacher)},
+          {"student_dense", stats_json(r.student_dense)},
+          {"student_final", stats_json(r.student_final)},
+          {"stages", stages},
+          {"teacher_forward_samples", r.teacher_forward_samples},
+          {"soft_label_reads", r.soft_label_reads},
+          {"total_seconds", r.total_seconds},
+          {"finished", r.finished},
+          {"prune_schedule",
+           {{"attempts", attempts},
+            {"budget_reference_accuracy", r.budget_reference_accuracy},
+            {"outcome", r.prune_outcome},
+            {"budget_missed", r.budget_missed}}}};
+}
+
+JobReport report_from_json(const nlohmann::json& j, const std::string& origin) {
+  try {
+    JobReport r;
+    r.job_name = j.at("job_name").get<std::string>();
+    r.teacher_source = j.at("teacher_source").get<std::string>();
+    r.teacher_sha256 = j.at("teacher_sha256").get<std::string>();
+    r.student_model = j.at("student_model").get<std::string>();
+    r.dataset_fingerprint = j.at("dataset_fingerprint").get<std::string>();
+    r.target_sparsity = j.at("target_sparsity").get<double>();
+    r.teacher = stats_from(j.at("teacher"));
+    r.student_dense = stats_from(j.at("student_dense"));
+    r.student_final = stats_from(j.at("student_final"));
+    for (const auto& s : j.at("stages")) {
+      StageRecord rec;
+      rec.name = s.at("name").get<std::string>();
+      rec.seconds = s.at("seconds").get<double>();
+      rec.steps = s.at("steps").get<int64_t>();
+      rec.has_model = s.contains("model");
+      if (rec.has_model) rec.model = stats_from(s.at("model"));
+      r.stages.push_back(rec);
+    }
+    r.teacher_forward_samples = j.at("teacher_forward_samples").get<int64_t>();
+    r.soft_label_reads = j.at("soft_label_reads").get<int64_t>();
+    r.total_seconds = j.at("total_seconds").get<double>();
+    r.finished = j.at("finished").get<bool>();
+    if (j.contains("prune_schedule")) {  // absent in summaries before staged schedules
+      const auto& p = j.at("prune_schedule");
+      for (const auto& a : p.at("attempts")) r.prune_attempts.push_back(attempt_from(a));
+      r.budget_reference_accuracy = p.at("budget_reference_accuracy").get<double>();
+      r.prune_outcome = p.at("outcome").get<std::string>();
+      r.budget_missed = p.at("budget_missed").get<bool>();
+    }
+    return r;
+  } catch (const nlohmann::json::exception& e) {
+    throw UsageError("'" + origin + "' is not a valid condenser job summary (" + e.what() + ")");
+  }
+}
+
+std::string format_summary_table(const JobReport& r) {
+  std::string out;
+  char line[256];
+  std::snprintf(line, sizeof line, "%-10s %9s %7s %9s %9s %10s %10s %8s\n", "stage", "seconds",
+                "steps", "val acc", "test acc", "params", "nonzeros", "sparsity");
+  out += line;
+  for (const StageRecord& s : r.stages) {
+    if (s.has_model) {
+      std::snprintf(line, sizeof line, "%-10s %9.1f %7lld %9s %9s %10lld %10lld %8s\n",
+                    s.name.c_str(), s.seconds, static_cast<long long>(s.steps),
+                    pct(s.model.val_accuracy).c_str(), pct(s.model.test_accuracy).c_str(),
+                    static_cast<long long>(s.model.parameters),
+                    static_cast<long long>(s.model.nonzeros), pct(s.model.sparsity).c_str());
+    } else {
+      std::snprintf(line, sizeof line, "%-10s %9.1f %7lld\n", s.name.c_str(), s.seconds,
+                    static_cast<long long>(s.steps));
+    }
+    out += line;
+  }
+  if (!r.prune_attempts.empty()) {
+    std::snprintf(line, sizeof line, "\n%-12s %8s %8s %9s %9s %7s %10s %10s %s\n", "prune stage",
+                  "target", "reached", "val acc", "test acc", "drop", "nonzeros", "MFLOPs", "budget");
+    out += line;
+    for (const PruneAttempt& a : r.prune_attempts) {
+      std::snprintf(line, sizeof line, "%-12s %8s %8s %9s %9s %7.2f %10lld %10.3f %s\n",
+                    a.name.c_str(), pct(a.target).c_str(), pct(a.model.sparsity).c_str(),
+                    pct(a.model.val_accuracy).c_str(), pct(a.model.test_accuracy).c_str(),
+                    a.drop_points, static_cast<long long>(a.model.nonzeros), a.flops / 1e6,
+                    a.passed ? "met" : "missed, rolled back");
+      out += line;
+    }
+    if (!r.prune_outcome.empty()) out += r.prune_outcome + "\n";
+  }
+  std::snprintf(line, sizeof line,
+                "\nteacher %s test accuracy, %lld parameters | student %s test accuracy, %lld "
+                "parameters (%.1f%% of teacher), %lld nonzeros, sparsity %s | total %.1f s\n",
+                pct(r.teacher.test_accuracy).c_str(), static_cast<long long>(r.teacher.parameters),
+                pct(r.student_final.test_accuracy).c_str(),
+                static_cast<long long>(r.student_final.parameters),
+                r.teacher.parameters ? 100.0 * r.student_final.parameters / r.teacher.parameters
+                                     : 0.0,
+                static_cast<long long>(r.student_final.nonzeros),
+                pct(r.student_final.sparsity).c_str(), r.total_seconds);
+  out += line;
+  std::snprintf(line, sizeof line,
+                "teacher forward passes: %lld paid once for labelling, %lld avoided by the "
+                "soft-label cache\n",
+                static_cast<long long>(r.teacher_forward_samples),
+                static_cast<long long>(r.soft_label_reads));
+  out += line;
+  return out;
+}
+
+}  // namespace condenser

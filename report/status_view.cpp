@@ -1,0 +1,103 @@
+#include "report/status_view.h"
+
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <sstream>
+
+#include "core/errors.h"
+#include "core/files.h"
+
+namespace condenser {
+namespace {
+
+std::string bar(double fraction, int width) {
+  const int filled = static_cast<int>(std::lround(std::clamp(fraction, 0.0, 1.0) * width));
+  return "[" + std::string(size_t(filled), '#') + std::string(size_t(width - filled), '-') + "]";
+}
+
+std::string duration(double seconds) {
+  const auto s = static_cast<long long>(seconds);
+  std::ostringstream out;
+  if (s >= 3600) out << s / 3600 << "h";
+  if (s >= 60) out << (s % 3600) / 60 << "m";
+  out << s % 60 << "s";
+  return out.str();
+}
+
+}  // namespace
+
+std::string render_progress(const nlohmann::json& p) {
+  std::ostringstream out;
+  out << "job " << p.value("job", std::string("?")) << ": "
+      << (p.value("finished", false) ? "finished" : "running, stage " + p.value("stage", std::string("?")))
+      << ", " << duration(p.value("elapsed_seconds", 0.0)) << " elapsed";
+  if (p.contains("eta_seconds") && p["eta_seconds"].is_number()) {
+    out << ", ETA " << duration(p["eta_seconds"].get<double>());
+  }
+  out << "\n";
+  for (const auto& s : p.value("stages", nlohmann::json::array())) {
+    const int64_t total = s.value("total_steps", int64_t(0)), steps = s.value("steps", int64_t(0));
+    const bool done = s.value("done", false);
+    out << "  " << s.value("name", std::string("?"));
+    out << std::string(size_t(std::max<int>(1, 9 - int(s.value("name", std::string()).size()))), ' ');
+    out << bar(done ? 1.0 : total > 0 ? double(steps) / double(total) : 0.0, 30) << " ";
+    if (total > 0) out << steps << "/" << total << " steps";
+    if (done) out << (total > 0 ? ", " : "") << "done in " << duration(s.value("seconds", 0.0));
+    out << "\n";
+  }
+  return out.str();
+}
+
+nlohmann::json read_progress(const std::string& run_dir) {
+  const std::string path = run_dir + "/progress.json";
+  if (!path_exists(path)) {
+    throw UsageError("no progress in '" + run_dir + "' (" + path + " is missing): not a run "
+                     "directory, or its job has not started yet");
+  }
+  try {
+    return nlohmann::json::parse(read_file(path));
+  } catch (const nlohmann::json::exception& e) {
+    throw UsageError("'" + path + "' is not valid JSON: " + e.what());
+  }
+}
+
+nlohmann::json fetch_status(const std::string& host_port) {
+  const size_t colon = host_port.rfind(':');
+  if (colon == std::string::npos) {
+    throw UsageError("--coordinator '" + host_port + "': expected HOST:PORT (its http address)");
+  }
+  const std::string host = host_port.substr(0, colon), port = host_port.substr(colon + 1);
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (getaddrinfo(host.c_str(), port.c_str(), &hints, &found) != 0 || found == nullptr) {
+    throw UsageError("--coordinator '" + host_port + "': cannot resolve " + host);
+  }
+  const int fd = socket(found->ai_family, found->ai_socktype, found->ai_protocol);
+  const bool connected = fd >= 0 && connect(fd, found->ai_addr, found->ai_addrlen) == 0;
+  freeaddrinfo(found);
+  if (!connected) {
+    if (fd >= 0) close(fd);
+    throw UsageError("--coordinator '" + host_port + "': nothing answers there (is the job "
+                     "labelling? its http address is in RUN_DIR/coordinator.json)");
+  }
+  timeval timeout{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  const std::string request = "GET /status HTTP/1.0\r\nHost: " + host + "\r\n\r\n";
+  (void)!write(fd, request.data(), request.size());
+  std::string response;
+  char buffer[4096];
+  for (ssize_t n; (n = read(fd, buffer, sizeof(buffer))) > 0;) response.append(buffer, size_t(n));
+  close(fd);
+  const size_t body = response.find("\r\n\r\n");
+  try {
+    return nlohmann::json::parse(body == std::string::npos ? "" : response.substr(body + 4));
+  } catch (const nlohmann::json::exception&) {
+    throw UsageError("--coordinator '" + host_port + "' did not answer GET /status with JSON");
+  }
+}
+
+}  // namespace condenser

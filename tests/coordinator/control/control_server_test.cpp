@@ -1,0 +1,152 @@
+// The Asio layer on real loopback sockets: a worker's conversation through
+// FrameClient, a byte-trickling client dropped by the read deadline while
+// others are served, a garbage client dropped at once, and HTTP.
+#include <gtest/gtest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <thread>
+
+#include "coordinator/control/control_server.h"
+#include "core/errors.h"
+#include "protocol/frame_client.h"
+
+namespace condenser {
+namespace {
+
+using std::chrono::milliseconds;
+
+struct NoEffects : ControlEffects {
+  std::string commit(const Lease&, const TableTask&, const nlohmann::json&) override { return ""; }
+  void discard(const std::string&) override {}
+  void persist(const TaskTable&) override {}
+};
+
+int connect_raw(const std::string& address) {
+  const size_t colon = address.rfind(':');
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(static_cast<uint16_t>(std::stoi(address.substr(colon + 1))));
+  inet_pton(AF_INET, address.substr(0, colon).c_str(), &to.sin_addr);
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to), 0);
+  return fd;
+}
+
+// True when the peer closes `fd` within `ms` (reads and drops any bytes).
+bool closed_within(int fd, int ms) {
+  const auto end = std::chrono::steady_clock::now() + milliseconds(ms);
+  char buf[4096];
+  while (std::chrono::steady_clock::now() < end) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 20) == 1) {
+      const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      if (n <= 0) return true;
+    }
+  }
+  return false;
+}
+
+struct ServerTest : ::testing::Test {
+  TaskTable table{{{0, 4, "shard-000000.h5"}, {4, 8, "shard-000001.h5"}}, std::chrono::seconds(30)};
+  NoEffects fx;
+  ControlHandler handler{table, "tok", nlohmann::json{{"views", 1}}, fx, HandlerOptions{}};
+  std::unique_ptr<ControlServer> server;
+
+  void SetUp() override {
+    ServerOptions o;
+    o.read_timeout = milliseconds(1000);
+    HttpRoutes routes;
+    routes.status = [this] { return status_json(handler, StatusInfo{}, 0).dump(); };
+    server = std::make_unique<ControlServer>(handler, o, routes);
+  }
+};
+
+TEST_F(ServerTest, WorkerConversationOverLoopback) {
+  FrameClient client;
+  client.connect(server->control_address(), milliseconds(2000));
+  client.send(MessageType::kHello, {{"token", "tok"}, {"name", "t"}});
+  EXPECT_EQ(client.receive(milliseconds(2000)).type, MessageType::kWelcome);
+  client.send(MessageType::kGetTask, nlohmann::json::object());
+  const Frame task = client.receive(milliseconds(2000));
+  ASSERT_EQ(task.type, MessageType::kTask);
+  client.send(MessageType::kTaskDone, {{"lease", task.body["lease"]}, {"rows", 4}});
+  EXPECT_TRUE(client.receive(milliseconds(2000)).body["committed"]);
+  client.close();
+  // The disconnect is seen on the io thread.
+  bool leased = true;
+  for (int i = 0; i < 100 && leased; ++i) {
+    server->run_on_io([&] { leased = table.count(TaskState::kLeased) > 0; });
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  server->run_on_io([&] { EXPECT_EQ(table.count(TaskState::kDone), 1); });
+}
+
+TEST_F(ServerTest, TricklingClientDroppedByTheDeadlineOthersServed) {
+  const int slow = connect_raw(server->control_address());
+  const std::string hello = encode_frame(MessageType::kHello, {{"token", "tok"}});
+  ASSERT_EQ(::send(slow, hello.data(), 2, 0), 2);  // then nothing more
+  FrameClient other;
+  other.connect(server->control_address(), milliseconds(2000));
+  other.send(MessageType::kHello, {{"token", "tok"}});
+  EXPECT_EQ(other.receive(milliseconds(2000)).type, MessageType::kWelcome);
+  // The other worker heartbeats (as real ones do) while the slow one idles.
+  bool dropped = false;
+  for (int i = 0; i < 60 && !dropped; ++i) {
+    other.send(MessageType::kHeartbeat, {{"leases", nlohmann::json::array()}});
+    dropped = closed_within(slow, 100);
+  }
+  EXPECT_TRUE(dropped);
+  ::close(slow);
+  other.send(MessageType::kGetTask, nlohmann::json::object());
+  EXPECT_EQ(other.receive(milliseconds(2000)).type, MessageType::kTask);
+}
+
+TEST_F(ServerTest, GarbageAndWrongTokenDropped) {
+  const int garbage = connect_raw(server->control_address());
+  const std::string junk = "\xff\xff\xff\xff garbage";
+  ASSERT_GT(::send(garbage, junk.data(), junk.size(), 0), 0);
+  EXPECT_TRUE(closed_within(garbage, 800));  // before the read deadline
+  ::close(garbage);
+  FrameClient wrong;
+  wrong.connect(server->control_address(), milliseconds(2000));
+  wrong.send(MessageType::kHello, {{"token", "nope"}});
+  EXPECT_EQ(wrong.receive(milliseconds(2000)).type, MessageType::kRefused);
+  EXPECT_THROW(wrong.receive(milliseconds(2000)), RuntimeFailure);  // then closed
+}
+
+TEST_F(ServerTest, HttpStatusAndNotFound) {
+  for (const auto& [path, code] : {std::pair<std::string, std::string>{"/status", "200"},
+                                   {"/nope", "404"}}) {
+    const int fd = connect_raw(server->http_address());
+    const std::string req = "GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n";
+    ASSERT_EQ(::send(fd, req.data(), req.size(), 0), static_cast<ssize_t>(req.size()));
+    std::string reply;
+    char buf[4096];
+    for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) reply.append(buf, static_cast<size_t>(n));
+    ::close(fd);
+    EXPECT_EQ(reply.rfind("HTTP/1.1 " + code, 0), 0u) << reply;
+    if (code == "200") EXPECT_NE(reply.find("\"tasks\""), std::string::npos);
+  }
+}
+
+TEST(ServerAddress, BadListenAddressIsAUsageError) {
+  std::string host;
+  int port = 0;
+  EXPECT_THROW(split_host_port("nohost", "--listen", &host, &port), UsageError);
+  EXPECT_THROW(split_host_port("h:99999", "--listen", &host, &port), UsageError);
+  EXPECT_THROW(split_host_port("h:12x", "--listen", &host, &port), UsageError);
+  split_host_port("[::1]:7070", "--listen", &host, &port);
+  EXPECT_EQ(host, "::1");
+  EXPECT_EQ(port, 7070);
+}
+
+}  // namespace
+}  // namespace condenser

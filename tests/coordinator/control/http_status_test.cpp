@@ -1,0 +1,107 @@
+// The read-only HTTP side as pure functions: routing, /status JSON, /metrics text.
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <sstream>
+
+#include "coordinator/control/http_status.h"
+
+namespace condenser {
+namespace {
+
+struct NoEffects : ControlEffects {
+  std::string commit(const Lease&, const TableTask&, const nlohmann::json&) override { return ""; }
+  void discard(const std::string&) override {}
+  void persist(const TaskTable&) override {}
+};
+
+std::string body_of(const std::string& response) {
+  return response.substr(response.find("\r\n\r\n") + 4);
+}
+
+TEST(HttpStatus, Routes) {
+  HttpRoutes routes;
+  routes.status = [] { return std::string("{\"ok\":1}"); };
+  routes.metrics = [] { return std::string("m 1\n"); };
+  std::string r = http_response("GET /status HTTP/1.1\r\nHost: x\r\n\r\n", routes);
+  EXPECT_EQ(r.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << r;
+  EXPECT_NE(r.find("Content-Type: application/json"), std::string::npos);
+  EXPECT_NE(r.find("Content-Length: 8\r\n"), std::string::npos);
+  EXPECT_EQ(body_of(r), "{\"ok\":1}");
+  EXPECT_EQ(body_of(http_response("GET /metrics?x=1 HTTP/1.1\r\n\r\n", routes)), "m 1\n");
+  EXPECT_EQ(http_response("GET /nope HTTP/1.1\r\n\r\n", routes).rfind("HTTP/1.1 404", 0), 0u);
+  EXPECT_EQ(http_response("POST /status HTTP/1.1\r\n\r\n", routes).rfind("HTTP/1.1 405", 0), 0u);
+  EXPECT_EQ(http_response("garbage", routes).rfind("HTTP/1.1 400", 0), 0u);
+  EXPECT_EQ(http_response("", routes).rfind("HTTP/1.1 400", 0), 0u);
+  // GET /: a minimal page until a dashboard provider is set, then the provider's.
+  EXPECT_NE(http_response("GET / HTTP/1.1\r\n\r\n", routes).find("<html"), std::string::npos);
+  routes.dashboard = [] { return std::string("<p>dash</p>"); };
+  EXPECT_EQ(body_of(http_response("GET / HTTP/1.1\r\n\r\n", routes)), "<p>dash</p>");
+}
+
+TEST(HttpStatus, StatusAndMetricsFromTheHandler) {
+  TaskTable table({{0, 4, "a.h5"}, {4, 8, "b.h5"}, {8, 9, "c.h5"}}, std::chrono::seconds(10));
+  NoEffects fx;
+  ControlHandler handler(table, "tok", nlohmann::json::object(), fx, HandlerOptions{});
+  const SteadyTime now{};
+  ControlSession s{"127.0.0.1:1"};
+  Frame hello;
+  hello.type = MessageType::kHello;
+  hello.body = {{"token", "tok"}, {"name", "w"}, {"pid", 42}};
+  handler.on_frame(s, hello, now, 1000);
+  Frame get;
+  get.type = MessageType::kGetTask;
+  handler.on_frame(s, get, now, 2000);
+  const auto lease = table.leases().at(0);
+  Frame done;
+  done.type = MessageType::kTaskDone;
+  done.body = {{"lease", lease.id}, {"rows", 4}};
+  handler.on_frame(s, done, now, 3000);
+  handler.on_frame(s, get, now, 4000);
+
+  StatusInfo info;
+  info.job = "quick";
+  info.elapsed_seconds = 10.0;
+  const nlohmann::json j = status_json(handler, info, 5000);
+  EXPECT_EQ(j["stage"], "label");
+  EXPECT_EQ(j["tasks"]["total"], 3);
+  EXPECT_EQ(j["tasks"]["done"], 1);
+  EXPECT_EQ(j["tasks"]["leased"], 1);
+  EXPECT_EQ(j["tasks"]["pending"], 1);
+  EXPECT_NEAR(j["progress"].get<double>(), 1.0 / 3, 1e-9);
+  EXPECT_NEAR(j["eta_seconds"].get<double>(), 20.0, 1e-9);  // 10 s per task, 2 left
+  ASSERT_EQ(j["workers"].size(), 1u);
+  EXPECT_EQ(j["workers"][0]["name"], "w");
+  EXPECT_EQ(j["workers"][0]["last_heartbeat_unix_ms"], 4000);
+  EXPECT_NEAR(j["workers"][0]["seconds_since_heartbeat"].get<double>(), 1.0, 1e-9);
+
+  const std::string m = metrics_text(handler, info);
+  EXPECT_NE(m.find("# TYPE condenser_shards_committed_total counter\n"
+                   "condenser_shards_committed_total 1\n"),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find("condenser_tasks{state=\"pending\"} 1\n"), std::string::npos);
+  EXPECT_NE(m.find("condenser_rows_committed_total 4\n"), std::string::npos);
+  EXPECT_NE(m.find("condenser_elapsed_seconds 10\n"), std::string::npos);
+  // Every sample line belongs to a declared metric; counters end in _total.
+  std::istringstream lines(m);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("# TYPE ", 0) == 0 && line.find(" counter") != std::string::npos) {
+      EXPECT_NE(line.find("_total counter"), std::string::npos) << line;
+    }
+  }
+}
+
+TEST(HttpStatus, EtaUnknownUntilATaskIsCommittedHere) {
+  TaskTable table({{0, 4, "a.h5"}, {4, 8, "b.h5"}}, std::chrono::seconds(10));
+  table.mark_done(0);
+  NoEffects fx;
+  ControlHandler handler(table, "tok", nlohmann::json::object(), fx, HandlerOptions{});
+  StatusInfo info;
+  info.done_at_start = 1;
+  info.elapsed_seconds = 3;
+  EXPECT_TRUE(status_json(handler, info, 0)["eta_seconds"].is_null());
+}
+
+}  // namespace
+}  // namespace condenser
