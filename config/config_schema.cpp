@@ -75,9 +75,8 @@ void add_optim(Section<OptimConfig> s) {
   s.number("momentum", &OptimConfig::momentum, half_open(0, 1), "momentum (sgd only)");
 }
 
-std::vector<FieldSpec> build_schema() {
-  std::vector<FieldSpec> f;
-  Section<Config> root(&f, "", [](Config& c) -> Config& { return c; });
+// The job's identity, where it runs and on what data.
+void add_job_keys(Section<Config>& root) {
   root.text("name", &Config::name, false, "job name, shown in logs and reports");
   root.integer("seed", &Config::seed, at_least(0), "seed for every random choice in the job");
 
@@ -106,7 +105,10 @@ std::vector<FieldSpec> build_schema() {
                "use only this many training examples; 0 = the whole split");
   data.integer("test_subset", &DataConfig::test_subset, at_least(0),
                "use only this many test examples; 0 = the whole test set");
+}
 
+// The teacher, its soft labels and the student distilled from them.
+void add_distillation_keys(Section<Config>& root) {
   auto teacher = root.sub("teacher", &Config::teacher);
   teacher.text("model", &TeacherConfig::model, false,
                "built-in zoo model, trained when teacher.path is empty");
@@ -139,7 +141,10 @@ std::vector<FieldSpec> build_schema() {
   student.number("alpha", &StudentConfig::alpha, closed(0, 1),
                  "weight of the KD term; (1 - alpha) on hard-label cross-entropy");
   add_optim(student.sub("train", &StudentConfig::train));
+}
 
+// The prune schedule and the accuracy budget it must stay within.
+void add_prune_keys(Section<Config>& root) {
   auto prune = root.sub("prune", &Config::prune);
   prune.boolean("enabled", &PruneConfig::enabled, "prune and fine-tune the student");
   prune.choice("method", &PruneConfig::method,
@@ -179,7 +184,10 @@ std::vector<FieldSpec> build_schema() {
                 "what the drop is measured against");
   budget.integer("max_retries", &BudgetConfig::max_retries, at_least(0),
                  "retries of a missed stage, each rolling back and halving the sparsity step");
+}
 
+// What the job leaves behind while it runs: logs, metrics and checkpoints.
+void add_output_keys(Section<Config>& root) {
   auto logging = root.sub("logging", &Config::logging);
   logging.choice("level", &LoggingConfig::level, {"trace", "debug", "info", "warn", "error"},
                  "log level");
@@ -191,6 +199,15 @@ std::vector<FieldSpec> build_schema() {
                      "optimizer steps between checkpoints; 0 = only at stage ends");
   checkpoint.integer("keep_last", &CheckpointConfig::keep_last, at_least(1),
                      "newest checkpoints kept, besides the best by validation accuracy");
+}
+
+std::vector<FieldSpec> build_schema() {
+  std::vector<FieldSpec> f;
+  Section<Config> root(&f, "", [](Config& c) -> Config& { return c; });
+  add_job_keys(root);
+  add_distillation_keys(root);
+  add_prune_keys(root);
+  add_output_keys(root);
   return f;
 }
 
