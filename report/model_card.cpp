@@ -41,7 +41,8 @@ std::string pruning_recipe(const json& recipe, const json& schedule) {
   std::string out = text(get(prune, {"method"}));
   if (!stages.is_array() || stages.empty()) {  // summaries from before staged schedules
     return out + " at " + yaml_value(get(prune, {"sparsity"})) + ", then " +
-           yaml_value(get(prune, {"finetune_epochs"})) + " fine-tuning epoch(s) with the masks held.";
+           yaml_value(get(prune, {"finetune_epochs"})) +
+           " fine-tuning epoch(s) with the masks held.";
   }
   std::string targets, epochs;
   for (const json& st : stages) {
@@ -53,9 +54,10 @@ std::string pruning_recipe(const json& recipe, const json& schedule) {
   const json budget = get(prune, {"budget"});
   if (budget.is_object() && budget.value("enabled", false)) {
     char buf[160];
-    std::snprintf(buf, sizeof buf, "; accuracy budget: at most %.2f points below the %s",
-                  budget.value("max_drop_points", 0.0),
-                  budget.value("reference", std::string()) == "teacher" ? "teacher" : "dense student");
+    std::snprintf(
+        buf, sizeof buf, "; accuracy budget: at most %.2f points below the %s",
+        budget.value("max_drop_points", 0.0),
+        budget.value("reference", std::string()) == "teacher" ? "teacher" : "dense student");
     out += buf;
   }
   const json outcome = get(schedule, {"outcome"});
@@ -78,8 +80,10 @@ std::string yaml_quote(const std::string& s) {
   return out + "\"";
 }
 
-std::string render_model_card(const json& m, const std::string& config_yaml) {
-  const json& r = m.contains("recipe") ? m["recipe"] : json::object();
+namespace {
+
+// YAML front matter: the card's machine-readable summary.
+std::string front_matter(const json& m, const json& r) {
   std::string s = "---\n";
   s += "model_name: " + yaml_quote(text(get(m, {"job_name"})) + "-student") + "\n";
   s += "library_name: torchscript\n";
@@ -108,8 +112,12 @@ std::string render_model_card(const json& m, const std::string& config_yaml) {
   s += "  int8_test_accuracy: " + yaml_value(get(m, {"int8", "test_accuracy"})) + "\n";
   s += "  throughput_samples_per_s_batch_64: " +
        yaml_value(get(m, {"comparison", "student", "throughput_samples_per_s", "batch_64"})) + "\n";
-  s += "---\n\n";
+  return s + "---\n\n";
+}
 
+// The title, one sentence and the teacher-vs-student table.
+std::string summary_section(const json& m, const json& r) {
+  std::string s;
   const double sa = number(get(m, {"student_final", "test_accuracy"}));
   const double ta = number(get(m, {"teacher", "test_accuracy"}));
   const double sp = number(get(m, {"student_final", "parameters"}));
@@ -139,7 +147,11 @@ std::string render_model_card(const json& m, const std::string& config_yaml) {
        " test images; latency is the median of alternated teacher/student runs on " +
        text(get(m, {"comparison", "device"})) + " with " +
        yaml_value(get(m, {"comparison", "threads"})) + " thread(s) (see metrics.json).\n\n";
+  return s;
+}
 
+std::string usage_section() {
+  std::string s;
   s += "## Input\n\nfloat32 pixels in [0, 1], shaped `[N, 1, 28, 28]`; the model normalises "
        "them itself and returns `[N, 10]` logits.\n\n";
   s += "## Load it in Python\n\n```python\nimport torch\n\nmodel = torch.jit.load(\"student.pt\")\n"
@@ -150,8 +162,11 @@ std::string render_model_card(const json& m, const std::string& config_yaml) {
        "torch::jit::Module model = torch::jit::load(\"student.pt\");\nmodel.eval();\n"
        "torch::NoGradGuard no_grad;\nat::Tensor logits = model.forward({images}).toTensor();  "
        "// images: float32 [N, 1, 28, 28]\nat::Tensor predicted = logits.argmax(1);\n```\n\n";
+  return s;
+}
 
-  s += "## Compression recipe\n\n";
+std::string recipe_section(const json& m, const json& r) {
+  std::string s = "## Compression recipe\n\n";
   s += "1. Teacher: " + text(get(m, {"teacher_source"})) + ".\n";
   s += "2. Soft labels: the teacher ran once over " + yaml_value(get(r, {"train_samples"})) +
        " training samples x " + yaml_value(get(r, {"soft_labels", "views_per_sample"})) +
@@ -167,6 +182,11 @@ std::string render_model_card(const json& m, const std::string& config_yaml) {
        std::string(text(get(r, {"prune", "method"})) == "structured"
                        ? ", physically compacted (pruned channels removed).\n"
                        : ".\n");
+  return s;
+}
+
+std::string int8_section(const json& m) {
+  std::string s;
   const json int8 = get(m, {"int8"});
   if (int8.is_object() && int8.value("available", false)) {
     s += "\n## int8 variant\n\n`student_int8.pt` loads and runs the same way: " +
@@ -184,6 +204,15 @@ std::string render_model_card(const json& m, const std::string& config_yaml) {
   } else {
     s += "\nint8: not exported: " + text(get(int8, {"reason"})) + "\n";
   }
+  return s;
+}
+
+}  // namespace
+
+std::string render_model_card(const json& m, const std::string& config_yaml) {
+  const json& r = m.contains("recipe") ? m["recipe"] : json::object();
+  std::string s = front_matter(m, r) + summary_section(m, r) + usage_section() +
+                  recipe_section(m, r) + int8_section(m);
   s += "\nThe full configuration as run (`config.resolved.yaml`):\n\n```yaml\n" + config_yaml +
        (config_yaml.empty() || config_yaml.back() == '\n' ? "" : "\n") + "```\n\n";
   s += "See `metrics.json` for every number and `report.html` for the charts.\n";

@@ -60,6 +60,43 @@ std::vector<double> nice_ticks(double lo, double hi, int count) {
   return ticks;
 }
 
+namespace {
+
+// Where the data go: the plot rectangle and the data range it shows.
+struct PlotArea {
+  double left, top, width, height, x0, x1, y0, y1;
+  double px(double x) const { return left + (x - x0) / (x1 - x0) * width; }
+  double py(double y) const { return top + (1.0 - (y - y0) / (y1 - y0)) * height; }
+};
+
+// One series: its line (non-finite points skipped), its points with their
+// labels, and its legend entry at `legend`.
+std::string series_svg(const Series& ser, const PlotArea& area, std::pair<double, double> legend) {
+  std::string s, path;
+  for (const auto& [x, y] : ser.xy) {
+    if (!std::isfinite(x) || !std::isfinite(y)) continue;
+    path += (path.empty() ? "" : " ") + num(area.px(x)) + "," + num(area.py(y));
+  }
+  if (!path.empty()) {
+    s += "<polyline fill=\"none\" stroke=\"" + ser.color + "\" stroke-width=\"2\"" +
+         (ser.dashed ? " stroke-dasharray=\"6 4\"" : "") + " points=\"" + path + "\"/>";
+  }
+  for (size_t i = 0; ser.points && i < ser.xy.size(); ++i) {
+    const double x = area.px(ser.xy[i].first), y = area.py(ser.xy[i].second);
+    s += "<circle cx=\"" + num(x) + "\" cy=\"" + num(y) + "\" r=\"" + (ser.dashed ? "2.5" : "4") +
+         "\" fill=\"" + ser.color + "\"/>";
+    if (i < ser.point_labels.size()) {
+      s += text(x + 6, y - 6, ser.point_labels[i], "font-size=\"11\" fill=\"#1d2733\"");
+    }
+  }
+  const auto [lgx, lgy] = legend;
+  s += "<rect x=\"" + num(lgx) + "\" y=\"" + num(lgy - 6) + "\" width=\"14\" height=\"4\" fill=\"" +
+       ser.color + "\"/>";
+  return s + text(lgx + 18, lgy, ser.name, "font-size=\"11\" fill=\"#1d2733\"");
+}
+
+}  // namespace
+
 std::string line_chart_svg(const LineChart& c) {
   const double left = 62, right = 26, bottom = 44;  // room for the last x tick label
   // Legend entries flow left to right and wrap; the plot starts below them.
@@ -100,21 +137,20 @@ std::string line_chart_svg(const LineChart& c) {
   }
   y0 = std::min(y0, yt.front()), y1 = std::max(y1, yt.back());
   if (!(c.x_hi > c.x_lo)) x0 = std::min(x0, xt.front()), x1 = std::max(x1, xt.back());
-  auto px = [&](double x) { return left + (x - x0) / (x1 - x0) * pw; };
-  auto py = [&](double y) { return top + (1.0 - (y - y0) / (y1 - y0)) * ph; };
+  const PlotArea area{left, top, pw, ph, x0, x1, y0, y1};
 
   std::string s = svg_open(c.id, c.width, c.height, c.title);
   const double ystep = yt.size() > 1 ? yt[1] - yt[0] : 1.0,
                xstep = xt.size() > 1 ? xt[1] - xt[0] : 1.0;
   for (double t : yt) {
-    s += "<line x1=\"" + num(left) + "\" x2=\"" + num(left + pw) + "\" y1=\"" + num(py(t)) +
-         "\" y2=\"" + num(py(t)) + "\" stroke=\"#e1e6ec\"/>";
-    s += text(left - 6, py(t) + 4, tick_label(t, c.y_percent, ystep),
+    s += "<line x1=\"" + num(left) + "\" x2=\"" + num(left + pw) + "\" y1=\"" + num(area.py(t)) +
+         "\" y2=\"" + num(area.py(t)) + "\" stroke=\"#e1e6ec\"/>";
+    s += text(left - 6, area.py(t) + 4, tick_label(t, c.y_percent, ystep),
               "font-size=\"11\" text-anchor=\"end\" fill=\"#5b6b7b\"");
   }
   for (double t : xt) {
     if (t < x0 - 1e-9 || t > x1 + 1e-9) continue;
-    s += text(px(t), top + ph + 16, tick_label(t, c.x_percent, xstep),
+    s += text(area.px(t), top + ph + 16, tick_label(t, c.x_percent, xstep),
               "font-size=\"11\" text-anchor=\"middle\" fill=\"#5b6b7b\"");
   }
   s += "<rect x=\"" + num(left) + "\" y=\"" + num(top) + "\" width=\"" + num(pw) + "\" height=\"" +
@@ -126,7 +162,7 @@ std::string line_chart_svg(const LineChart& c) {
   // Stage boundaries: dashed verticals, labels alternating in height so
   // neighbours do not overlap.
   for (size_t i = 0; i < c.markers.size(); ++i) {
-    const double x = px(c.markers[i].x);
+    const double x = area.px(c.markers[i].x);
     s += "<line class=\"marker\" x1=\"" + num(x) + "\" x2=\"" + num(x) + "\" y1=\"" + num(top) +
          "\" y2=\"" + num(top + ph) + "\" stroke=\"#7a8793\" stroke-dasharray=\"4 3\"/>";
     s += text(x + 3, top + 12 + 12 * double(i % 2), c.markers[i].label,
@@ -137,29 +173,7 @@ std::string line_chart_svg(const LineChart& c) {
               "font-size=\"13\" text-anchor=\"middle\" fill=\"#9aa7b4\"");
   }
   for (size_t si = 0; si < c.series.size(); ++si) {
-    const Series& ser = c.series[si];
-    std::vector<std::pair<double, double>> pts = ser.xy;
-    std::string path;
-    for (const auto& [x, y] : pts) {
-      if (!std::isfinite(x) || !std::isfinite(y)) continue;
-      path += (path.empty() ? "" : " ") + num(px(x)) + "," + num(py(y));
-    }
-    if (!path.empty()) {
-      s += "<polyline fill=\"none\" stroke=\"" + ser.color + "\" stroke-width=\"2\"" +
-           (ser.dashed ? " stroke-dasharray=\"6 4\"" : "") + " points=\"" + path + "\"/>";
-    }
-    for (size_t i = 0; ser.points && i < pts.size(); ++i) {
-      s += "<circle cx=\"" + num(px(pts[i].first)) + "\" cy=\"" + num(py(pts[i].second)) +
-           "\" r=\"" + (ser.dashed ? "2.5" : "4") + "\" fill=\"" + ser.color + "\"/>";
-      if (i < ser.point_labels.size()) {
-        s += text(px(pts[i].first) + 6, py(pts[i].second) - 6, ser.point_labels[i],
-                  "font-size=\"11\" fill=\"#1d2733\"");
-      }
-    }
-    const auto [lgx, lgy] = legend_at[si];
-    s += "<rect x=\"" + num(lgx) + "\" y=\"" + num(lgy - 6) +
-         "\" width=\"14\" height=\"4\" fill=\"" + ser.color + "\"/>";
-    s += text(lgx + 18, lgy, ser.name, "font-size=\"11\" fill=\"#1d2733\"");
+    s += series_svg(c.series[si], area, legend_at[si]);
   }
   return s + "</svg>";
 }
