@@ -1,29 +1,33 @@
 // condenser: distributed knowledge distillation and pruning. This file only
 // wires the command line (CLI11) to app/commands.h and maps errors to exit
 // codes: 0 ok, 1 runtime failure, 2 bad usage/config/input, 3 budget missed.
-#include <CLI/CLI.hpp>
 #include <c10/util/Exception.h>
 
+#include <CLI/CLI.hpp>
+#include <functional>
 #include <iostream>
 
 #include "app/commands.h"
 #include "bench/benches.h"
-#include "worker/worker_loop.h"
 #include "core/errors.h"
+#include "worker/worker_loop.h"
 
 namespace {
 
 void add_config_args(CLI::App* cmd, condenser::RunArgs* args) {
   cmd->add_option("config", args->config_path, "job config (YAML)")->required();
-  cmd->add_option("overrides", args->overrides, "dotted key=value overrides, e.g. student.train.epochs=3");
+  cmd->add_option("overrides", args->overrides,
+                  "dotted key=value overrides, e.g. student.train.epochs=3");
   cmd->add_flag("--print-config", args->print_config, "print the resolved config and exit");
 }
 
 void add_coordinator_args(CLI::App* cmd, condenser::RunArgs* args) {
   add_config_args(cmd, args);
   cmd->add_option("--run-dir", args->run_dir, "run directory (default runs/<name>)");
-  cmd->add_option("--listen", args->listen, "control address HOST:PORT (default 127.0.0.1:0, a free port)");
-  cmd->add_option("--http", args->http_listen, "read-only HTTP HOST:PORT (default: --listen host, a free port)");
+  cmd->add_option("--listen", args->listen,
+                  "control address HOST:PORT (default 127.0.0.1:0, a free port)");
+  cmd->add_option("--http", args->http_listen,
+                  "read-only HTTP HOST:PORT (default: --listen host, a free port)");
   cmd->add_option("--local-workers", args->local_workers, "also start this many local workers")
       ->check(CLI::Range(0, 256));
   cmd->add_flag("--relabel", args->relabel, "label again even when valid soft labels exist");
@@ -42,9 +46,44 @@ void add_worker_args(CLI::App* cmd, condenser::WorkerOptions* o) {
       ->check(CLI::Range(0, 4096));
   cmd->add_option("--name", o->name, "name shown in /status (default host:pid)");
   auto* give_up = cmd->add_option_function<double>(
-      "--give-up-after", [o](double s) { o->give_up_after = std::chrono::milliseconds(static_cast<int64_t>(s * 1000)); },
+      "--give-up-after",
+      [o](double s) {
+        o->give_up_after = std::chrono::milliseconds(static_cast<int64_t>(s * 1000));
+      },
       "seconds to keep reconnecting to an unreachable coordinator (default 60)");
   give_up->check(CLI::Range(0.0, 86400.0));
+}
+
+// CLI11 would only say "a subcommand is required"; name the word instead.
+bool known_command(CLI::App& app, int argc, char** argv) {
+  std::string names;
+  bool known = false;
+  for (CLI::App* sub : app.get_subcommands(std::function<bool(CLI::App*)>{})) {
+    names += " " + sub->get_name();
+    known = known || (argc > 1 && sub->get_name() == argv[1]);
+  }
+  if (argc > 1 && argv[1][0] != '-' && !known) {
+    std::cerr << "condenser: error: unknown command '" << argv[1] << "'; commands:" << names
+              << " (see condenser --help)\n";
+    return false;
+  }
+  return true;
+}
+
+// Runs a command; an error becomes one line on stderr and its exit code.
+int exit_code_of(const std::function<int()>& command) {
+  try {
+    return command();
+  } catch (const condenser::Error& e) {
+    std::cerr << "condenser: error: " << e.what() << "\n";
+    return static_cast<int>(e.code());
+  } catch (const c10::Error& e) {
+    std::cerr << "condenser: error (LibTorch): " << e.what_without_backtrace() << "\n";
+    return static_cast<int>(condenser::ExitCode::kRuntime);
+  } catch (const std::exception& e) {
+    std::cerr << "condenser: error: " << e.what() << "\n";
+    return static_cast<int>(condenser::ExitCode::kRuntime);
+  }
 }
 
 }  // namespace
@@ -54,7 +93,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   condenser::RunArgs run_args;
 
-  CLI::App* run = app.add_subcommand("run", "run a job: teacher, soft labels, distill, prune, export");
+  CLI::App* run =
+      app.add_subcommand("run", "run a job: teacher, soft labels, distill, prune, export");
   add_config_args(run, &run_args);
   run->add_option("--run-dir", run_args.run_dir, "run directory (default runs/<name>)");
   run->add_flag("--relabel", run_args.relabel,
@@ -97,25 +137,16 @@ int main(int argc, char** argv) {
   condenser::BenchArgs bench_args;
   CLI::App* bench = app.add_subcommand("bench", "benchmarks against the bare baseline");
   std::string bench_list;
-  for (const std::string& n : condenser::bench_names()) bench_list += (bench_list.empty() ? "" : ", ") + n;
-  bench->add_option("name", bench_args.name, "benchmark name (" + bench_list + ") or all")->required();
+  for (const std::string& n : condenser::bench_names())
+    bench_list += (bench_list.empty() ? "" : ", ") + n;
+  bench->add_option("name", bench_args.name, "benchmark name (" + bench_list + ") or all")
+      ->required();
   bench->add_option("--repeats", bench_args.repeats, "timed rounds per case")
       ->check(CLI::Range(1, 1000));
   bench->add_flag("--quick", bench_args.quick, "small payloads (smoke test)");
   bench->add_option("--out", bench_args.out_dir, "results folder (default bench/results)");
 
-  // CLI11 would only say "a subcommand is required"; name the word instead.
-  std::string names;
-  bool known = false;
-  for (CLI::App* sub : app.get_subcommands(std::function<bool(CLI::App*)>{})) {
-    names += " " + sub->get_name();
-    known = known || (argc > 1 && sub->get_name() == argv[1]);
-  }
-  if (argc > 1 && argv[1][0] != '-' && !known) {
-    std::cerr << "condenser: error: unknown command '" << argv[1] << "'; commands:" << names
-              << " (see condenser --help)\n";
-    return static_cast<int>(condenser::ExitCode::kUsage);
-  }
+  if (!known_command(app, argc, argv)) return static_cast<int>(condenser::ExitCode::kUsage);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -123,7 +154,7 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : static_cast<int>(condenser::ExitCode::kUsage);
   }
 
-  try {
+  return exit_code_of([&] {
     if (*run) return condenser::command_run(run_args);
     if (*validate) return condenser::command_validate(run_args);
     if (*shards) return condenser::command_inspect_shards(dir);
@@ -133,15 +164,6 @@ int main(int argc, char** argv) {
     if (*worker) return condenser::command_worker(worker_opts);
     if (*status) return condenser::command_status(dir, status_coordinator);
     if (*bench) return condenser::command_bench(bench_args);
-  } catch (const condenser::Error& e) {
-    std::cerr << "condenser: error: " << e.what() << "\n";
-    return static_cast<int>(e.code());
-  } catch (const c10::Error& e) {
-    std::cerr << "condenser: error (LibTorch): " << e.what_without_backtrace() << "\n";
-    return static_cast<int>(condenser::ExitCode::kRuntime);
-  } catch (const std::exception& e) {
-    std::cerr << "condenser: error: " << e.what() << "\n";
-    return static_cast<int>(condenser::ExitCode::kRuntime);
-  }
-  return 0;
+    return 0;
+  });
 }

@@ -42,7 +42,7 @@ RunPaths RunPaths::at(const std::string& root) {
 }
 
 RunPaths prepare_run_dir(const std::string& root, const Config& config) {
-  const RunPaths paths = RunPaths::at(root);
+  RunPaths paths = RunPaths::at(root);
   try {
     ensure_dir(paths.root);
     ensure_dir(paths.soft_labels);

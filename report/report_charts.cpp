@@ -43,6 +43,7 @@ double global_step(const std::vector<StageSpan>& spans, const json& rec) {
 
 std::vector<Marker> stage_markers(const std::vector<StageSpan>& spans) {
   std::vector<Marker> m;
+  m.reserve(spans.size());
   for (const StageSpan& s : spans) m.push_back({s.offset, s.stage});
   return m;
 }

@@ -24,6 +24,7 @@ LocalWorkers::LocalWorkers(int count, const std::string& address, const std::str
                                      "--threads",    std::to_string(threads),
                                      "--name",       "local-" + std::to_string(i)};
     std::vector<char*> argv;
+    argv.reserve(args.size() + 1);
     for (std::string& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
     pid_t pid = 0;

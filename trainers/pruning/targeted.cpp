@@ -65,6 +65,39 @@ std::vector<std::string> resolve_weight_names(const torch::jit::Module& module,
   return {set.begin(), set.end()};
 }
 
+namespace {
+
+// layer_magnitude: the same fraction of each pooled weight, `remaining`
+// zeros in all; the rounding remainder goes to the largest weights first, so
+// the total is exact. Adds each weight's mask to `masks`.
+void cut_each_weight_alike(const std::vector<Weight>& pool, int64_t remaining, PruneMasks& masks) {
+  int64_t pool_numel = 0;
+  for (const Weight& w : pool) pool_numel += w.value.numel();
+  const double fraction = double(remaining) / double(pool_numel);
+  std::vector<int64_t> counts;
+  int64_t assigned = 0;
+  for (const Weight& w : pool) {
+    counts.push_back(std::max(w.already, prune_count(fraction, w.value.numel())));
+    assigned += counts.back();
+  }
+  std::vector<size_t> order(pool.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return pool[a].value.numel() > pool[b].value.numel();
+  });
+  for (size_t i = 0; assigned < remaining; i = (i + 1) % order.size()) {
+    const Weight& w = pool[order[i]];
+    if (counts[order[i]] < w.value.numel()) ++counts[order[i]], ++assigned;
+  }
+  for (size_t i = 0; i < pool.size(); ++i) {
+    const Weight& w = pool[i];
+    masks.set(w.name,
+              lowest_score_masks({w.name}, {w.value}, {w.score}, counts[i]).masks().at(w.name));
+  }
+}
+
+}  // namespace
+
 PruneMasks targeted_magnitude_masks(const torch::jit::Module& module, double sparsity,
                                     const PruneTargets& targets, double scale,
                                     const PruneMasks& previous) {
@@ -113,8 +146,9 @@ PruneMasks targeted_magnitude_masks(const torch::jit::Module& module, double spa
   if (remaining > pool_numel || (remaining > 0 && pool.empty())) {
     char pct[32];
     std::snprintf(pct, sizeof pct, "%.1f%%", 100.0 * sparsity);
-    throw UsageError("prune: " + std::string(pct) + " sparsity needs " + std::to_string(remaining) + " more zeros than the " +
-                     std::to_string(pool_numel) + " weights left after prune.exclude and "
+    throw UsageError("prune: " + std::string(pct) + " sparsity needs " + std::to_string(remaining) +
+                     " more zeros than the " + std::to_string(pool_numel) +
+                     " weights left after prune.exclude and "
                      "prune.layer_sparsity can give; exclude fewer weights or lower the target");
   }
   if (pool.empty()) return masks;
@@ -122,31 +156,12 @@ PruneMasks targeted_magnitude_masks(const torch::jit::Module& module, double spa
     std::vector<std::string> pn;
     std::vector<at::Tensor> pv, ps;
     for (const Weight& w : pool) pn.push_back(w.name), pv.push_back(w.value), ps.push_back(w.score);
-    const PruneMasks cut = lowest_score_masks(pn, pv, ps, remaining);  // named: masks() is a reference into it
+    const PruneMasks cut =
+        lowest_score_masks(pn, pv, ps, remaining);  // named: masks() is a reference into it
     for (const auto& m : cut.masks()) masks.set(m.first, m.second);
     return masks;
   }
-  // The same fraction of each pooled weight; the rounding remainder goes to
-  // the largest weights first, so the total is exact.
-  const double fraction = double(remaining) / double(pool_numel);
-  std::vector<int64_t> counts;
-  int64_t assigned = 0;
-  for (const Weight& w : pool) {
-    counts.push_back(std::max(w.already, prune_count(fraction, w.value.numel())));
-    assigned += counts.back();
-  }
-  std::vector<size_t> order(pool.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(),
-                   [&](size_t a, size_t b) { return pool[a].value.numel() > pool[b].value.numel(); });
-  for (size_t i = 0; assigned < remaining; i = (i + 1) % order.size()) {
-    Weight& w = pool[order[i]];
-    if (counts[order[i]] < w.value.numel()) ++counts[order[i]], ++assigned;
-  }
-  for (size_t i = 0; i < pool.size(); ++i) {
-    const Weight& w = pool[i];
-    masks.set(w.name, lowest_score_masks({w.name}, {w.value}, {w.score}, counts[i]).masks().at(w.name));
-  }
+  cut_each_weight_alike(pool, remaining, masks);
   return masks;
 }
 
