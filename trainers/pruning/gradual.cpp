@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/errors.h"
+#include "trainers/pruning/magnitude.h"
 #include "trainers/pruning/targeted.h"
 
 namespace condenser {

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "core/errors.h"
+#include "trainers/pruning/magnitude.h"
 
 namespace condenser {
 namespace {
