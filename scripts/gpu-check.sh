@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPU check (issue 10), made for ONE call on a scarce GPU machine:
+# The GPU check, made for ONE call on a GPU machine whose time is scarce:
 # configures condenser against the machine's own LibTorch (PyTorch's, with
 # CUDA) with CONDENSER_WITH_CUDA=ON and CONDENSER_WITH_NCCL=ON, builds only
 # what the checks need (the app and the GPU test binary) with Ninja on every
@@ -10,15 +10,14 @@
 # deadline (GPU_CHECK_DEADLINE_S, default 480 s): a step that would start
 # after it is skipped. A failed step is summarised and the next one still
 # runs where it can; build errors' first lines are printed. Logs, the bench
-# JSON and bench/results-gpu.json go to $OUT (the device tool brings them
-# back). The last lines are a summary: GPU, each step's rc and seconds,
-# ctest counts, bench ratios.
+# JSON and results-gpu.json go to $OUT. The last lines are a summary: GPU,
+# each step's rc and seconds, ctest counts, bench ratios.
 #
 # Usage (see README "GPU check"): scripts/gpu-check.sh
 #   Rehearsal on a CPU machine (every step runs, the GPU ones refuse or
 #   skip): GPU_CHECK_WITH_CUDA=OFF GPU_CHECK_WITH_NCCL=OFF, with a fake
 #   nvidia-smi and a python3 that imports torch first on PATH.
-#   Data: .gpu-data/fashion-mnist (carried by the device tool) or the
+#   Data: .gpu-data/fashion-mnist (copied beside the checkout) or the
 #   Debian package's /usr/share/datasets/fashion-mnist.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
