@@ -1,5 +1,5 @@
 #pragma once
-// The benchmark contract of DESIGN.md: ours vs the bare baseline on the same
+// The benchmark contract: ours vs the bare baseline on the same
 // work in the same run, alternated and repeated (export/timing.h), medians
 // with min/max, a printed table and bench/results/NAME.json.
 #include <nlohmann/json.hpp>

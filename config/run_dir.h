@@ -1,5 +1,5 @@
 #pragma once
-// The run directory contract of DESIGN.md: where every file of a job lives.
+// The run directory contract (README "Run directory"): where every file of a job lives.
 #include <string>
 
 #include "config/config.h"

@@ -1,7 +1,8 @@
 #pragma once
-// Error types that carry the process exit code (DESIGN.md: 0 ok, 1 runtime
-// failure, 2 bad usage/config/input, 3 accuracy budget not met). Library code
-// throws; only app/ turns an Error into one line on stderr and an exit code.
+// Error types that carry the process exit code (README "Command line": 0 ok,
+// 1 runtime failure, 2 bad usage/config/input, 3 accuracy budget not met).
+// Library code throws; only app/ turns an Error into one line on stderr and
+// an exit code.
 #include <stdexcept>
 #include <string>
 

@@ -1,6 +1,6 @@
 #pragma once
 // CPU inference latency of the teacher and the student, measured side by side
-// in one run (DESIGN.md's benchmark rule): warm-up, then rounds that alternate
+// in one run (the rule every benchmark follows): warm-up, then rounds that alternate
 // which model goes first, medians with min/max, the thread count pinned
 // (LatencyOptions::threads) and recorded.
 #include <torch/script.h>

@@ -1,5 +1,5 @@
 #pragma once
-// What a soft-label shard holds (DESIGN.md "Soft-label shard"): the layout
+// What a soft-label shard holds (docs/architecture.md "Soft-label shards"): the layout
 // contract shared by the writer, the reader, the inspector and h5py users.
 //
 //   /sample_index  int64[N]     dataset index of each row's sample
@@ -111,7 +111,7 @@ inline float half_to_float(uint16_t h) {
   return f;
 }
 
-// Largest chunk the writer uses, in bytes (DESIGN.md: at most 1 MiB).
+// Largest chunk the writer uses, in bytes (at most 1 MiB, so a reader never holds more).
 constexpr size_t kShardChunkBytes = size_t{1} << 20;
 
 // Rows per chunk for rows of `row_bytes` bytes: at most max(1, 1 MiB / row_bytes),

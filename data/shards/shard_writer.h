@@ -5,7 +5,8 @@
 // shard or a complete one (plus maybe a stale .tmp, overwritten next time),
 // so the manifest entry may be committed right after this returns.
 //
-// Only one thread per process should do HDF5 I/O (DESIGN.md pitfalls).
+// Only one thread per process should do HDF5 I/O: the HDF5 C library is safe
+// to call from several threads only when built thread-safe.
 #include <cstdint>
 #include <string>
 #include <vector>

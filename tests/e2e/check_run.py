@@ -122,7 +122,7 @@ if trained_teacher:
 weights = [p for name, p in model.named_parameters() if p.dim() >= 2]
 zeros = sum(int((w == 0).sum()) for w in weights) / sum(w.numel() for w in weights)
 check(abs(zeros - metrics["target_sparsity"]) < 0.01, f"student.pt has sparsity {zeros}")
-# The deployment export (issue 8): side-by-side latency, cost, recipe, card, report.
+# The deployment export: side-by-side latency, cost, recipe, card, report.
 cmp = metrics["comparison"]
 for who in ["teacher", "student"]:
     side = cmp[who]

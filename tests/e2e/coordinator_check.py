@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""End-to-end checks of the coordinator and its workers (issue 4).
+"""End-to-end checks of the coordinator and its workers.
 
 Usage: coordinator_check.py MODE CONDENSER CONFIG DATA WORKDIR
 MODE: kill_worker | restart_coordinator | token | bad_clients

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # prune_budget_check.sh CONDENSER PYTHON WORK_DIR CONFIG [key=value ...]
-# The staged prune schedule under an accuracy budget (issue 6):
+# The staged prune schedule under an accuracy budget:
 # 1. stages 50% -> 98%: the 98% cut must miss a 5-point budget, be rolled
 #    back and retried at half the step; the exported student is the last
 #    attempt within the budget (check_prune_budget.py);

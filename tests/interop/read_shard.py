@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Checks that h5py reads a condenser soft-label shard as DESIGN.md promises.
+"""Checks that h5py reads a condenser soft-label shard as docs/architecture.md ("Soft-label shards") promises.
 
 usage: read_shard.py SHARD.h5 EXPECTED.json
 
