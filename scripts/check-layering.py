@@ -11,8 +11,9 @@ import os
 import re
 import sys
 
+from source_tree import report, source_files
+
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
-SOURCE_DIRS_SKIPPED = {".git", "tests", "build", "cmake", "docs", "scripts", "configs", "runs"}
 
 
 def read_table(doc_path):
@@ -50,32 +51,22 @@ def check(root):
         print(f"check-layering: no table with a 'may include' column in {doc}")
         return 2
     problems = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        rel_dir = os.path.relpath(dirpath, root)
-        if rel_dir == ".":
-            dirnames[:] = [d for d in dirnames if d not in SOURCE_DIRS_SKIPPED and not d.startswith(("build", "."))]
-        for name in sorted(filenames):
-            if not name.endswith((".h", ".cpp")):
+    for path in source_files(root):
+        own = row_of(path, rows)
+        if own is None:
+            problems.append(f"{path}: its folder has no row in docs/architecture.md's layering table")
+            continue
+        for number, line in enumerate(open(os.path.join(root, path), encoding="utf-8"), 1):
+            m = INCLUDE.match(line)
+            if not m or "/" not in m.group(1):
                 continue
-            path = os.path.normpath(os.path.join(rel_dir, name))
-            own = row_of(path, rows)
-            if own is None:
-                problems.append(f"{path}: its folder has no row in docs/architecture.md's layering table")
+            target = row_of(m.group(1), rows)
+            if target == own or target in rows[own]:
                 continue
-            for number, line in enumerate(open(os.path.join(root, path), encoding="utf-8"), 1):
-                m = INCLUDE.match(line)
-                if not m or "/" not in m.group(1):
-                    continue
-                target = row_of(m.group(1), rows)
-                if target == own or target in rows[own]:
-                    continue
-                allowed = ", ".join(sorted(rows[own])) or "nothing else"
-                problems.append(f'{path}:{number}: includes "{m.group(1)}" ({target or "no row"}), '
-                                f"but {own}/ may include only {allowed} (docs/architecture.md)")
-    for p in problems:
-        print(p)
-    print(f"check-layering: {len(problems)} problem(s) in {len(rows)} folders")
-    return 1 if problems else 0
+            allowed = ", ".join(sorted(rows[own])) or "nothing else"
+            problems.append(f'{path}:{number}: includes "{m.group(1)}" ({target or "no row"}), '
+                            f"but {own}/ may include only {allowed} (docs/architecture.md)")
+    return report("check-layering", problems, f" in {len(rows)} folders")
 
 
 if __name__ == "__main__":

@@ -12,9 +12,10 @@ import os
 import re
 import sys
 
+from source_tree import report, source_files
+
 MAX_FILE_LINES = 400
 MAX_FUNCTION_LINES = 80
-SKIPPED = {".git", "tests", "cmake", "docs", "scripts", "configs", "runs"}
 
 
 def blank_literals(src):
@@ -74,25 +75,14 @@ def long_functions(text):
 
 def main(root):
     problems = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        if os.path.relpath(dirpath, root) == ".":
-            dirnames[:] = [d for d in dirnames if d not in SKIPPED and not d.startswith(("build", "."))]
-        for name in sorted(filenames):
-            if not name.endswith((".h", ".cpp")):
-                continue
-            path = os.path.join(dirpath, name)
-            rel = os.path.relpath(path, root)
-            text = open(path, encoding="utf-8").read()
-            lines = text.count("\n")
-            if lines > MAX_FILE_LINES:
-                problems.append(f"{rel}: {lines} lines (at most {MAX_FILE_LINES}): split it along a seam")
-            for count, line, signature in long_functions(text):
-                problems.append(f"{rel}:{line}: {signature} is {count} lines "
-                                f"(at most {MAX_FUNCTION_LINES})")
-    for p in problems:
-        print(p)
-    print(f"check-sizes: {len(problems)} problem(s)")
-    return 1 if problems else 0
+    for rel in source_files(root):
+        text = open(os.path.join(root, rel), encoding="utf-8").read()
+        lines = text.count("\n")
+        if lines > MAX_FILE_LINES:
+            problems.append(f"{rel}: {lines} lines (at most {MAX_FILE_LINES}): split it along a seam")
+        for count, line, signature in long_functions(text):
+            problems.append(f"{rel}:{line}: {signature} is {count} lines (at most {MAX_FUNCTION_LINES})")
+    return report("check-sizes", problems)
 
 
 if __name__ == "__main__":
