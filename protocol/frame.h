@@ -1,7 +1,8 @@
 #pragma once
 // The worker control protocol: length-prefixed, versioned frames carrying one
 // JSON object each. Pure code (no sockets, no LibTorch) so the parser and the
-// handler can be unit-tested and fuzzed on plain byte strings.
+// handler can be unit-tested and fuzzed on plain byte strings. What each
+// type's body holds, and its one encoder and decoder, is protocol/messages.h.
 //
 // Wire format of one frame:
 //   u32 length (big-endian) = bytes that follow (>= 2, <= kMaxFrameBytes)
@@ -15,7 +16,17 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/errors.h"
+
 namespace condenser {
+
+// A frame or message the protocol does not allow (bad bytes, a missing or
+// mistyped field, an unexpected type). A RuntimeFailure: a worker drops the
+// connection and reconnects, the coordinator answers an error and closes.
+class ProtocolError : public RuntimeFailure {
+ public:
+  using RuntimeFailure::RuntimeFailure;
+};
 
 inline constexpr uint8_t kProtocolVersion = 1;
 inline constexpr uint32_t kMaxFrameBytes = 1u << 20;  // 1 MiB: bounds every buffer
@@ -23,19 +34,20 @@ inline constexpr uint32_t kMaxFrameBytes = 1u << 20;  // 1 MiB: bounds every buf
 // Worker -> coordinator: kHello, kGetTask, kHeartbeat, kTaskDone, kTaskFailed.
 // Coordinator -> worker: kWelcome, kRefused, kTask, kWait, kNoMoreWork,
 // kDoneAck, kError. The coordinator only ever answers; it never sends first.
+// Bodies (fields marked ? may be absent): messages.h has one struct each.
 enum class MessageType : uint8_t {
-  kHello = 1,       // {token, name, pid}
+  kHello = 1,       // {token, name?, pid?}
   kWelcome = 2,     // {worker_id, heartbeat_ms, spec: {...label job...}}
-  kRefused = 3,     // {reason}; the connection is then closed
+  kRefused = 3,     // {reason?}; the connection is then closed
   kGetTask = 4,     // {}
   kTask = 5,        // {lease, task, begin, end, file, attempt_file, lease_ms}
   kWait = 6,        // {retry_ms}: every remaining task is leased to someone
   kNoMoreWork = 7,  // {}: the job is labelled; the worker may exit
   kHeartbeat = 8,   // {leases: [ids]} (no reply)
-  kTaskDone = 9,    // {lease, attempt_file, rows, sha256}
-  kDoneAck = 10,    // {lease, committed, reason}
-  kError = 11,      // {message}; the connection is then closed
-  kTaskFailed = 12, // {lease, message}: the task goes back to pending
+  kTaskDone = 9,    // {lease, attempt_file?, rows?, sha256?}
+  kDoneAck = 10,    // {lease, committed, reason?}
+  kError = 11,      // {message?}; the connection is then closed
+  kTaskFailed = 12, // {lease, message?}: the task goes back to pending
 };
 
 bool is_known_type(uint8_t type);

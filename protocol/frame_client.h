@@ -1,14 +1,17 @@
 #pragma once
-// The worker's end of the control connection: blocking POSIX socket I/O with
-// deadlines on connect and every receive, frames from protocol/frame.h.
-// send() may be called from the heartbeat thread while the main thread
-// receives; only one thread receives.
+// The worker's end of the control connection: frames (frame.h) of typed
+// messages (messages.h) over the blocking TcpClient, with deadlines on
+// connect and every receive. send() may be called from the heartbeat thread
+// while the main thread receives; only one thread receives, connects or
+// closes.
 #include <chrono>
-#include <cstdint>
 #include <mutex>
 #include <string>
 
+#include "protocol/address.h"
 #include "protocol/frame.h"
+#include "protocol/messages.h"
+#include "protocol/tcp_client.h"
 
 namespace condenser {
 
@@ -19,18 +22,23 @@ class FrameClient {
   FrameClient(const FrameClient&) = delete;
   FrameClient& operator=(const FrameClient&) = delete;
 
-  // Connects to "HOST:PORT". RuntimeFailure (with the reason) on failure.
-  void connect(const std::string& address, std::chrono::milliseconds timeout);
-  // RuntimeFailure when the connection is gone.
-  void send(MessageType type, const nlohmann::json& body);
-  // The next frame; RuntimeFailure on timeout, close or a malformed frame.
+  // RuntimeFailure (with the reason) when the coordinator cannot be reached.
+  void connect(const HostPort& coordinator, std::chrono::milliseconds timeout);
+  // One message (msg::encode); RuntimeFailure when the connection is gone.
+  template <class Message>
+  void send(const Message& message) {
+    send_frame(msg::encode(message));
+  }
+  void send_frame(const std::string& bytes);
+  // The next frame; RuntimeFailure on timeout or close, ProtocolError on a
+  // malformed frame.
   Frame receive(std::chrono::milliseconds timeout);
   void close();
-  bool connected() const { return fd_ >= 0; }
+  bool connected() const { return tcp_.connected(); }
 
  private:
-  int fd_ = -1;
-  std::mutex send_mutex_;
+  TcpClient tcp_;
+  std::mutex send_mutex_;  // the heartbeat thread sends too
   std::string inbox_;
 };
 

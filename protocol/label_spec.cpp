@@ -1,6 +1,7 @@
 #include "protocol/label_spec.h"
 
-#include "core/errors.h"
+#include "protocol/frame.h"
+#include "protocol/json_fields.h"
 
 namespace condenser {
 
@@ -16,32 +17,30 @@ nlohmann::json to_json(const LabelSpec& s) {
           {"batch_size", s.batch_size},       {"precision", s.precision}};
 }
 
-LabelSpec label_spec_from_json(const nlohmann::json& j) {
+LabelSpec label_spec_from_json(const nlohmann::json& j, const std::string& where) {
+  const JsonFields f(j, where);
   LabelSpec s;
-  try {
-    j.at("teacher_path").get_to(s.teacher_path);
-    j.at("teacher_sha256").get_to(s.teacher_sha256);
-    j.at("dataset").get_to(s.dataset);
-    j.at("data_dir").get_to(s.data_dir);
-    j.at("validation_size").get_to(s.validation_size);
-    j.at("train_subset").get_to(s.train_subset);
-    j.at("split_seed").get_to(s.split_seed);
-    j.at("dataset_fingerprint").get_to(s.dataset_fingerprint);
-    j.at("num_samples").get_to(s.num_samples);
-    j.at("soft_label_dir").get_to(s.soft_label_dir);
-    j.at("temperature").get_to(s.temperature);
-    j.at("num_classes").get_to(s.num_classes);
-    j.at("dtype").get_to(s.dtype);
-    j.at("top_k").get_to(s.top_k);
-    j.at("views").get_to(s.views);
-    j.at("augment_seed").get_to(s.augment_seed);
-    j.at("batch_size").get_to(s.batch_size);
-    s.precision = j.value("precision", std::string("fp32"));  // absent from older coordinators
-  } catch (const nlohmann::json::exception& e) {
-    throw RuntimeFailure(std::string("the coordinator's label spec is incomplete: ") + e.what() +
-                         " (coordinator and worker from different condenser versions?)");
+  s.teacher_path = f.text("teacher_path");
+  s.teacher_sha256 = f.text("teacher_sha256");
+  s.dataset = f.text("dataset");
+  s.data_dir = f.text("data_dir");
+  s.validation_size = f.integer("validation_size");
+  s.train_subset = f.integer("train_subset");
+  s.split_seed = f.unsigned_integer("split_seed");
+  s.dataset_fingerprint = f.text("dataset_fingerprint");
+  s.num_samples = f.integer("num_samples");
+  s.soft_label_dir = f.text("soft_label_dir");
+  s.temperature = f.number("temperature");
+  s.num_classes = f.int32("num_classes");
+  s.dtype = f.text("dtype");
+  s.top_k = f.int32("top_k");
+  s.views = f.int32("views");
+  s.augment_seed = f.unsigned_integer("augment_seed");
+  s.batch_size = f.integer("batch_size");
+  s.precision = f.text("precision", "fp32");  // absent from older coordinators
+  if (s.views < 1 || s.batch_size < 1) {
+    throw ProtocolError(where + ": views and batch_size must be >= 1");
   }
-  if (s.views < 1 || s.batch_size < 1) throw RuntimeFailure("label spec: views and batch_size must be >= 1");
   return s;
 }
 

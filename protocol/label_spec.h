@@ -2,7 +2,9 @@
 // What a worker needs to label any task of a job, sent by the coordinator in
 // its welcome: where the teacher and data are, how the labelled sample list is
 // drawn, and the shard layout. Workers share the run directory's file system
-// (they write shards into soft_label_dir). No LibTorch here.
+// (they write shards into soft_label_dir). The coordinator also stores it
+// with its task table (a restart resumes leases only for the same spec).
+// No LibTorch here.
 #include <cstdint>
 #include <string>
 
@@ -34,7 +36,9 @@ struct LabelSpec {
 };
 
 nlohmann::json to_json(const LabelSpec& spec);
-// RuntimeFailure naming the field when `j` lacks one or has the wrong type.
-LabelSpec label_spec_from_json(const nlohmann::json& j);
+// ProtocolError (frame.h) naming `where` and the field when `j` lacks one
+// or has the wrong type (only `precision` may be absent: fp32), or when
+// views or batch_size is below 1.
+LabelSpec label_spec_from_json(const nlohmann::json& j, const std::string& where = "label spec");
 
 }  // namespace condenser
