@@ -19,6 +19,7 @@
 #include "core/files.h"
 #include "core/log.h"
 #include "data/shards/shard_inspect.h"
+#include "protocol/address.h"
 #include "worker/worker_loop.h"
 
 namespace condenser {
@@ -66,6 +67,9 @@ int command_run(const RunArgs& args) {
   options.local_workers = args.local_workers;
   options.listen = args.listen;
   options.http_listen = args.http_listen;
+  // A malformed address fails now, not after the teacher has trained.
+  parse_host_port(options.listen, "--listen");
+  if (!options.http_listen.empty()) parse_host_port(options.http_listen, "--http");
   options.read_timeout_ms = args.read_timeout_ms;
   options.lease_ms = args.lease_ms;
   options.comm = world.get();

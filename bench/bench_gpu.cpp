@@ -133,7 +133,7 @@ void teacher_case(const BenchOptions& options, const ImageDataset& data,
   TeacherRound round = make_teacher_round(teacher_path, data, data_dir, dir, task_rows,
                                           timed_tasks, kTeacherBatch);
   const LabelSpec& spec = round.spec;
-  const std::vector<TableTask>& tasks = round.tasks;
+  const std::vector<LabelTask>& tasks = round.tasks;
   const std::vector<int64_t>& samples = round.samples;
   const std::string& token = round.token;
   const std::string& token_file = round.token_file;

@@ -41,9 +41,9 @@ using Clock = std::chrono::steady_clock;
 struct TimedCommits : ControlEffects {
   std::string dir;
   std::vector<Clock::time_point> commits;
-  std::string commit(const Lease& lease, const TableTask& task, const nlohmann::json& done) override {
+  std::string commit(const Lease& lease, const LabelTask& task, const msg::TaskDone& done) override {
     const std::string attempt = dir + "/" + lease.attempt_file;
-    if (sha256_file(attempt) != done.value("sha256", std::string())) return "sha256 mismatch";
+    if (sha256_file(attempt) != done.sha256) return "sha256 mismatch";
     if (std::rename(attempt.c_str(), (dir + "/" + task.file).c_str()) != 0) return "rename failed";
     fsync_dir(dir);
     commits.push_back(Clock::now());
@@ -61,13 +61,13 @@ struct TimedCommits : ControlEffects {
 
 }  // namespace
 
-double coordinator_round(const LabelSpec& spec, const std::vector<TableTask>& tasks,
+double coordinator_round(const LabelSpec& spec, const std::vector<LabelTask>& tasks,
                          const std::string& token_file, const std::string& token, int threads,
                          const std::string& device) {
   TaskTable table(tasks, std::chrono::milliseconds(60000));
   TimedCommits effects;
   effects.dir = spec.soft_label_dir;
-  ControlHandler handler(table, token, to_json(spec), effects, HandlerOptions{});
+  ControlHandler handler(table, token, spec, effects, HandlerOptions{});
   ControlServer server(handler, ServerOptions{}, HttpRoutes{});
   LocalWorkers worker(1, server.control_address(), token_file, device, threads);
   for (bool done = false; !done;) {
@@ -81,7 +81,7 @@ double coordinator_round(const LabelSpec& spec, const std::vector<TableTask>& ta
     seconds = std::chrono::duration<double>(effects.commits.back() - *effects.steady_start).count();
   });
   server.stop();
-  for (const TableTask& t : tasks) std::remove((spec.soft_label_dir + "/" + t.file).c_str());
+  for (const LabelTask& t : tasks) std::remove((spec.soft_label_dir + "/" + t.file).c_str());
   return seconds;
 }
 
@@ -119,6 +119,35 @@ double median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
+// Seconds of one bare inference pass of `module` over `batches`.
+double bare_pass(torch::jit::Module& module, const std::vector<at::Tensor>& batches) {
+  c10::InferenceMode guard;
+  const auto start = Clock::now();
+  for (const at::Tensor& x : batches) module.forward({x}).toTensor();
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// Batch-size sweep of the bare loop over the first `rows` of `images`. A
+// fresh module per size: TorchScript specialises on the first shapes it
+// profiles, so a shared module would favour whichever size came first.
+nlohmann::json bare_batch_sweep(const std::string& teacher_path, const at::Tensor& images,
+                                int64_t rows, int repeats) {
+  nlohmann::json sweep = nlohmann::json::array();
+  for (int64_t bs : {32, 64, 128, 256, 500, 1000}) {
+    torch::jit::Module module = load_module(teacher_path, "teacher");
+    module.eval();
+    std::vector<at::Tensor> xs;
+    for (int64_t b = 0; b < rows; b += bs) {
+      xs.push_back(images.narrow(0, b, std::min(bs, rows - b)).contiguous());
+    }
+    bare_pass(module, xs);
+    std::vector<double> t;
+    for (int i = 0; i < std::max(1, repeats / 2); ++i) t.push_back(bare_pass(module, xs));
+    sweep.push_back({{"batch", bs}, {"samples_per_s", static_cast<double>(rows) / median(t)}});
+  }
+  return sweep;
+}
+
 }  // namespace
 
 BenchReport bench_teacher(const BenchOptions& options) {
@@ -141,7 +170,7 @@ BenchReport bench_teacher(const BenchOptions& options) {
   TeacherRound round = make_teacher_round(teacher_path, data, data_dir, dir, task_rows,
                                           timed_tasks, batch);
   const LabelSpec& spec = round.spec;
-  const std::vector<TableTask>& tasks = round.tasks;
+  const std::vector<LabelTask>& tasks = round.tasks;
   const std::vector<int64_t>& samples = round.samples;
   const std::string& token = round.token;
   const std::string& token_file = round.token_file;
@@ -159,12 +188,7 @@ BenchReport bench_teacher(const BenchOptions& options) {
   at::set_num_threads(threads);
   torch::jit::Module loaded = load_module(teacher_path, "teacher");
   loaded.eval();
-  auto bare = [&loaded](const std::vector<at::Tensor>& xs) {
-    c10::InferenceMode guard;
-    const auto start = Clock::now();
-    for (const at::Tensor& x : xs) loaded.forward({x}).toTensor();
-    return std::chrono::duration<double>(Clock::now() - start).count();
-  };
+  auto bare = [&loaded](const std::vector<at::Tensor>& xs) { return bare_pass(loaded, xs); };
   bare(batches);  // warm-up
   std::vector<double> ours, base;
   for (int r = 0; r < options.repeats + 1; ++r) {  // round 0 is a warm-up
@@ -193,23 +217,8 @@ BenchReport bench_teacher(const BenchOptions& options) {
         {"threads", threads}, {"timed_samples", timed_rows}, {"task_rows", task_rows}}});
   report.ratios.push_back({"coordinator_vs_bare", b_med / o_med, 0.9, true});
 
-  // Batch-size sweep of the bare loop (one task's samples). A fresh module
-  // per size: TorchScript specialises on the first shapes it profiles, so a
-  // shared module would favour whichever size came first.
-  nlohmann::json sweep = nlohmann::json::array();
-  for (int64_t bs : {32, 64, 128, 256, 500, 1000}) {
-    loaded = load_module(teacher_path, "teacher");
-    loaded.eval();
-    std::vector<at::Tensor> xs;
-    for (int64_t b = 0; b < task_rows; b += bs) {
-      xs.push_back(timed_images.narrow(0, b, std::min(bs, task_rows - b)).contiguous());
-    }
-    bare(xs);
-    std::vector<double> t;
-    for (int i = 0; i < std::max(1, options.repeats / 2); ++i) t.push_back(bare(xs));
-    sweep.push_back({{"batch", bs}, {"samples_per_s", static_cast<double>(task_rows) / median(t)}});
-  }
-  report.tables["bare_batch_sweep"] = sweep;
+  report.tables["bare_batch_sweep"] =
+      bare_batch_sweep(teacher_path, timed_images, task_rows, options.repeats);
   remove_tree(dir);
   return report;
 }

@@ -5,9 +5,9 @@
 #include <string>
 #include <vector>
 
-#include "coordinator/control/task_table.h"
 #include "data/dataset.h"
 #include "protocol/label_spec.h"
+#include "protocol/label_task.h"
 
 namespace condenser {
 
@@ -16,7 +16,7 @@ namespace condenser {
 // task_rows (task 0 warms the worker up), shards and the token file in `dir`.
 struct TeacherRound {
   LabelSpec spec;
-  std::vector<TableTask> tasks;
+  std::vector<LabelTask> tasks;
   std::vector<int64_t> samples;  // the labelled sample indices, in task order
   std::string token = "bench-token";
   std::string token_file;
@@ -28,7 +28,7 @@ TeacherRound make_teacher_round(const std::string& teacher_path, const ImageData
 // Seconds from the lease of task 1 to the last commit (tasks 1..N-1; task 0
 // warms the worker up) with one worker on `device` ("cpu", "cuda", "cuda:N")
 // using `threads` intra-op threads. Removes the committed shards afterwards.
-double coordinator_round(const LabelSpec& spec, const std::vector<TableTask>& tasks,
+double coordinator_round(const LabelSpec& spec, const std::vector<LabelTask>& tasks,
                          const std::string& token_file, const std::string& token, int threads,
                          const std::string& device);
 

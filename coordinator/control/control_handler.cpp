@@ -1,24 +1,10 @@
 #include "coordinator/control/control_handler.h"
 
-#include <optional>
-
 #include "core/log.h"
 
 namespace condenser {
-namespace {
 
-using nlohmann::json;
-
-// Integer field of a message body, or nullopt if absent / not an integer.
-std::optional<int64_t> int_field(const json& body, const char* key) {
-  const auto it = body.find(key);
-  if (it == body.end() || !it->is_number_integer()) return std::nullopt;
-  return it->get<int64_t>();
-}
-
-}  // namespace
-
-ControlHandler::ControlHandler(TaskTable& table, std::string token, json spec,
+ControlHandler::ControlHandler(TaskTable& table, std::string token, LabelSpec spec,
                                ControlEffects& effects, HandlerOptions options)
     : table_(table),
       token_(std::move(token)),
@@ -28,7 +14,13 @@ ControlHandler::ControlHandler(TaskTable& table, std::string token, json spec,
 
 Reply ControlHandler::error(const std::string& message) {
   ++counters_.protocol_errors_total;
-  return {{encode_frame(MessageType::kError, {{"message", message}})}, true};
+  return {{msg::encode(msg::Error{message})}, true};
+}
+
+Reply ControlHandler::refuse(ControlSession& s, const std::string& why, const std::string& reason) {
+  log_warn("coordinator: refused ", s.peer, ": ", why);
+  ++counters_.refused_total;
+  return {{msg::encode(msg::Refused{reason})}, true};
 }
 
 Reply ControlHandler::on_parse_error(ControlSession& session, const std::string& error_text) {
@@ -53,123 +45,103 @@ Reply ControlHandler::on_frame(ControlSession& s, const Frame& frame, SteadyTime
   ++counters_.frames_total;
   if (!s.authenticated) {
     if (frame.type != MessageType::kHello) {
-      log_warn("coordinator: refused ", s.peer, ": ", type_name(frame.type), " before hello");
-      ++counters_.refused_total;
-      return {{encode_frame(MessageType::kRefused, {{"reason", "hello first"}})}, true};
+      return refuse(s, std::string(type_name(frame.type)) + " before hello", "hello first");
     }
-    return hello(s, frame.body, now_unix_ms);
+    return hello(s, frame, now_unix_ms);
   }
-  WorkerInfo& w = workers_[s.worker];
-  w.last_heartbeat_unix_ms = now_unix_ms;
-  switch (frame.type) {
-    case MessageType::kGetTask:
-      return get_task(s, now);
-    case MessageType::kHeartbeat: {
-      const auto it = frame.body.find("leases");
-      if (it == frame.body.end() || !it->is_array()) return error("heartbeat without leases");
-      for (const json& id : *it) {
-        if (!id.is_number_integer()) return error("heartbeat lease is not an integer");
-        if (!table_.renew(id.get<int64_t>(), s.worker, now)) {
-          log_debug("coordinator: heartbeat for lease ", id.get<int64_t>(), " that is not current");
-        }
-      }
-      return {};
-    }
-    case MessageType::kTaskDone:
-      return task_done(s, frame.body, now);
-    case MessageType::kTaskFailed: {
-      const auto lease = int_field(frame.body, "lease");
-      if (!lease) return error("task_failed without a lease");
-      const auto held = table_.find(*lease);
-      if (held && table_.release(*lease)) {
-        log_warn("coordinator: worker ", s.worker, " failed task ", held->task, ": ",
-                 frame.body.value("message", std::string("?")));
-        effects_.discard(held->attempt_file);
-        effects_.persist(table_);
-      }
-      return {};
-    }
-    default:
-      return error(std::string("unexpected ") + type_name(frame.type) + " from a worker");
+  workers_[s.worker].last_heartbeat_unix_ms = now_unix_ms;
+  try {
+    return dispatch(s, frame, now);
+  } catch (const ProtocolError& e) {
+    // Decoding failed before anything changed: answer, then close.
+    log_warn("coordinator: dropping worker ", s.worker, " (", s.peer, "): ", e.what());
+    return error(e.what());
   }
 }
 
-Reply ControlHandler::hello(ControlSession& s, const json& body, int64_t now_unix_ms) {
-  const auto token = body.find("token");
-  if (token == body.end() || !token->is_string() ||
-      !constant_time_equal(token->get_ref<const std::string&>(), token_)) {
-    log_warn("coordinator: refused ", s.peer, ": ",
-             token == body.end() ? "no job token" : "wrong job token");
-    ++counters_.refused_total;
-    return {{encode_frame(MessageType::kRefused,
-                          {{"reason", "wrong or missing job token (see RUN_DIR/job.token)"}})},
-            true};
+Reply ControlHandler::dispatch(ControlSession& s, const Frame& frame, SteadyTime now) {
+  switch (frame.type) {
+    case MessageType::kGetTask:
+      msg::decode<msg::GetTask>(frame);
+      return get_task(s, now);
+    case MessageType::kHeartbeat:
+      return heartbeat(s, msg::decode<msg::Heartbeat>(frame), now);
+    case MessageType::kTaskDone:
+      return task_done(s, msg::decode<msg::TaskDone>(frame), now);
+    case MessageType::kTaskFailed:
+      return task_failed(s, msg::decode<msg::TaskFailed>(frame));
+    default:
+      throw ProtocolError(std::string("unexpected ") + type_name(frame.type) + " from a worker");
+  }
+}
+
+Reply ControlHandler::hello(ControlSession& s, const Frame& frame, int64_t now_unix_ms) {
+  msg::Hello m;
+  try {
+    m = msg::decode<msg::Hello>(frame);
+  } catch (const ProtocolError& e) {
+    return refuse(s, e.what(), std::string(e.what()) + " (see RUN_DIR/job.token)");
+  }
+  if (!constant_time_equal(m.token, token_)) {
+    return refuse(s, "wrong job token", "wrong or missing job token (see RUN_DIR/job.token)");
   }
   s.authenticated = true;
   s.worker = table_.new_worker_id();
   effects_.persist(table_);
   WorkerInfo& w = workers_[s.worker];
-  const auto name = body.find("name");
-  w.name = name != body.end() && name->is_string() ? name->get<std::string>() : "?";
+  w.name = m.name.empty() ? "?" : m.name;
   w.peer = s.peer;
-  w.pid = int_field(body, "pid").value_or(0);
+  w.pid = m.pid;
   w.last_heartbeat_unix_ms = now_unix_ms;
   log_info("coordinator: worker ", s.worker, " (", w.name, ", pid ", w.pid, ") joined from ",
            s.peer);
-  return {{encode_frame(MessageType::kWelcome, {{"worker_id", s.worker},
-                                                {"heartbeat_ms", options_.heartbeat_ms},
-                                                {"spec", spec_}})},
-          false};
+  return {{msg::encode(msg::Welcome{s.worker, options_.heartbeat_ms, spec_})}, false};
+}
+
+Reply ControlHandler::heartbeat(ControlSession& s, const msg::Heartbeat& m, SteadyTime now) {
+  for (const int64_t id : m.leases) {
+    if (!table_.renew(id, s.worker, now)) {
+      log_debug("coordinator: heartbeat for lease ", id, " that is not current");
+    }
+  }
+  return {};
 }
 
 Reply ControlHandler::get_task(ControlSession& s, SteadyTime now) {
   note_expired(table_.expire(now));
-  if (table_.all_done()) return {{encode_frame(MessageType::kNoMoreWork, json::object())}, false};
+  if (table_.all_done()) return {{msg::encode(msg::NoMoreWork{})}, false};
   const auto lease = table_.lease(s.worker, now);
-  if (!lease) return {{encode_frame(MessageType::kWait, {{"retry_ms", options_.wait_ms}})}, false};
+  if (!lease) return {{msg::encode(msg::Wait{options_.wait_ms})}, false};
   ++counters_.leases_total;
   effects_.persist(table_);
-  const TableTask& t = table_.tasks()[static_cast<size_t>(lease->task)];
+  const LabelTask& t = table_.tasks()[static_cast<size_t>(lease->task)];
   log_debug("coordinator: lease ", lease->id, " of task ", lease->task, " to worker ", s.worker);
-  return {{encode_frame(MessageType::kTask,
-                        {{"lease", lease->id},
-                         {"task", lease->task},
-                         {"begin", t.begin},
-                         {"end", t.end},
-                         {"file", t.file},
-                         {"attempt_file", lease->attempt_file},
-                         {"lease_ms", table_.lease_duration().count()}})},
+  return {{msg::encode(msg::Task{lease->id, lease->task, t, lease->attempt_file,
+                                 table_.lease_duration().count()})},
           false};
 }
 
-Reply ControlHandler::task_done(ControlSession& s, const json& body, SteadyTime now) {
-  const auto lease_id = int_field(body, "lease");
-  if (!lease_id) return error("task_done without a lease");
+Reply ControlHandler::task_done(ControlSession& s, const msg::TaskDone& m, SteadyTime now) {
   note_expired(table_.expire(now));
-  const auto lease = table_.find(*lease_id);
-  const auto ack = [&](bool committed, const std::string& reason) {
-    return Reply{{encode_frame(MessageType::kDoneAck,
-                               {{"lease", *lease_id}, {"committed", committed}, {"reason", reason}})},
-                 false};
+  const auto lease = table_.find(m.lease);
+  const auto ack = [&m](bool committed, const std::string& reason) {
+    return Reply{{msg::encode(msg::DoneAck{m.lease, committed, reason})}, false};
   };
-  if (!lease || table_.complete(*lease_id, now) != Completion::kCommitted) {
+  if (!lease || table_.complete(m.lease, now) != Completion::kCommitted) {
     // Late: the lease expired or its task went to someone else. Its file is
-    // not the committed one (attempt files are per lease), so remove it.
+    // not the committed one (attempt files are per lease), so remove it:
+    // only this lease's own attempt name, never a path or another's file.
     ++counters_.stale_completions_total;
-    const auto file = body.find("attempt_file");
-    if (file != body.end() && file->is_string()) {
-      // Only this lease's own attempt name, never a path or another's file.
-      const std::string& f = file->get_ref<const std::string&>();
-      if (f.rfind(attempt_prefix(*lease_id), 0) == 0 && f.find('/') == std::string::npos) {
-        effects_.discard(f);
-      }
+    const std::string& f = m.attempt_file;
+    if (f.rfind(attempt_prefix(m.lease), 0) == 0 && f.find('/') == std::string::npos) {
+      effects_.discard(f);
     }
-    log_warn("coordinator: discarded a late completion of lease ", *lease_id, " from worker ",
+    log_warn("coordinator: discarded a late completion of lease ", m.lease, " from worker ",
              s.worker);
     return ack(false, "lease expired or task reassigned");
   }
-  const TableTask& task = table_.tasks()[static_cast<size_t>(lease->task)];
-  const std::string rejected = effects_.commit(*lease, task, body);
+  const LabelTask& task = table_.tasks()[static_cast<size_t>(lease->task)];
+  const std::string rejected = effects_.commit(*lease, task, m);
   if (!rejected.empty()) {
     // Bad attempt (missing file, wrong rows or checksum): label it again.
     ++counters_.rejected_commits_total;
@@ -180,12 +152,23 @@ Reply ControlHandler::task_done(ControlSession& s, const json& body, SteadyTime 
     return ack(false, rejected);
   }
   ++counters_.commits_total;
-  counters_.rows_committed_total += int_field(body, "rows").value_or(0);
+  counters_.rows_committed_total += m.rows;
   ++workers_[s.worker].tasks_committed;
   effects_.persist(table_);
   log_info("coordinator: committed ", task.file, " from worker ", s.worker, " (",
            table_.count(TaskState::kDone), "/", table_.tasks().size(), " tasks)");
   return ack(true, "");
+}
+
+Reply ControlHandler::task_failed(ControlSession& s, const msg::TaskFailed& m) {
+  const auto held = table_.find(m.lease);
+  if (held && table_.release(m.lease)) {
+    log_warn("coordinator: worker ", s.worker, " failed task ", held->task, ": ",
+             m.message.empty() ? "?" : m.message);
+    effects_.discard(held->attempt_file);
+    effects_.persist(table_);
+  }
+  return {};
 }
 
 void ControlHandler::on_disconnect(ControlSession& s, SteadyTime) {

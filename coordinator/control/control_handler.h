@@ -1,19 +1,26 @@
 #pragma once
 // The coordinator's side of the worker protocol as a pure state machine: a
-// decoded frame (or a parse error, or a disconnect) in, reply frames and a
+// parsed frame (or a parse error, or a disconnect) in, reply frames and a
 // close flag out. No sockets and no clock: the Asio session (control_server.h)
-// feeds it, unit tests and the fuzzer call it directly. File effects (commit
-// a shard, remove a stale attempt, persist the table) go through
-// ControlEffects so tests can record them.
+// feeds it, unit tests and the fuzzer call it directly. Bodies are read and
+// written only through protocol/messages.h. File effects (commit a shard,
+// remove a stale attempt, persist the table) go through ControlEffects so
+// tests can record them.
+//
+// Bad input: before a valid hello with the job's token, any frame gets a
+// refused frame and close; afterwards a message that does not decode (a
+// missing or mistyped field) or that a worker never sends gets an error
+// frame naming the problem, then close. Either way other sessions are
+// unaffected and the table is unchanged.
 #include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
-#include "protocol/frame.h"
 #include "coordinator/control/task_table.h"
+#include "protocol/frame.h"
+#include "protocol/label_spec.h"
+#include "protocol/messages.h"
 
 namespace condenser {
 
@@ -25,8 +32,8 @@ class ControlEffects {
   // Makes the attempt the task's shard: check it, move it to task.file, add
   // it to the manifest. Returns "" on success, else why it was rejected (the
   // task then goes back to pending).
-  virtual std::string commit(const Lease& lease, const TableTask& task,
-                             const nlohmann::json& done) = 0;
+  virtual std::string commit(const Lease& lease, const LabelTask& task,
+                             const msg::TaskDone& done) = 0;
   // Removes a stale attempt's file (late completion of an expired lease).
   virtual void discard(const std::string& attempt_file) = 0;
   // Writes the table durably (RUN_DIR/tasks.json).
@@ -65,7 +72,8 @@ struct HandlerOptions {
 
 class ControlHandler {
  public:
-  ControlHandler(TaskTable& table, std::string token, nlohmann::json spec, ControlEffects& effects,
+  // `spec` is what every welcome carries.
+  ControlHandler(TaskTable& table, std::string token, LabelSpec spec, ControlEffects& effects,
                  HandlerOptions options);
 
   // `now_unix_ms` only feeds /status (last heartbeat); leases use `now`.
@@ -83,15 +91,20 @@ class ControlHandler {
   const ControlCounters& counters() const { return counters_; }
 
  private:
-  Reply hello(ControlSession& s, const nlohmann::json& body, int64_t now_unix_ms);
+  Reply hello(ControlSession& s, const Frame& frame, int64_t now_unix_ms);
+  Reply refuse(ControlSession& s, const std::string& why, const std::string& reason);
+  // A decoded message of an authenticated session.
+  Reply dispatch(ControlSession& s, const Frame& frame, SteadyTime now);
+  Reply heartbeat(ControlSession& s, const msg::Heartbeat& m, SteadyTime now);
   Reply get_task(ControlSession& s, SteadyTime now);
-  Reply task_done(ControlSession& s, const nlohmann::json& body, SteadyTime now);
+  Reply task_done(ControlSession& s, const msg::TaskDone& m, SteadyTime now);
+  Reply task_failed(ControlSession& s, const msg::TaskFailed& m);
   Reply error(const std::string& message);
   void note_expired(const std::vector<Lease>& leases);
 
   TaskTable& table_;
   std::string token_;
-  nlohmann::json spec_;
+  LabelSpec spec_;
   ControlEffects& effects_;
   HandlerOptions options_;
   std::map<int64_t, WorkerInfo> workers_;

@@ -9,6 +9,7 @@
 
 #include "core/errors.h"
 #include "core/log.h"
+#include "protocol/address.h"
 
 namespace condenser {
 namespace {
@@ -24,7 +25,7 @@ int64_t unix_ms() {
 }
 
 std::string endpoint_text(const tcp::endpoint& e) {
-  return e.address().to_string() + ":" + std::to_string(e.port());
+  return format_host_port({e.address().to_string(), e.port()});
 }
 
 // One worker connection: bytes in -> parse_frame -> handler -> bytes out.
@@ -168,14 +169,12 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
 
 tcp::endpoint resolve_listen(asio::io_context& io, const std::string& address,
                              const std::string& what) {
-  std::string host;
-  int port = 0;
-  split_host_port(address, what, &host, &port);
+  const HostPort at = parse_host_port(address, what);
   error_code ec;
   tcp::resolver resolver(io);
-  const auto results = resolver.resolve(host, std::to_string(port), ec);
+  const auto results = resolver.resolve(at.host, std::to_string(at.port), ec);
   if (ec || results.empty()) {
-    throw UsageError(what + " " + address + ": cannot resolve '" + host + "' (" + ec.message() +
+    throw UsageError(what + " " + address + ": cannot resolve '" + at.host + "' (" + ec.message() +
                      "); use an IP address such as 127.0.0.1 or 0.0.0.0");
   }
   return results.begin()->endpoint();
@@ -194,28 +193,6 @@ void open_acceptor(tcp::acceptor& acceptor, const tcp::endpoint& at, const std::
 }
 
 }  // namespace
-
-void split_host_port(const std::string& address, const std::string& what, std::string* host,
-                     int* port) {
-  const size_t colon = address.rfind(':');
-  bool ok = colon != std::string::npos && colon > 0 && colon + 1 < address.size();
-  int p = 0;
-  if (ok) {
-    try {
-      size_t used = 0;
-      p = std::stoi(address.substr(colon + 1), &used);
-      ok = used == address.size() - colon - 1 && p >= 0 && p <= 65535;
-    } catch (const std::exception&) {
-      ok = false;
-    }
-  }
-  if (!ok) throw UsageError(what + " '" + address + "': expected HOST:PORT, e.g. 127.0.0.1:7070");
-  *host = address.substr(0, colon);
-  if (host->size() > 2 && host->front() == '[' && host->back() == ']') {
-    *host = host->substr(1, host->size() - 2);
-  }
-  *port = p;
-}
 
 struct ControlServer::Impl {
   ControlHandler& handler;

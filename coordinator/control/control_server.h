@@ -6,6 +6,7 @@
 // has a deadline: a connection that does not deliver a complete frame (or
 // HTTP request head) within read_timeout is dropped; the server keeps serving.
 // All handler calls run on the io thread, so the handler needs no locks.
+// Addresses are HOST:PORT (protocol/address.h), IPv6 hosts in brackets.
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -32,7 +33,7 @@ class ControlServer {
   ControlServer(const ControlServer&) = delete;
   ControlServer& operator=(const ControlServer&) = delete;
 
-  std::string control_address() const;  // "HOST:PORT" actually bound
+  std::string control_address() const;  // "HOST:PORT" actually bound (format_host_port)
   std::string http_address() const;
 
   // Runs `fn` on the io thread and waits for it: the way to read handler
@@ -45,9 +46,5 @@ class ControlServer {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
-
-// "HOST:PORT" -> host and port; UsageError naming `what` when malformed.
-void split_host_port(const std::string& address, const std::string& what, std::string* host,
-                     int* port);
 
 }  // namespace condenser

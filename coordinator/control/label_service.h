@@ -5,20 +5,42 @@
 // RUN_DIR/coordinator.json names its control and HTTP addresses and pid, and
 // RUN_DIR/tasks.json holds the task table so a restarted coordinator carries
 // on (committed shards come back from the manifest, live leases from the
-// table).
+// table). It sees only what LabelServiceSetup gives it (built by
+// coordinator/stages/label_stage.cpp), never the job's stages.
 #include <functional>
 #include <string>
 #include <vector>
 
-#include "coordinator/stages/job_context.h"
-#include "coordinator/stages/labelling.h"
+#include "config/run_dir.h"
+#include "data/shards/manifest.h"
+#include "protocol/label_spec.h"
+#include "protocol/label_task.h"
 
 namespace condenser {
 
+struct LabellingResult {
+  Manifest manifest;
+  int64_t teacher_forward_samples = 0;  // samples the teacher ran on in this job
+  double seconds = 0.0;
+};
+
+// One labelling job as the coordinator serves it.
+struct LabelServiceSetup {
+  LabelSpec spec;        // every worker's welcome; soft_label_dir and views come from it
+  std::string job_name;  // shown in /status
+  RunPaths paths;        // root, manifest and token of the run directory
+  int local_workers = 0;     // child processes of this binary
+  std::string device = "cpu";  // theirs
+  int worker_threads = 1;      // each one's intra-op threads
+  std::string listen = "127.0.0.1:0";  // control HOST:PORT (port 0: a free one)
+  std::string http_listen;             // empty: the control host, a free port
+  int read_timeout_ms = 10000;
+  int lease_ms = 30000;
+  std::function<std::string()> dashboard;  // GET /; unset: the live dashboard of paths.root
+};
+
 // How the ranks of an mpirun job take part (coordinator/stages/label_stage.cpp).
 struct LabelServiceHooks {
-  std::string listen;      // replaces JobOptions::listen when not empty
-  int local_workers = -1;  // replaces JobOptions::local_workers when >= 0
   // Called once the coordinator serves, with its control address, before
   // any local worker starts; with "" when nothing is left to label.
   std::function<void(const std::string& control)> serving;
@@ -31,11 +53,10 @@ struct LabelServiceHooks {
 };
 
 // Labels `todo` (a subset of `tasks`, the job's full plan; the others are in
-// `manifest` already) through workers, per job.options (local_workers,
-// listen, ...) and `hooks`. Returns the final manifest and the rows labelled
-// here. Touches no JobContext state but paths, config and options, so it
-// may run on its own thread (pipelined mode).
-LabellingResult label_with_workers(JobContext& job, const LabellerSetup& setup,
+// `manifest` already) through workers. Returns the final manifest and the
+// rows labelled here. Touches nothing but `setup`'s run directory, so it may
+// run on its own thread (pipelined mode).
+LabellingResult label_with_workers(const LabelServiceSetup& setup,
                                    const std::vector<LabelTask>& tasks,
                                    const std::vector<LabelTask>& todo, Manifest manifest,
                                    const LabelServiceHooks& hooks = {});

@@ -24,21 +24,14 @@ ShardCommitter::ShardCommitter(std::string soft_label_dir, std::string manifest_
       views_(views),
       job_(std::move(job)) {}
 
-std::string ShardCommitter::commit(const Lease& lease, const TableTask& task,
-                                   const nlohmann::json& done) {
+std::string ShardCommitter::commit(const Lease& lease, const LabelTask& task,
+                                   const msg::TaskDone& done) {
   const std::string attempt = dir_ + "/" + lease.attempt_file;
   if (!path_exists(attempt)) return "attempt file " + lease.attempt_file + " is missing";
   const int64_t rows = (task.end - task.begin) * views_;
-  const auto reported_rows = done.find("rows");
-  if (reported_rows == done.end() || !reported_rows->is_number_integer() ||
-      reported_rows->get<int64_t>() != rows) {
-    return "expected " + std::to_string(rows) + " rows";
-  }
+  if (done.rows != rows) return "expected " + std::to_string(rows) + " rows";
   const std::string sha = sha256_file(attempt);
-  const auto reported_sha = done.find("sha256");
-  if (reported_sha == done.end() || !reported_sha->is_string() || *reported_sha != sha) {
-    return "sha256 of " + lease.attempt_file + " does not match the worker's";
-  }
+  if (done.sha256 != sha) return "sha256 of " + lease.attempt_file + " does not match the worker's";
   const std::string final_path = dir_ + "/" + task.file;
   if (std::rename(attempt.c_str(), final_path.c_str()) != 0) {
     throw RuntimeFailure("cannot rename " + attempt + " to " + final_path + ": " +

@@ -7,6 +7,8 @@
 // leaves a shard the manifest does not list; it is relabelled on restart.
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "coordinator/control/control_handler.h"
 #include "data/shards/manifest.h"
 
@@ -20,8 +22,8 @@ class ShardCommitter : public ControlEffects {
   ShardCommitter(std::string soft_label_dir, std::string manifest_path, std::string table_path,
                  Manifest manifest, int views, nlohmann::json job);
 
-  std::string commit(const Lease& lease, const TableTask& task,
-                     const nlohmann::json& done) override;
+  std::string commit(const Lease& lease, const LabelTask& task,
+                     const msg::TaskDone& done) override;
   void discard(const std::string& attempt_file) override;
   void persist(const TaskTable& table) override;
 

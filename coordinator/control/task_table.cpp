@@ -10,7 +10,7 @@ std::string attempt_prefix(int64_t lease_id) {
   return name;
 }
 
-TaskTable::TaskTable(std::vector<TableTask> tasks, std::chrono::milliseconds lease_duration)
+TaskTable::TaskTable(std::vector<LabelTask> tasks, std::chrono::milliseconds lease_duration)
     : tasks_(std::move(tasks)),
       state_(tasks_.size(), TaskState::kPending),
       lease_duration_(lease_duration) {}

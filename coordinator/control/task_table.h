@@ -7,6 +7,7 @@
 // accepted only from the task's current, unexpired lease. Anything else (an
 // expired lease, a lease the task was taken from after its worker vanished, a
 // task done by someone else) is stale: the caller discards that attempt's file.
+// Tasks are protocol/label_task.h's LabelTask (`file`: the shard it commits as).
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -15,14 +16,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "protocol/label_task.h"
+
 namespace condenser {
 
 using SteadyTime = std::chrono::steady_clock::time_point;
-
-struct TableTask {
-  int64_t begin = 0, end = 0;  // positions [begin, end) of the labelled sample list
-  std::string file;            // the shard name it commits as (shard-NNNNNN.h5)
-};
 
 enum class TaskState { kPending, kLeased, kDone };
 
@@ -41,7 +39,7 @@ enum class Completion { kCommitted, kStale };
 
 class TaskTable {
  public:
-  TaskTable(std::vector<TableTask> tasks, std::chrono::milliseconds lease_duration);
+  TaskTable(std::vector<LabelTask> tasks, std::chrono::milliseconds lease_duration);
 
   // Leases the first pending task to `worker` (after expiring overdue leases).
   // nullopt when no task is pending.
@@ -74,7 +72,7 @@ class TaskTable {
   // Marks a task done without a lease (shards reused from an earlier run).
   void mark_done(int64_t task);
 
-  const std::vector<TableTask>& tasks() const { return tasks_; }
+  const std::vector<LabelTask>& tasks() const { return tasks_; }
   TaskState state(int64_t task) const { return state_.at(static_cast<size_t>(task)); }
   // The lease for `lease_id` if it is current.
   std::optional<Lease> find(int64_t lease_id) const;
@@ -95,7 +93,7 @@ class TaskTable {
   bool restore(const nlohmann::json& saved, SteadyTime now);
 
  private:
-  std::vector<TableTask> tasks_;
+  std::vector<LabelTask> tasks_;
   std::vector<TaskState> state_;
   std::vector<Lease> leases_;  // current leases only
   std::chrono::milliseconds lease_duration_;

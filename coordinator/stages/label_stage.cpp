@@ -1,6 +1,10 @@
 #include "coordinator/stages/label_stage.h"
 
+#include <ATen/Parallel.h>
 #include <unistd.h>
+
+#include <climits>
+#include <cstdlib>
 
 #include "cluster/rank_env.h"
 #include "coordinator/stages/job_checkpoints.h"
@@ -13,6 +17,7 @@
 #include "core/log.h"
 #include "data/sampling.h"
 #include "data/shards/shard_quarantine.h"
+#include "protocol/address.h"
 #include "worker/worker_loop.h"
 
 namespace condenser {
@@ -71,12 +76,12 @@ std::vector<LabelTask> tasks_to_label(JobContext& job, const std::vector<LabelTa
 
 // A coordinator bound to every interface is reached at this host's name.
 std::string advertised(const std::string& control) {
-  const size_t colon = control.rfind(':');
-  const std::string host = control.substr(0, colon);
-  if (host != "0.0.0.0" && host != "::" && host != "[::]") return control;
+  HostPort at = parse_host_port(control, "coordinator control address");
+  if (at.host != "0.0.0.0" && at.host != "::") return control;
   char name[256] = {};
   ::gethostname(name, sizeof name - 1);
-  return std::string(name) + control.substr(colon);
+  at.host = name;
+  return format_host_port(at);
 }
 
 // What rank 0 broadcasts to the other ranks: where its coordinator listens
@@ -91,9 +96,59 @@ std::string coordinator_message(const JobContext& job, const std::string& contro
 // Other nodes cannot reach 127.0.0.1: a job whose ranks span nodes binds
 // every interface (the token still guards it) unless --listen says where.
 std::string listen_for_ranks(const JobContext& job, int ranks) {
-  if (ranks <= 1 || job.options.listen != "127.0.0.1:0") return "";
+  if (ranks <= 1 || job.options.listen != "127.0.0.1:0") return job.options.listen;
   const RankEnv env = discover_rank_env();
-  return env.local_size < env.world_size ? "0.0.0.0:0" : "";
+  return env.local_size < env.world_size ? "0.0.0.0:0" : job.options.listen;
+}
+
+std::string absolute(const std::string& path) {
+  char buf[PATH_MAX];
+  if (::realpath(path.c_str(), buf) == nullptr) return path;
+  return buf;
+}
+
+// What every worker is told about the job (its welcome).
+LabelSpec label_spec(const JobContext& job, const LabellerSetup& setup) {
+  LabelSpec s;
+  s.teacher_path = absolute(job.config.teacher.path.empty() ? job.paths.models + "/teacher.pt"
+                                                            : job.config.teacher.path);
+  s.teacher_sha256 = setup.meta.teacher_sha256;
+  s.dataset = job.config.data.dataset;
+  s.data_dir = absolute(job.config.data.path);
+  s.validation_size = job.config.data.validation_size;
+  s.train_subset = job.config.data.train_subset;
+  s.split_seed = static_cast<uint64_t>(job.config.seed);
+  s.dataset_fingerprint = setup.meta.dataset_fingerprint;
+  s.num_samples = static_cast<int64_t>(setup.samples.size());
+  s.soft_label_dir = absolute(setup.soft_label_dir);
+  s.temperature = setup.meta.temperature;
+  s.num_classes = setup.meta.num_classes;
+  s.dtype = setup.dtype == LogitDType::kFloat16 ? "float16" : "float32";
+  s.top_k = setup.top_k;
+  s.views = setup.views;
+  s.augment_seed = setup.augment_seed;
+  s.batch_size = setup.batch_size;
+  s.precision = job.config.teacher.precision;
+  return s;
+}
+
+// The coordinator's view of the job: the spec, the run directory, the
+// job's --local-workers / --listen / --http / timeouts, and the dashboard.
+LabelServiceSetup service_setup(const JobContext& job, const LabellerSetup& setup, int ranks) {
+  const JobOptions& o = job.options;
+  LabelServiceSetup s;
+  s.spec = label_spec(job, setup);
+  s.job_name = job.config.name;
+  s.paths = job.paths;
+  s.local_workers = o.local_workers;
+  s.device = job.config.runtime.device;
+  s.worker_threads = std::max(1, at::get_num_threads() / std::max(1, o.local_workers));
+  s.listen = listen_for_ranks(job, ranks);
+  s.http_listen = o.http_listen;
+  s.read_timeout_ms = o.read_timeout_ms;
+  s.lease_ms = o.lease_ms;
+  s.dashboard = o.dashboard;
+  return s;
 }
 
 // Labels as a worker of rank 0's coordinator until there is no more work
@@ -117,7 +172,7 @@ void label_as_worker(const JobContext& job, const std::string& message, int rank
 // hosting the coordinator on a thread) train on shards as they come.
 SoftLabels pipelined_labels(JobContext& job, const LabellerSetup& setup, Manifest manifest,
                             const SoftLabelSource& source, RankTimeline timeline,
-                            LabelServiceHooks hooks, bool teacher_trained_here) {
+                            LabelServiceSetup service, bool teacher_trained_here) {
   Communicator& world = *job.options.comm;
   const int rank = world.rank();
   const bool teacher_rank = rank >= world.size() - job.config.roles.teacher_ranks;
@@ -147,16 +202,17 @@ SoftLabels pipelined_labels(JobContext& job, const LabellerSetup& setup, Manifes
                                         job.config.soft_labels.shard_rows);
     const auto todo = tasks_to_label(job, tasks, manifest, teacher_trained_here);
     labels.pipeline->book().keep_if_from(tasks);
-    hooks.local_workers = 0;  // rank 0's cores train the student
+    service.local_workers = 0;  // rank 0's cores train the student
+    LabelServiceHooks hooks;
     hooks.stop = stop_requested;
     ShardOrderBook& book = labels.pipeline->book();
     hooks.committed = [&book](const Manifest& m) { book.committed(m); };
     const std::string control = labels.pipeline->start_labelling(
-        [&job, setup, tasks, todo, manifest, hooks](
+        [service, tasks, todo, manifest, hooks](
             const std::function<void(const std::string&)>& serving) {
           LabelServiceHooks h = hooks;
           h.serving = serving;
-          return label_with_workers(job, setup, tasks, todo, manifest, h);
+          return label_with_workers(service, tasks, todo, manifest, h);
         });
     message = coordinator_message(job, control);
   }
@@ -169,11 +225,9 @@ SoftLabels pipelined_labels(JobContext& job, const LabellerSetup& setup, Manifes
   return labels;
 }
 
-}  // namespace
-
-SoftLabels label_stage(JobContext& job, torch::jit::Module& teacher, bool teacher_trained_here) {
+// The teacher's side of the job's labelling: samples, provenance, layout.
+LabellerSetup job_labeller_setup(const JobContext& job) {
   const SoftLabelConfig& s = job.config.soft_labels;
-  const auto start = Clock::now();
   LabellerSetup setup;
   setup.images = job.train_data.images;
   setup.samples = job.train.indices;
@@ -197,6 +251,12 @@ SoftLabels label_stage(JobContext& job, torch::jit::Module& teacher, bool teache
   setup.augment_seed = augment_seed(job.config);
   setup.batch_size = s.batch_size;
   setup.soft_label_dir = job.paths.soft_labels;
+  return setup;
+}
+
+// The manifest's provenance and layout fields, no shards yet.
+Manifest job_manifest(const JobContext& job, const LabellerSetup& setup) {
+  const SoftLabelConfig& s = job.config.soft_labels;
   Manifest manifest;
   manifest.teacher_sha256 = setup.meta.teacher_sha256;
   manifest.dataset_fingerprint = setup.meta.dataset_fingerprint;
@@ -208,6 +268,16 @@ SoftLabels label_stage(JobContext& job, torch::jit::Module& teacher, bool teache
   manifest.views = setup.views;
   manifest.teacher_precision = job.config.teacher.precision;
   manifest.total_rows = static_cast<int64_t>(setup.samples.size()) * setup.views;
+  return manifest;
+}
+
+}  // namespace
+
+SoftLabels label_stage(JobContext& job, torch::jit::Module& teacher, bool teacher_trained_here) {
+  const SoftLabelConfig& s = job.config.soft_labels;
+  const auto start = Clock::now();
+  const LabellerSetup setup = job_labeller_setup(job);
+  Manifest manifest = job_manifest(job, setup);
   Communicator* world = job.options.comm;
   const int ranks = world ? world->size() : 1;
   const int teacher_ranks = job.config.roles.teacher_ranks;
@@ -217,10 +287,9 @@ SoftLabels label_stage(JobContext& job, torch::jit::Module& teacher, bool teache
   RankTimeline timeline;
   timeline.rank = world ? world->rank() : 0;
   timeline.world = ranks;
-  LabelServiceHooks hooks;
-  hooks.listen = listen_for_ranks(job, ranks);
+  LabelServiceSetup service = service_setup(job, setup, ranks);
   if (teacher_ranks > 0) {
-    return pipelined_labels(job, setup, manifest, source, timeline, hooks, teacher_trained_here);
+    return pipelined_labels(job, setup, manifest, source, timeline, service, teacher_trained_here);
   }
   // Phased: rank 0 hosts the coordinator, every other rank labels as a
   // worker of it; then all of them read the same verified shards.
@@ -229,10 +298,11 @@ SoftLabels label_stage(JobContext& job, torch::jit::Module& teacher, bool teache
   if (job.is_root()) {
     const auto tasks = plan_label_tasks(static_cast<int64_t>(setup.samples.size()), s.shard_rows);
     const auto todo = tasks_to_label(job, tasks, manifest, teacher_trained_here);
+    LabelServiceHooks hooks;
     hooks.serving = [&](const std::string& control) {
       if (ranks > 1) broadcast_text(*world, coordinator_message(job, control), 0);
     };
-    const LabellingResult labelled = label_with_workers(job, setup, tasks, todo, manifest, hooks);
+    const LabellingResult labelled = label_with_workers(service, tasks, todo, manifest, hooks);
     job.report.teacher_forward_samples = labelled.teacher_forward_samples;
     labelled_tasks = static_cast<int64_t>(todo.size());
   } else {

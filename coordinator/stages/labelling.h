@@ -2,12 +2,16 @@
 // Plans the teacher-labelling tasks of a job and commits their shards to the
 // manifest, one task at a time: a shard is listed only after it was renamed
 // into place, and the manifest is replaced atomically after each commit.
+// Tasks are protocol/label_task.h's; through workers, see
+// coordinator/control/label_service.h.
 #include <torch/script.h>
 
 #include <string>
 #include <vector>
 
+#include "coordinator/control/label_service.h"  // LabellingResult
 #include "data/shards/manifest.h"
+#include "protocol/label_task.h"
 #include "worker/teacher_labeller.h"
 
 namespace condenser {
@@ -15,12 +19,6 @@ namespace condenser {
 // Contiguous tasks of at most `shard_rows` positions over [0, num_samples),
 // named shard-000000.h5, shard-000001.h5, ...
 std::vector<LabelTask> plan_label_tasks(int64_t num_samples, int64_t shard_rows);
-
-struct LabellingResult {
-  Manifest manifest;
-  int64_t teacher_forward_samples = 0;  // samples the teacher ran on in this job
-  double seconds = 0.0;
-};
 
 // Labels every task with the teacher and commits each to `manifest_path`.
 // `manifest` carries the provenance and layout fields and any shards already

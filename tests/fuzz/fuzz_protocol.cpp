@@ -2,8 +2,8 @@
 // coordinator's parser + handler. Each step takes a control byte (which
 // session, how much time passes, whether it disconnects) and then one frame.
 // Checked: nothing crashes or leaks (ASan/UBSan), every reply the handler
-// produces parses as a frame, task states stay consistent and no task is ever
-// committed twice.
+// produces parses as a frame and decodes as its message (protocol/messages.h),
+// task states stay consistent and no task is ever committed twice.
 #include <cstdint>
 #include <cstdlib>
 #include <map>
@@ -19,8 +19,8 @@ using namespace condenser;
 
 struct CountingEffects : ControlEffects {
   std::map<std::string, int> commits;
-  std::string commit(const Lease&, const TableTask& task, const nlohmann::json& done) override {
-    if (done.value("rows", 0) == 13) return "rejected";  // exercise the reject path
+  std::string commit(const Lease&, const LabelTask& task, const msg::TaskDone& done) override {
+    if (done.rows == 13) return "rejected";  // exercise the reject path
     if (++commits[task.file] > 1) std::abort();         // exactly once
     return "";
   }
@@ -36,6 +36,22 @@ void check(bool ok) {
   if (!ok) std::abort();
 }
 
+// A reply the handler produced is a frame its receiver can decode.
+void check_reply(const std::string& bytes) {
+  const ParseResult r = parse_frame(bytes);
+  check(r.status == ParseStatus::kFrame && r.consumed == bytes.size());
+  switch (r.frame.type) {
+    case MessageType::kWelcome: msg::decode<msg::Welcome>(r.frame); break;
+    case MessageType::kRefused: msg::decode<msg::Refused>(r.frame); break;
+    case MessageType::kTask: msg::decode<msg::Task>(r.frame); break;
+    case MessageType::kWait: msg::decode<msg::Wait>(r.frame); break;
+    case MessageType::kNoMoreWork: msg::decode<msg::NoMoreWork>(r.frame); break;
+    case MessageType::kDoneAck: msg::decode<msg::DoneAck>(r.frame); break;
+    case MessageType::kError: msg::decode<msg::Error>(r.frame); break;
+    default: std::abort();  // the coordinator never sends a worker's message
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
@@ -47,7 +63,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   CountingEffects effects;
   TaskTable table({{0, 4, "shard-000000.h5"}, {4, 8, "shard-000001.h5"}, {8, 9, "shard-000002.h5"}},
                   std::chrono::milliseconds(1000));
-  ControlHandler handler(table, "tok", nlohmann::json{{"views", 1}}, effects, HandlerOptions{});
+  ControlHandler handler(table, "tok", LabelSpec{}, effects, HandlerOptions{});
   ControlSession sessions[2];
   SteadyTime now{};
   std::string_view in(reinterpret_cast<const char*>(data), size);
@@ -74,7 +90,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       in.remove_prefix(r.consumed);
       reply = handler.on_frame(s, r.frame, now);
     }
-    for (const std::string& f : reply.frames) check(parse_frame(f).status == ParseStatus::kFrame);
+    for (const std::string& f : reply.frames) check_reply(f);
     if (reply.close) {
       handler.on_disconnect(s, now);
       s = ControlSession{};

@@ -1,5 +1,7 @@
 // The coordinator's protocol handler without sockets: handshake (token),
 // task hand-out, disconnects, late completions, rejected commits, bad frames.
+// Replies are read back with protocol/messages.h's decoders; bad input is
+// written as raw JSON bodies on purpose.
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -18,7 +20,7 @@ struct FakeEffects : ControlEffects {
   std::vector<std::string> discarded;
   int persists = 0;
   std::string reject;  // non-empty: the next commit is rejected with this
-  std::string commit(const Lease&, const TableTask& task, const json&) override {
+  std::string commit(const Lease&, const LabelTask& task, const msg::TaskDone&) override {
     if (!reject.empty()) return std::exchange(reject, "");
     ++commits[task.file];
     return "";
@@ -34,6 +36,19 @@ Frame frame(MessageType type, json body = json::object()) {
   return f;
 }
 
+// A message as the handler receives it: encoded, then parsed.
+template <class M>
+Frame frame_of(const M& message) {
+  return parse_frame(msg::encode(message)).frame;
+}
+
+LabelSpec one_view() {
+  LabelSpec spec;
+  spec.views = 1;
+  spec.teacher_path = "/t.pt";
+  return spec;
+}
+
 // The one frame of a reply, decoded.
 Frame only(const Reply& r) {
   EXPECT_EQ(r.frames.size(), 1u);
@@ -45,152 +60,168 @@ Frame only(const Reply& r) {
 struct HandlerTest : ::testing::Test {
   TaskTable table{{{0, 4, "shard-000000.h5"}, {4, 8, "shard-000001.h5"}}, seconds(10)};
   FakeEffects fx;
-  ControlHandler handler{table, "right-token", json{{"views", 1}}, fx, HandlerOptions{}};
+  ControlHandler handler{table, "right-token", one_view(), fx, HandlerOptions{}};
   SteadyTime now{};
 
   ControlSession join(const std::string& peer) {
     ControlSession s;
     s.peer = peer;
-    const Reply r = handler.on_frame(s, frame(MessageType::kHello, {{"token", "right-token"}}), now);
+    const Reply r = handler.on_frame(s, frame_of(msg::Hello{"right-token", peer, 1}), now);
     EXPECT_FALSE(r.close);
-    const Frame w = only(r);
-    EXPECT_EQ(w.type, MessageType::kWelcome);
-    EXPECT_EQ(w.body["spec"]["views"], 1);
+    const msg::Welcome w = msg::decode<msg::Welcome>(only(r));
+    EXPECT_EQ(w.spec.views, 1);
+    EXPECT_EQ(w.spec.teacher_path, "/t.pt");
+    EXPECT_EQ(w.worker_id, s.worker);
     return s;
   }
-  Frame get_task(ControlSession& s) { return only(handler.on_frame(s, frame(MessageType::kGetTask), now)); }
-  Frame done(ControlSession& s, const Frame& task) {
-    return only(handler.on_frame(
-        s, frame(MessageType::kTaskDone, {{"lease", task.body["lease"]}, {"rows", 4},
-                                          {"attempt_file", task.body["attempt_file"]}}),
-        now));
+  Frame get_task(ControlSession& s) { return only(handler.on_frame(s, frame_of(msg::GetTask{}), now)); }
+  msg::Task task(ControlSession& s) { return msg::decode<msg::Task>(get_task(s)); }
+  msg::DoneAck done(ControlSession& s, const msg::Task& task) {
+    const msg::TaskDone m{task.lease, task.attempt_file, 4, ""};
+    return msg::decode<msg::DoneAck>(only(handler.on_frame(s, frame_of(m), now)));
   }
 };
 
 TEST_F(HandlerTest, WrongOrMissingTokenRefusedOthersUnaffected) {
   ControlSession good = join("good");
-  const Frame t = get_task(good);
-  ASSERT_EQ(t.type, MessageType::kTask);
+  const msg::Task t = task(good);
 
   ControlSession bad{"bad"}, none{"none"};
-  Reply r = handler.on_frame(bad, frame(MessageType::kHello, {{"token", "right-tokeN"}}), now);
+  Reply r = handler.on_frame(bad, frame_of(msg::Hello{"right-tokeN", "bad", 0}), now);
   EXPECT_TRUE(r.close);
   EXPECT_EQ(only(r).type, MessageType::kRefused);
   r = handler.on_frame(none, frame(MessageType::kHello, {{"name", "x"}}), now);
   EXPECT_TRUE(r.close);
-  EXPECT_EQ(only(r).type, MessageType::kRefused);
+  EXPECT_NE(msg::decode<msg::Refused>(only(r)).reason.find("'token' is missing"), std::string::npos);
   ControlSession typed{"typed"};
   r = handler.on_frame(typed, frame(MessageType::kHello, {{"token", 12}}), now);
   EXPECT_TRUE(r.close);
+  EXPECT_EQ(only(r).type, MessageType::kRefused);
   EXPECT_FALSE(bad.authenticated || none.authenticated || typed.authenticated);
   EXPECT_EQ(handler.counters().refused_total, 3);
   handler.on_disconnect(bad, now);
 
   // The authenticated worker carries on.
-  EXPECT_TRUE(done(good, t).body["committed"]);
+  EXPECT_TRUE(done(good, t).committed);
   EXPECT_EQ(fx.commits["shard-000000.h5"], 1);
 }
 
 TEST_F(HandlerTest, AnythingBeforeHelloIsRefused) {
   ControlSession s{"eager"};
-  const Reply r = handler.on_frame(s, frame(MessageType::kGetTask), now);
+  const Reply r = handler.on_frame(s, frame_of(msg::GetTask{}), now);
   EXPECT_TRUE(r.close);
-  EXPECT_EQ(only(r).type, MessageType::kRefused);
+  EXPECT_EQ(msg::decode<msg::Refused>(only(r)).reason, "hello first");
   EXPECT_EQ(table.count(TaskState::kLeased), 0);
 }
 
 TEST_F(HandlerTest, HandsOutTasksThenWaitThenNoMoreWork) {
   ControlSession a = join("a"), b = join("b");
-  const Frame ta = get_task(a), tb = get_task(b);
-  EXPECT_EQ(ta.body["file"], "shard-000000.h5");
-  EXPECT_EQ(tb.body["file"], "shard-000001.h5");
-  EXPECT_EQ(tb.body["begin"], 4);
-  EXPECT_EQ(tb.body["end"], 8);
-  EXPECT_EQ(get_task(a).type, MessageType::kWait);
-  EXPECT_TRUE(done(a, ta).body["committed"]);
-  EXPECT_TRUE(done(b, tb).body["committed"]);
+  const msg::Task ta = task(a), tb = task(b);
+  EXPECT_EQ(ta.task.file, "shard-000000.h5");
+  EXPECT_EQ(ta.index, 0);
+  EXPECT_EQ(tb.task, (LabelTask{4, 8, "shard-000001.h5"}));
+  EXPECT_EQ(tb.lease_ms, 10000);
+  EXPECT_EQ(tb.attempt_file.rfind(attempt_prefix(tb.lease), 0), 0u);
+  EXPECT_EQ(msg::decode<msg::Wait>(get_task(a)).retry_ms, HandlerOptions{}.wait_ms);
+  EXPECT_TRUE(done(a, ta).committed);
+  const msg::DoneAck ack = done(b, tb);
+  EXPECT_TRUE(ack.committed);
+  EXPECT_EQ(ack.lease, tb.lease);
   EXPECT_EQ(get_task(a).type, MessageType::kNoMoreWork);
   EXPECT_EQ(handler.counters().commits_total, 2);
+  EXPECT_EQ(handler.counters().rows_committed_total, 8);
 }
 
 TEST_F(HandlerTest, DisconnectedWorkersTaskGoesToAnotherExactlyOnce) {
   ControlSession a = join("a"), b = join("b");
-  const Frame ta = get_task(a);
+  const msg::Task ta = task(a);
   handler.on_disconnect(a, now);  // SIGKILLed mid-task
   ASSERT_EQ(fx.discarded.size(), 1u);
-  EXPECT_EQ(fx.discarded[0], ta.body["attempt_file"]);
-  const Frame tb = get_task(b);
-  EXPECT_EQ(tb.body["file"], "shard-000000.h5");
-  EXPECT_TRUE(done(b, tb).body["committed"]);
+  EXPECT_EQ(fx.discarded[0], ta.attempt_file);
+  const msg::Task tb = task(b);
+  EXPECT_EQ(tb.task.file, "shard-000000.h5");
+  EXPECT_TRUE(done(b, tb).committed);
   EXPECT_EQ(fx.commits["shard-000000.h5"], 1);
 }
 
 TEST_F(HandlerTest, LateCompletionOfAnExpiredLeaseIsDiscardedWithItsFile) {
   ControlSession slow = join("slow"), fast = join("fast");
-  const Frame late = get_task(slow);
+  const msg::Task late = task(slow);
   now += seconds(11);  // no heartbeat: the lease expires
   handler.tick(now);
-  const Frame again = get_task(fast);
-  EXPECT_EQ(again.body["file"], late.body["file"]);
-  EXPECT_NE(again.body["attempt_file"], late.body["attempt_file"]);
-  EXPECT_TRUE(done(fast, again).body["committed"]);
+  const msg::Task again = task(fast);
+  EXPECT_EQ(again.task.file, late.task.file);
+  EXPECT_NE(again.attempt_file, late.attempt_file);
+  EXPECT_TRUE(done(fast, again).committed);
   fx.discarded.clear();
-  const Frame ack = done(slow, late);
-  EXPECT_FALSE(ack.body["committed"]);
+  const msg::DoneAck ack = done(slow, late);
+  EXPECT_FALSE(ack.committed);
+  EXPECT_EQ(ack.reason, "lease expired or task reassigned");
   ASSERT_EQ(fx.discarded.size(), 1u);
-  EXPECT_EQ(fx.discarded[0], late.body["attempt_file"]);
+  EXPECT_EQ(fx.discarded[0], late.attempt_file);
   EXPECT_EQ(fx.commits["shard-000000.h5"], 1);
   EXPECT_EQ(handler.counters().stale_completions_total, 1);
 }
 
 TEST_F(HandlerTest, HeartbeatsKeepALeaseAlive) {
   ControlSession a = join("a");
-  const Frame t = get_task(a);
+  const msg::Task t = task(a);
   for (int i = 0; i < 5; ++i) {
     now += seconds(6);
-    const Reply r = handler.on_frame(a, frame(MessageType::kHeartbeat, {{"leases", {t.body["lease"]}}}), now);
+    const Reply r = handler.on_frame(a, frame_of(msg::Heartbeat{{t.lease}}), now);
     EXPECT_TRUE(r.frames.empty());
     EXPECT_FALSE(r.close);
     handler.tick(now);
   }
-  EXPECT_TRUE(done(a, t).body["committed"]);
+  EXPECT_TRUE(done(a, t).committed);
 }
 
 TEST_F(HandlerTest, StaleAttemptNamesOutsideTheLeaseAreNotRemoved) {
   ControlSession a = join("a");
   const Reply r = handler.on_frame(
       a, frame(MessageType::kTaskDone, {{"lease", 999}, {"attempt_file", "../manifest.json"}}), now);
-  EXPECT_FALSE(only(r).body["committed"]);
+  EXPECT_FALSE(msg::decode<msg::DoneAck>(only(r)).committed);
   EXPECT_TRUE(fx.discarded.empty());
 }
 
 TEST_F(HandlerTest, RejectedCommitSendsTheTaskBack) {
   ControlSession a = join("a");
-  const Frame t = get_task(a);
+  const msg::Task t = task(a);
   fx.reject = "sha256 mismatch";
-  const Frame ack = done(a, t);
-  EXPECT_FALSE(ack.body["committed"]);
-  EXPECT_EQ(ack.body["reason"], "sha256 mismatch");
+  const msg::DoneAck ack = done(a, t);
+  EXPECT_FALSE(ack.committed);
+  EXPECT_EQ(ack.reason, "sha256 mismatch");
   EXPECT_EQ(table.state(0), TaskState::kPending);
-  EXPECT_EQ(get_task(a).body["file"], "shard-000000.h5");
+  EXPECT_EQ(task(a).task.file, "shard-000000.h5");
 }
 
 TEST_F(HandlerTest, TaskFailedReleasesTheLease) {
   ControlSession a = join("a");
-  const Frame t = get_task(a);
-  handler.on_frame(a, frame(MessageType::kTaskFailed, {{"lease", t.body["lease"]}, {"message", "oom"}}), now);
+  const msg::Task t = task(a);
+  handler.on_frame(a, frame_of(msg::TaskFailed{t.lease, "oom"}), now);
   EXPECT_EQ(table.state(0), TaskState::kPending);
 }
 
 TEST_F(HandlerTest, MalformedMessagesCloseTheConnection) {
   ControlSession a = join("a");
-  for (const Frame& f : {frame(MessageType::kHeartbeat), frame(MessageType::kHeartbeat, {{"leases", {"x"}}}),
-                         frame(MessageType::kTaskDone, {{"lease", "1"}}), frame(MessageType::kWelcome),
-                         frame(MessageType::kTaskFailed)}) {
+  const msg::Task t = task(a);
+  const std::pair<Frame, std::string> cases[] = {
+      {frame(MessageType::kHeartbeat), "heartbeat: field 'leases' is missing"},
+      {frame(MessageType::kHeartbeat, {{"leases", {"x"}}}),
+       "heartbeat: field 'leases' must be an array of integers, not a string"},
+      {frame(MessageType::kTaskDone, {{"lease", "1"}}),
+       "task_done: field 'lease' must be an integer, not a string"},
+      {frame(MessageType::kWelcome), "unexpected welcome from a worker"},
+      {frame(MessageType::kTaskFailed), "task_failed: field 'lease' is missing"}};
+  for (const auto& [f, why] : cases) {
     const Reply r = handler.on_frame(a, f, now);
     EXPECT_TRUE(r.close) << f.body.dump();
-    EXPECT_EQ(only(r).type, MessageType::kError);
+    EXPECT_EQ(msg::decode<msg::Error>(only(r)).message, why);
   }
+  EXPECT_EQ(handler.counters().protocol_errors_total, 5);
+  // Nothing changed: the lease is still held.
+  EXPECT_EQ(table.state(0), TaskState::kLeased);
+  ASSERT_TRUE(table.find(t.lease));
   const Reply r = handler.on_parse_error(a, "frame length 4294967295 exceeds the limit");
   EXPECT_TRUE(r.close);
   EXPECT_EQ(only(r).type, MessageType::kError);

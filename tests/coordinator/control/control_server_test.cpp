@@ -1,6 +1,7 @@
 // The Asio layer on real loopback sockets: a worker's conversation through
 // FrameClient, a byte-trickling client dropped by the read deadline while
-// others are served, a garbage client dropped at once, and HTTP.
+// others are served, a garbage client dropped at once, HTTP, bad listen
+// addresses, and an IPv6 listener (bracketed address).
 #include <gtest/gtest.h>
 
 #include <arpa/inet.h>
@@ -16,6 +17,7 @@
 
 #include "coordinator/control/control_server.h"
 #include "core/errors.h"
+#include "protocol/address.h"
 #include "protocol/frame_client.h"
 
 namespace condenser {
@@ -24,17 +26,17 @@ namespace {
 using std::chrono::milliseconds;
 
 struct NoEffects : ControlEffects {
-  std::string commit(const Lease&, const TableTask&, const nlohmann::json&) override { return ""; }
+  std::string commit(const Lease&, const LabelTask&, const msg::TaskDone&) override { return ""; }
   void discard(const std::string&) override {}
   void persist(const TaskTable&) override {}
 };
 
 int connect_raw(const std::string& address) {
-  const size_t colon = address.rfind(':');
+  const HostPort at = parse_host_port(address, "test");
   sockaddr_in to{};
   to.sin_family = AF_INET;
-  to.sin_port = htons(static_cast<uint16_t>(std::stoi(address.substr(colon + 1))));
-  inet_pton(AF_INET, address.substr(0, colon).c_str(), &to.sin_addr);
+  to.sin_port = htons(static_cast<uint16_t>(at.port));
+  inet_pton(AF_INET, at.host.c_str(), &to.sin_addr);
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to), 0);
   return fd;
@@ -57,7 +59,7 @@ bool closed_within(int fd, int ms) {
 struct ServerTest : ::testing::Test {
   TaskTable table{{{0, 4, "shard-000000.h5"}, {4, 8, "shard-000001.h5"}}, std::chrono::seconds(30)};
   NoEffects fx;
-  ControlHandler handler{table, "tok", nlohmann::json{{"views", 1}}, fx, HandlerOptions{}};
+  ControlHandler handler{table, "tok", LabelSpec{}, fx, HandlerOptions{}};
   std::unique_ptr<ControlServer> server;
 
   void SetUp() override {
@@ -67,18 +69,19 @@ struct ServerTest : ::testing::Test {
     routes.status = [this] { return status_json(handler, StatusInfo{}, 0).dump(); };
     server = std::make_unique<ControlServer>(handler, o, routes);
   }
+  HostPort control() const { return parse_host_port(server->control_address(), "test"); }
 };
 
 TEST_F(ServerTest, WorkerConversationOverLoopback) {
   FrameClient client;
-  client.connect(server->control_address(), milliseconds(2000));
-  client.send(MessageType::kHello, {{"token", "tok"}, {"name", "t"}});
-  EXPECT_EQ(client.receive(milliseconds(2000)).type, MessageType::kWelcome);
-  client.send(MessageType::kGetTask, nlohmann::json::object());
-  const Frame task = client.receive(milliseconds(2000));
-  ASSERT_EQ(task.type, MessageType::kTask);
-  client.send(MessageType::kTaskDone, {{"lease", task.body["lease"]}, {"rows", 4}});
-  EXPECT_TRUE(client.receive(milliseconds(2000)).body["committed"]);
+  client.connect(control(), milliseconds(2000));
+  client.send(msg::Hello{"tok", "t", 1});
+  EXPECT_EQ(msg::decode<msg::Welcome>(client.receive(milliseconds(2000))).spec.views, 1);
+  client.send(msg::GetTask{});
+  const msg::Task task = msg::decode<msg::Task>(client.receive(milliseconds(2000)));
+  EXPECT_EQ(task.task.file, "shard-000000.h5");
+  client.send(msg::TaskDone{task.lease, task.attempt_file, 4, ""});
+  EXPECT_TRUE(msg::decode<msg::DoneAck>(client.receive(milliseconds(2000))).committed);
   client.close();
   // The disconnect is seen on the io thread.
   bool leased = true;
@@ -91,21 +94,21 @@ TEST_F(ServerTest, WorkerConversationOverLoopback) {
 
 TEST_F(ServerTest, TricklingClientDroppedByTheDeadlineOthersServed) {
   const int slow = connect_raw(server->control_address());
-  const std::string hello = encode_frame(MessageType::kHello, {{"token", "tok"}});
+  const std::string hello = msg::encode(msg::Hello{"tok", "slow", 0});
   ASSERT_EQ(::send(slow, hello.data(), 2, 0), 2);  // then nothing more
   FrameClient other;
-  other.connect(server->control_address(), milliseconds(2000));
-  other.send(MessageType::kHello, {{"token", "tok"}});
+  other.connect(control(), milliseconds(2000));
+  other.send(msg::Hello{"tok", "other", 0});
   EXPECT_EQ(other.receive(milliseconds(2000)).type, MessageType::kWelcome);
   // The other worker heartbeats (as real ones do) while the slow one idles.
   bool dropped = false;
   for (int i = 0; i < 60 && !dropped; ++i) {
-    other.send(MessageType::kHeartbeat, {{"leases", nlohmann::json::array()}});
+    other.send(msg::Heartbeat{});
     dropped = closed_within(slow, 100);
   }
   EXPECT_TRUE(dropped);
   ::close(slow);
-  other.send(MessageType::kGetTask, nlohmann::json::object());
+  other.send(msg::GetTask{});
   EXPECT_EQ(other.receive(milliseconds(2000)).type, MessageType::kTask);
 }
 
@@ -116,8 +119,8 @@ TEST_F(ServerTest, GarbageAndWrongTokenDropped) {
   EXPECT_TRUE(closed_within(garbage, 800));  // before the read deadline
   ::close(garbage);
   FrameClient wrong;
-  wrong.connect(server->control_address(), milliseconds(2000));
-  wrong.send(MessageType::kHello, {{"token", "nope"}});
+  wrong.connect(control(), milliseconds(2000));
+  wrong.send(msg::Hello{"nope", "wrong", 0});
   EXPECT_EQ(wrong.receive(milliseconds(2000)).type, MessageType::kRefused);
   EXPECT_THROW(wrong.receive(milliseconds(2000)), RuntimeFailure);  // then closed
 }
@@ -137,15 +140,42 @@ TEST_F(ServerTest, HttpStatusAndNotFound) {
   }
 }
 
-TEST(ServerAddress, BadListenAddressIsAUsageError) {
-  std::string host;
-  int port = 0;
-  EXPECT_THROW(split_host_port("nohost", "--listen", &host, &port), UsageError);
-  EXPECT_THROW(split_host_port("h:99999", "--listen", &host, &port), UsageError);
-  EXPECT_THROW(split_host_port("h:12x", "--listen", &host, &port), UsageError);
-  split_host_port("[::1]:7070", "--listen", &host, &port);
-  EXPECT_EQ(host, "::1");
-  EXPECT_EQ(port, 7070);
+TEST(ServerAddress, BadListenAddressIsAUsageErrorNamingTheFlag) {
+  ServerOptions o;
+  o.control_listen = "127.0.0.1:99999";
+  NoEffects fx;
+  TaskTable table({}, std::chrono::seconds(1));
+  ControlHandler handler(table, "tok", LabelSpec{}, fx, HandlerOptions{});
+  try {
+    ControlServer server(handler, o, HttpRoutes{});
+    FAIL() << "bound " << server.control_address();
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("--listen '127.0.0.1:99999'"), std::string::npos) << e.what();
+  }
+  o.control_listen = "127.0.0.1:0";
+  o.http_listen = "nohost";
+  EXPECT_THROW((ControlServer{handler, o, HttpRoutes{}}), UsageError);
+}
+
+TEST(ServerAddress, Ipv6LoopbackIsBracketed) {
+  ServerOptions o;
+  o.control_listen = "[::1]:0";
+  NoEffects fx;
+  TaskTable table({}, std::chrono::seconds(1));
+  ControlHandler handler(table, "tok", LabelSpec{}, fx, HandlerOptions{});
+  std::unique_ptr<ControlServer> server;
+  try {
+    server = std::make_unique<ControlServer>(handler, o, HttpRoutes{});
+  } catch (const UsageError& e) {
+    GTEST_SKIP() << "no IPv6 loopback here: " << e.what();
+  }
+  const HostPort at = parse_host_port(server->control_address(), "test");
+  EXPECT_EQ(at.host, "::1");
+  EXPECT_EQ(server->control_address(), "[::1]:" + std::to_string(at.port));
+  FrameClient client;
+  client.connect(at, milliseconds(2000));
+  client.send(msg::Hello{"tok", "v6", 0});
+  EXPECT_EQ(client.receive(milliseconds(2000)).type, MessageType::kWelcome);
 }
 
 }  // namespace

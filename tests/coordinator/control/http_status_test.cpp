@@ -10,7 +10,7 @@ namespace condenser {
 namespace {
 
 struct NoEffects : ControlEffects {
-  std::string commit(const Lease&, const TableTask&, const nlohmann::json&) override { return ""; }
+  std::string commit(const Lease&, const LabelTask&, const msg::TaskDone&) override { return ""; }
   void discard(const std::string&) override {}
   void persist(const TaskTable&) override {}
 };
@@ -42,21 +42,15 @@ TEST(HttpStatus, Routes) {
 TEST(HttpStatus, StatusAndMetricsFromTheHandler) {
   TaskTable table({{0, 4, "a.h5"}, {4, 8, "b.h5"}, {8, 9, "c.h5"}}, std::chrono::seconds(10));
   NoEffects fx;
-  ControlHandler handler(table, "tok", nlohmann::json::object(), fx, HandlerOptions{});
+  ControlHandler handler(table, "tok", LabelSpec{}, fx, HandlerOptions{});
   const SteadyTime now{};
   ControlSession s{"127.0.0.1:1"};
-  Frame hello;
-  hello.type = MessageType::kHello;
-  hello.body = {{"token", "tok"}, {"name", "w"}, {"pid", 42}};
-  handler.on_frame(s, hello, now, 1000);
-  Frame get;
-  get.type = MessageType::kGetTask;
+  const auto frame_of = [](const std::string& bytes) { return parse_frame(bytes).frame; };
+  handler.on_frame(s, frame_of(msg::encode(msg::Hello{"tok", "w", 42})), now, 1000);
+  const Frame get = frame_of(msg::encode(msg::GetTask{}));
   handler.on_frame(s, get, now, 2000);
   const auto lease = table.leases().at(0);
-  Frame done;
-  done.type = MessageType::kTaskDone;
-  done.body = {{"lease", lease.id}, {"rows", 4}};
-  handler.on_frame(s, done, now, 3000);
+  handler.on_frame(s, frame_of(msg::encode(msg::TaskDone{lease.id, "", 4, ""})), now, 3000);
   handler.on_frame(s, get, now, 4000);
 
   StatusInfo info;
@@ -96,7 +90,7 @@ TEST(HttpStatus, EtaUnknownUntilATaskIsCommittedHere) {
   TaskTable table({{0, 4, "a.h5"}, {4, 8, "b.h5"}}, std::chrono::seconds(10));
   table.mark_done(0);
   NoEffects fx;
-  ControlHandler handler(table, "tok", nlohmann::json::object(), fx, HandlerOptions{});
+  ControlHandler handler(table, "tok", LabelSpec{}, fx, HandlerOptions{});
   StatusInfo info;
   info.done_at_start = 1;
   info.elapsed_seconds = 3;

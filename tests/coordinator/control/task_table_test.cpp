@@ -12,7 +12,7 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-std::vector<TableTask> three_tasks() {
+std::vector<LabelTask> three_tasks() {
   return {{0, 10, "shard-000000.h5"}, {10, 20, "shard-000001.h5"}, {20, 25, "shard-000002.h5"}};
 }
 
