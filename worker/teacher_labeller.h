@@ -3,7 +3,8 @@
 // (sample, view) over a contiguous slice of the labelled sample list, and its
 // raw logits (not divided by the temperature; the shard records T), or their
 // top-k with the tempered logsumexp, go to one HDF5 shard. Rows are ordered
-// by position, then view.
+// by position, then view. A task is protocol/label_task.h's LabelTask; its
+// `file` is where the shard is written (a worker: its lease's attempt file).
 // The coordinator commits the returned entry to the manifest.
 #include <torch/script.h>
 
@@ -12,14 +13,9 @@
 
 #include "data/shards/manifest.h"
 #include "data/shards/shard_format.h"
+#include "protocol/label_task.h"
 
 namespace condenser {
-
-struct LabelTask {
-  int64_t begin = 0;  // positions [begin, end) in the labelled sample list
-  int64_t end = 0;
-  std::string file;   // shard file name inside the soft-label directory
-};
 
 struct LabellerSetup {
   at::Tensor images;             // all samples, [N, ...] float32

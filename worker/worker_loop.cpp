@@ -4,30 +4,24 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <condition_variable>
 #include <deque>
-#include <optional>
 #include <set>
 #include <thread>
 
 #include "core/errors.h"
 #include "core/files.h"
 #include "core/log.h"
-#include "core/sha256.h"
-#include "data/dataset.h"
-#include "data/sampling.h"
-#include "trainers/device.h"
-#include "trainers/model_io.h"
-#include "worker/background_writer.h"
+#include "protocol/address.h"
 #include "protocol/frame_client.h"
-#include "protocol/label_spec.h"
-#include "worker/teacher_labeller.h"
+#include "protocol/messages.h"
+#include "trainers/device.h"
+#include "worker/background_writer.h"
+#include "worker/worker_job.h"
 
 namespace condenser {
 namespace {
 
-using nlohmann::json;
 using std::chrono::milliseconds;
 
 constexpr milliseconds kReplyTimeout{30000};
@@ -49,59 +43,6 @@ std::string read_token(const std::string& path) {
     token.pop_back();
   }
   return token;
-}
-
-// The job as this worker runs it: data, sample list and teacher, loaded once.
-struct LoadedJob {
-  LabelSpec spec;
-  LabellerSetup setup;
-  torch::jit::Module teacher;
-};
-
-std::unique_ptr<LoadedJob> load_job(const LabelSpec& spec, const std::string& device_name,
-                                    const std::string& worker_name) {
-  auto job = std::make_unique<LoadedJob>();
-  job->spec = spec;
-  if (spec.dataset != "fashion_mnist") {
-    throw RuntimeFailure("worker: dataset '" + spec.dataset + "' is not supported");
-  }
-  const ImageDataset data = load_fashion_mnist(spec.data_dir, /*train=*/true);
-  if (data.fingerprint != spec.dataset_fingerprint) {
-    throw UsageError("worker: the data in '" + spec.data_dir + "' (" + data.fingerprint.substr(0, 12) +
-                     ") is not the coordinator's (" + spec.dataset_fingerprint.substr(0, 12) + ")");
-  }
-  const TrainValSplit split =
-      make_train_val_split(data.size(), spec.validation_size, spec.train_subset, spec.split_seed);
-  if (static_cast<int64_t>(split.train.size()) != spec.num_samples) {
-    throw RuntimeFailure("worker: sample list of " + std::to_string(split.train.size()) +
-                         " differs from the coordinator's " + std::to_string(spec.num_samples));
-  }
-  const std::string sha = sha256_file(spec.teacher_path);
-  if (sha != spec.teacher_sha256) {
-    throw UsageError("worker: teacher '" + spec.teacher_path + "' has sha256 " + sha.substr(0, 12) +
-                     ", the coordinator's has " + spec.teacher_sha256.substr(0, 12));
-  }
-  job->teacher = load_module(spec.teacher_path, "teacher");
-  job->teacher.to(resolve_device(device_name));
-  set_teacher_precision(job->teacher, spec.precision);
-  job->teacher.eval();
-  LabellerSetup& s = job->setup;
-  s.images = data.images;
-  s.samples = split.train;
-  s.meta.teacher_sha256 = spec.teacher_sha256;
-  s.meta.dataset_fingerprint = spec.dataset_fingerprint;
-  s.meta.temperature = spec.temperature;
-  s.meta.num_classes = spec.num_classes;
-  s.meta.top_k = spec.top_k;
-  // Each shard names the worker that labelled it (h5py: attrs["producer"]).
-  s.meta.producer = "condenser worker " + worker_name;
-  if (!parse_logit_dtype(spec.dtype, &s.dtype)) throw RuntimeFailure("worker: dtype " + spec.dtype);
-  s.top_k = spec.top_k;
-  s.views = spec.views;
-  s.augment_seed = spec.augment_seed;
-  s.batch_size = spec.batch_size;
-  s.soft_label_dir = spec.soft_label_dir;
-  return job;
 }
 
 // Sends a heartbeat with the leases held every `period` while running.
@@ -128,10 +69,10 @@ class Heartbeat {
   void loop() {
     std::unique_lock<std::mutex> lock(mutex_);
     while (!wake_.wait_for(lock, period_, [this] { return stop_; })) {
-      const json leases = held_;
+      const msg::Heartbeat beat{held_};
       lock.unlock();
       try {
-        client_.send(MessageType::kHeartbeat, {{"leases", leases}});
+        client_.send(beat);
       } catch (const Error&) {
         // The main thread notices the broken connection on its next receive.
       }
@@ -155,69 +96,102 @@ struct WorkerState {
   std::unique_ptr<LoadedJob> job;
   BackgroundWriter writer;
   std::set<int64_t> held;
-  std::deque<json> unacked;
+  std::deque<msg::TaskDone> unacked;
 };
+
+// The coordinator's answer; an error frame (it then closes) ends the
+// connection with its message.
+Frame reply(FrameClient& client) {
+  Frame f = client.receive(kReplyTimeout);
+  if (f.type == MessageType::kError) {
+    throw RuntimeFailure("worker: the coordinator closed the connection: " +
+                         msg::decode<msg::Error>(f).message);
+  }
+  return f;
+}
+
+// Tells the coordinator a lease failed, if the connection still allows.
+void send_failure(FrameClient& client, int64_t lease, const std::string& why) {
+  try {
+    client.send(msg::TaskFailed{lease, why});
+  } catch (const Error&) {
+  }
+}
 
 // Moves finished shards into `unacked` and reports them, oldest first.
 void report(FrameClient& client, WorkerState& w, Heartbeat& heartbeat) {
   for (BackgroundWriter::Result& r : w.writer.take_results()) {
     if (!r.error.empty()) {
-      try {
-        client.send(MessageType::kTaskFailed, {{"lease", r.lease}, {"message", r.error}});
-      } catch (const Error&) {
-      }
+      send_failure(client, r.lease, r.error);
       throw WorkerFailure("worker: writing " + r.task.file + " failed: " + r.error);
     }
-    w.unacked.push_back({{"lease", r.lease}, {"attempt_file", r.task.file},
-                         {"rows", r.entry.rows}, {"sha256", r.entry.sha256}});
+    w.unacked.push_back({r.lease, r.task.file, r.entry.rows, r.entry.sha256});
   }
   while (!w.unacked.empty()) {
-    client.send(MessageType::kTaskDone, w.unacked.front());
-    const Frame ack = client.receive(kReplyTimeout);
-    if (ack.type != MessageType::kDoneAck) throw RuntimeFailure("worker: expected done_ack");
-    if (!ack.body.value("committed", false)) {
-      log_warn("worker: task not committed: ", ack.body.value("reason", std::string("?")));
-    }
-    w.held.erase(w.unacked.front()["lease"].get<int64_t>());
+    client.send(w.unacked.front());
+    const msg::DoneAck ack = msg::decode<msg::DoneAck>(reply(client));
+    if (!ack.committed) log_warn("worker: task not committed: ", ack.reason);
+    w.held.erase(w.unacked.front().lease);
     w.unacked.pop_front();
     heartbeat.set_leases(w.held);
   }
 }
 
-// One connection's life: hello, then tasks until no more work or the link
-// drops. The teacher runs on task N + 1 while task N's shard is written.
+// Hello and welcome; loads the job when it is new. Returns the heartbeat period.
+milliseconds handshake(FrameClient& client, const WorkerOptions& o, const std::string& token,
+                       WorkerState& w) {
+  client.send(msg::Hello{token, o.name, ::getpid()});
+  const Frame answer = reply(client);
+  if (answer.type == MessageType::kRefused) {
+    throw UsageError("worker: the coordinator refused this worker: " +
+                     msg::decode<msg::Refused>(answer).reason);
+  }
+  const msg::Welcome welcome = msg::decode<msg::Welcome>(answer);
+  const LabelSpec& spec = welcome.spec;
+  if (w.job && to_json(w.job->spec) == to_json(spec)) return milliseconds(welcome.heartbeat_ms);
+  w.writer.wait_idle();
+  if (w.job) {
+    // Another job now (the coordinator restarted with another teacher or
+    // layout): what we labelled for the old one is worth nothing to it.
+    w.writer.take_results();
+    w.unacked.clear();
+    w.held.clear();
+  }
+  try {
+    w.job = load_job(spec, o.device, o.name);
+  } catch (const UsageError&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw WorkerFailure(std::string("worker: cannot load the job: ") + e.what());
+  }
+  log_info("worker: teacher ", spec.teacher_path, " on ", o.device, ", ", spec.num_samples,
+           " samples x ", spec.views, " views, batch ", spec.batch_size);
+  return milliseconds(welcome.heartbeat_ms);
+}
+
+// Runs the teacher on a leased task here; its shard goes to the writer thread.
+void label(FrameClient& client, WorkerState& w, Heartbeat& heartbeat, const msg::Task& t) {
+  w.held.insert(t.lease);
+  heartbeat.set_leases(w.held);
+  const LabelTask task = attempt_of(t);
+  log_info("worker: labelling ", t.task.file, " [", task.begin, ", ", task.end, ") (lease ",
+           t.lease, ")");
+  TaskLogits logits;
+  try {
+    logits = infer_task(w.job->teacher, w.job->setup, task);
+  } catch (const std::exception& e) {
+    send_failure(client, t.lease, e.what());
+    if (dynamic_cast<const UsageError*>(&e) != nullptr) throw;
+    throw WorkerFailure(std::string("worker: labelling failed: ") + e.what());
+  }
+  w.writer.submit(t.lease, task, std::move(logits), w.job->setup);
+}
+
+// One connection's life: handshake, then tasks until no more work or the
+// link drops. The teacher runs on task N + 1 while task N's shard is written.
 Session serve(FrameClient& client, const WorkerOptions& o, const std::string& token,
               WorkerState& w) {
-  client.send(MessageType::kHello, {{"token", token}, {"name", o.name}, {"pid", ::getpid()}});
-  const Frame welcome = client.receive(kReplyTimeout);
-  if (welcome.type == MessageType::kRefused) {
-    throw UsageError("worker: the coordinator refused this worker: " +
-                     welcome.body.value("reason", std::string("?")));
-  }
-  if (welcome.type != MessageType::kWelcome) {
-    throw RuntimeFailure(std::string("worker: expected welcome, got ") + type_name(welcome.type));
-  }
-  const LabelSpec spec = label_spec_from_json(welcome.body.value("spec", json::object()));
-  if (!w.job || to_json(w.job->spec) != to_json(spec)) {
-    w.writer.wait_idle();
-    if (w.job) {
-      // Another job now (the coordinator restarted with another teacher or
-      // layout): what we labelled for the old one is worth nothing to it.
-      w.writer.take_results();
-      w.unacked.clear();
-      w.held.clear();
-    }
-    try {
-      w.job = load_job(spec, o.device, o.name);
-    } catch (const UsageError&) {
-      throw;
-    } catch (const std::exception& e) {
-      throw WorkerFailure(std::string("worker: cannot load the job: ") + e.what());
-    }
-    log_info("worker: teacher ", spec.teacher_path, " on ", o.device, ", ", spec.num_samples,
-             " samples x ", spec.views, " views, batch ", spec.batch_size);
-  }
-  Heartbeat heartbeat(client, milliseconds(welcome.body.value("heartbeat_ms", 2000)), w.held);
+  Heartbeat heartbeat(client, handshake(client, o, token, w), w.held);
   for (;;) {
     report(client, w, heartbeat);
     if (o.stop && o.stop()) {
@@ -225,45 +199,25 @@ Session serve(FrameClient& client, const WorkerOptions& o, const std::string& to
       report(client, w, heartbeat);
       return Session::kStopped;
     }
-    client.send(MessageType::kGetTask, json::object());
-    const Frame reply = client.receive(kReplyTimeout);
-    if (reply.type == MessageType::kNoMoreWork) {
+    client.send(msg::GetTask{});
+    const Frame answer = reply(client);
+    if (answer.type == MessageType::kNoMoreWork) {
       w.writer.wait_idle();
       report(client, w, heartbeat);
       return Session::kNoMoreWork;
     }
-    if (reply.type == MessageType::kWait) {
+    if (answer.type == MessageType::kWait) {
+      const msg::Wait wait = msg::decode<msg::Wait>(answer);
       // Our own shard (in flight or just written, not yet reported) may be
       // what the job waits for: report it now rather than sleep.
       if (!w.held.empty()) {
         w.writer.wait_idle();
       } else {
-        std::this_thread::sleep_for(milliseconds(reply.body.value("retry_ms", 500)));
+        std::this_thread::sleep_for(milliseconds(wait.retry_ms));
       }
       continue;
     }
-    if (reply.type != MessageType::kTask) {
-      throw RuntimeFailure(std::string("worker: unexpected ") + type_name(reply.type));
-    }
-    const int64_t lease = reply.body.at("lease").get<int64_t>();
-    w.held.insert(lease);
-    heartbeat.set_leases(w.held);
-    const LabelTask task{reply.body.at("begin").get<int64_t>(), reply.body.at("end").get<int64_t>(),
-                         reply.body.at("attempt_file").get<std::string>()};
-    log_info("worker: labelling ", reply.body.value("file", std::string("?")), " [", task.begin,
-             ", ", task.end, ") (lease ", lease, ")");
-    TaskLogits logits;
-    try {
-      logits = infer_task(w.job->teacher, w.job->setup, task);
-    } catch (const std::exception& e) {
-      try {
-        client.send(MessageType::kTaskFailed, {{"lease", lease}, {"message", e.what()}});
-      } catch (const Error&) {
-      }
-      if (dynamic_cast<const UsageError*>(&e) != nullptr) throw;
-      throw WorkerFailure(std::string("worker: labelling failed: ") + e.what());
-    }
-    w.writer.submit(lease, task, std::move(logits), w.job->setup);
+    label(client, w, heartbeat, msg::decode<msg::Task>(answer));
   }
 }
 
@@ -272,6 +226,7 @@ Session serve(FrameClient& client, const WorkerOptions& o, const std::string& to
 int run_worker(const WorkerOptions& options) {
   WorkerOptions o = options;
   if (o.coordinator.empty()) throw UsageError("worker: --coordinator HOST:PORT is required");
+  const HostPort coordinator = parse_host_port(o.coordinator, "--coordinator");
   const std::string token = o.token.empty() ? read_token(o.token_file) : o.token;
   if (o.name.empty()) {
     char host[256] = "host";
@@ -286,7 +241,7 @@ int run_worker(const WorkerOptions& options) {
   auto last_contact = std::chrono::steady_clock::now();
   for (;;) {
     try {
-      client.connect(o.coordinator, milliseconds(5000));
+      client.connect(coordinator, milliseconds(5000));
       last_contact = std::chrono::steady_clock::now();
       backoff = milliseconds(100);
       const Session end = serve(client, o, token, state);

@@ -4,7 +4,8 @@
 // heartbeat its leases meanwhile. Reconnects with backoff when the connection
 // drops (the coordinator may have restarted) and reports a finished task
 // again after reconnecting. Returns when the coordinator says there is no
-// more work.
+// more work. Speaks protocol/messages.h over protocol/frame_client.h; the
+// job it labels for is worker_job.h.
 #include <chrono>
 #include <functional>
 #include <string>
