@@ -1,14 +1,13 @@
 #include "report/status_view.h"
 
-#include <netdb.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
+#include <chrono>
 #include <cmath>
 #include <sstream>
 
 #include "core/errors.h"
 #include "core/files.h"
+#include "protocol/address.h"
+#include "protocol/tcp_client.h"
 
 namespace condenser {
 namespace {
@@ -65,38 +64,26 @@ nlohmann::json read_progress(const std::string& run_dir) {
 }
 
 nlohmann::json fetch_status(const std::string& host_port) {
-  const size_t colon = host_port.rfind(':');
-  if (colon == std::string::npos) {
-    throw UsageError("--coordinator '" + host_port + "': expected HOST:PORT (its http address)");
-  }
-  const std::string host = host_port.substr(0, colon), port = host_port.substr(colon + 1);
-  addrinfo hints{};
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* found = nullptr;
-  if (getaddrinfo(host.c_str(), port.c_str(), &hints, &found) != 0 || found == nullptr) {
-    throw UsageError("--coordinator '" + host_port + "': cannot resolve " + host);
-  }
-  const int fd = socket(found->ai_family, found->ai_socktype, found->ai_protocol);
-  const bool connected = fd >= 0 && connect(fd, found->ai_addr, found->ai_addrlen) == 0;
-  freeaddrinfo(found);
-  if (!connected) {
-    if (fd >= 0) close(fd);
-    throw UsageError("--coordinator '" + host_port + "': nothing answers there (is the job "
-                     "labelling? its http address is in RUN_DIR/coordinator.json)");
-  }
-  timeval timeout{5, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-  const std::string request = "GET /status HTTP/1.0\r\nHost: " + host + "\r\n\r\n";
-  (void)!write(fd, request.data(), request.size());
+  const std::string flag = "--coordinator '" + host_port + "'";
+  const HostPort at = parse_host_port(host_port, "--coordinator");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   std::string response;
-  char buffer[4096];
-  for (ssize_t n; (n = read(fd, buffer, sizeof(buffer))) > 0;) response.append(buffer, size_t(n));
-  close(fd);
+  TcpClient http;
+  try {
+    http.connect(at, std::chrono::seconds(5));
+    http.send_all("GET /status HTTP/1.0\r\nHost: " + format_host_port(at) + "\r\n\r\n");
+    while (http.receive_some(&response, deadline) > 0) {
+    }
+  } catch (const TcpError& e) {
+    if (e.kind() == TcpError::Kind::kResolve) throw UsageError(flag + ": " + e.what());
+    throw UsageError(flag + ": nothing answers there (" + e.what() + "; is the job labelling? "
+                     "its http address is in RUN_DIR/coordinator.json)");
+  }
   const size_t body = response.find("\r\n\r\n");
   try {
     return nlohmann::json::parse(body == std::string::npos ? "" : response.substr(body + 4));
   } catch (const nlohmann::json::exception&) {
-    throw UsageError("--coordinator '" + host_port + "' did not answer GET /status with JSON");
+    throw UsageError(flag + " did not answer GET /status with JSON");
   }
 }
 

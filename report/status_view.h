@@ -14,8 +14,9 @@ std::string render_progress(const nlohmann::json& progress);
 // has not started training yet).
 nlohmann::json read_progress(const std::string& run_dir);
 
-// The JSON body of GET http://HOST:PORT/status; UsageError naming the
-// address when it cannot be reached or does not answer JSON.
+// The JSON body of GET http://HOST:PORT/status over protocol/tcp_client.h
+// (5 s to connect, 10 s in all); UsageError naming the address when it is
+// malformed, cannot be reached or does not answer JSON.
 nlohmann::json fetch_status(const std::string& host_port);
 
 }  // namespace condenser
