@@ -104,9 +104,9 @@ BenchReport bench_distill(const BenchOptions& options) {
   plain.optim = one_epoch();
   plain.log_every = 0;
   StageOptions cached = plain;
-  cached.soft = soft;
-  cached.temperature = kTemperature;
-  cached.alpha = kAlpha;
+  cached.distill.soft = soft;
+  cached.distill.temperature = kTemperature;
+  cached.distill.alpha = kAlpha;
   const auto ignore = [](const nlohmann::json&) {};
   auto epoch_with = [&](const StageOptions& o) {
     return [&, o] {

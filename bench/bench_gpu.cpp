@@ -203,9 +203,9 @@ void student_case(const BenchOptions& options, const ImageDataset& data, BenchRe
     o.optim.epochs = 1;
     o.optim.batch_size = kStudentBatch;
     o.log_every = 0;
-    o.soft = soft;
-    o.temperature = temperature;
-    o.alpha = alpha;
+    o.distill.soft = soft;
+    o.distill.temperature = temperature;
+    o.distill.alpha = alpha;
     torch::cuda::synchronize();
     const auto start = Clock::now();
     train_stage(student, {data.images, data.labels, samples}, {data.images, data.labels, {}}, o,

@@ -11,7 +11,10 @@
 //   train: step time of the default student's data-parallel training at
 //     world 2 against world 1 (measured by the parent process before the
 //     relaunch, same thread count per rank), and the share of all-reduce
-//     time the overlap hides behind backward.
+//     time the overlap hides behind backward: an epoch of train_stage's
+//     batches and steps with a reducer that overlaps against one that
+//     starts every all-reduce after backward (GradientReducer's overlap flag;
+//     train_stage always overlaps).
 #include <mpi.h>
 #include <torch/torch.h>
 
@@ -27,6 +30,7 @@
 #include "data/dataset.h"
 #include "data/sampling.h"
 #include "trainers/model_spec.h"
+#include "trainers/train_step.h"
 #include "trainers/training.h"
 
 namespace condenser {
@@ -59,9 +63,37 @@ StageOptions train_options(Communicator* comm, size_t bucket_cap) {
   o.optim.epochs = 1;
   o.optim.batch_size = 128;
   o.log_every = 0;
-  o.comm = comm;
-  o.bucket_cap_bytes = bucket_cap;
+  o.parallel.comm = comm;
+  o.parallel.bucket_cap_bytes = bucket_cap;
   return o;
+}
+
+// Seconds steps waited for all-reduces backward did not hide, over one epoch
+// of the table's batches and optimizer steps as train_stage takes them, but
+// with a reducer of our own: overlap = false starts every all-reduce after
+// backward, the baseline for what the overlap hides.
+double exposed_wait_of_epoch(const char* model, const LabelledSet& train, Communicator& comm,
+                             size_t bucket_cap, bool overlap) {
+  torch::jit::Module m = build_model(zoo_spec(model), 1);
+  m.train();
+  const StageOptions o = train_options(&comm, bucket_cap);
+  std::vector<at::Tensor> params;
+  for (const auto& p : m.parameters(/*recurse=*/true)) params.push_back(p);
+  const auto optimizer = make_optimizer(o.optim, params);
+  GradientReducer reducer(params, comm, bucket_cap, overlap);
+  const size_t global_batch = size_t(o.optim.batch_size) * size_t(comm.size());
+  TableBatches batches(train, SoftTargets(), SampleViews(), o.seed, /*salt=*/0,
+                       {comm.rank(), comm.size(), global_batch});
+  StepSetup step;
+  step.module = &m;
+  step.optimizer = optimizer.get();
+  step.reducer = &reducer;
+  step.optim = o.optim;
+  step.total_steps = steps_per_epoch(batches.samples_per_epoch(), o.optim.batch_size, comm.size());
+  batches.start_epoch(0);
+  int64_t k = 0;
+  while (const auto batch = batches.next()) optimizer_step(step, *batch, k++);
+  return reducer.exposed_wait_seconds();
 }
 
 const char* kModels[] = {"small_cnn", "cnn"};
@@ -162,32 +194,34 @@ BenchReport bench_train(const BenchOptions& options) {
   report.bench = "train";
   const int64_t steps = world1["steps"].get<int64_t>();
   for (const char* model : kModels) {
-    // Median epoch seconds and summed exposed all-reduce wait of `repeats`
-    // epochs after a warm-up.
-    auto measure = [&](size_t cap, bool overlap, double* exposed_wait) {
-      std::vector<double> t;
-      *exposed_wait = 0;
-      for (int i = 0; i <= options.repeats; ++i) {
-        torch::jit::Module m = build_model(zoo_spec(model), 1);
-        StageOptions o = train_options(world.get(), cap);
-        o.overlap_allreduce = overlap;
-        const StageResult r = train_stage(m, s.train, s.none, o, nullptr,
-                                          [](const nlohmann::json&) {});
-        if (i == 0) continue;
-        t.push_back(r.seconds);
-        *exposed_wait += r.allreduce_wait_seconds;
-      }
-      std::sort(t.begin(), t.end());
-      return t[t.size() / 2];
-    };
-    double wait_default = 0, wait_overlap = 0, wait_serial = 0;
-    const double t2 = measure(GradientReducer::kDefaultBucketCapBytes, true, &wait_default) /
-                      double(steps);
+    // Median epoch seconds of train_stage and summed exposed all-reduce
+    // wait of `repeats` epochs after a warm-up.
+    double wait_default = 0;
+    std::vector<double> t;
+    for (int i = 0; i <= options.repeats; ++i) {
+      torch::jit::Module m = build_model(zoo_spec(model), 1);
+      const StageResult r =
+          train_stage(m, s.train, s.none,
+                      train_options(world.get(), GradientReducer::kDefaultBucketCapBytes), nullptr,
+                      [](const nlohmann::json&) {});
+      if (i == 0) continue;
+      t.push_back(r.seconds);
+      wait_default += r.allreduce_wait_seconds;
+    }
+    std::sort(t.begin(), t.end());
+    const double t2 = t[t.size() / 2] / double(steps);
     // Small buckets give backward something to overlap with; compare the
     // wait left with overlap against the wait when every all-reduce starts
-    // after backward.
-    measure(size_t(256) << 10, true, &wait_overlap);
-    measure(size_t(256) << 10, false, &wait_serial);
+    // after backward (same warm-up and repeats).
+    double wait_overlap = 0, wait_serial = 0;
+    for (int i = 0; i <= options.repeats; ++i) {
+      const double overlapped =
+          exposed_wait_of_epoch(model, s.train, *world, size_t(256) << 10, true);
+      const double serial = exposed_wait_of_epoch(model, s.train, *world, size_t(256) << 10, false);
+      if (i == 0) continue;
+      wait_overlap += overlapped;
+      wait_serial += serial;
+    }
     const double t1 = world1[model].get<double>() / double(steps);
     report.cases.push_back(
         {std::string(model) + ": step time, world " + std::to_string(world->size()) +

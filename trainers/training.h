@@ -12,12 +12,12 @@
 
 #include "config/config.h"
 #include "data/shards/soft_label_table.h"
+#include "trainers/batch_source.h"
 
 namespace condenser {
 
 class Communicator;
 class PruneMasks;
-class ShardStream;
 
 // Where train_stage is within its stage. With the module's weights, the
 // optimizer's state and the RNG states it is all the loop needs to carry on
@@ -51,57 +51,55 @@ struct StepState {
 // with interrupted set). Every rank must return the same answer.
 using StepHook = std::function<bool(const StepState&)>;
 
-// Pipelined labelling (coordinator/stages/shard_pipeline.h): an epoch whose order
-// is only known as soft-label shards are committed. When orders(epoch), the
-// loop calls extend() before a batch whose positions it does not have yet.
-class EpochOrderSource {
- public:
-  virtual ~EpochOrderSource() = default;
-  virtual bool orders(int64_t epoch) const = 0;
-  // Appends positions (into LabelledSet::indices) until `order` holds at
-  // least `end`, blocking until their soft labels are in the table.
-  // Collective: every rank calls it with the same arguments.
-  virtual void extend(int64_t epoch, size_t end, std::vector<int64_t>& order) = 0;
-};
-
-// Samples a stage trains on: rows of `images`/`labels` listed in `indices`.
-struct LabelledSet {
-  at::Tensor images;             // [N, ...] float32, all samples
-  at::Tensor labels;             // [N] int64
-  std::vector<int64_t> indices;  // the sample indices in this set
-};
-
-struct StageOptions {
-  std::string stage;  // names the stage in metrics and salts its batch order
-  OptimConfig optim;
-  uint64_t seed = 0;
-  int log_every = 100;
-  // Distillation: when soft is defined the loss is kd_loss (full) or
-  // sparse_kd_loss (top-k); otherwise plain cross-entropy.
-  SoftTargets soft;
+// Distillation: with soft defined the loss is kd_loss (full) or
+// sparse_kd_loss (top-k); otherwise plain cross-entropy on the labels.
+struct DistillOptions {
+  SoftTargets soft;  // soft.views rows per sample: row sample * views + view
+  double temperature = 1.0;
+  double alpha = 1.0;
   // With views_per_sample K > 1, epoch e trains sample s on view
   // view_for_epoch(s, e, K), augmented from (augment_seed, s, view).
   int views_per_sample = 1;
   uint64_t augment_seed = 0;
-  // Alternatively stream the soft targets from the shards (bounded memory;
-  // its own shard-then-row order per epoch). Not owned; soft stays empty.
+};
+
+// Where batches come from instead of the table in epoch order
+// (trainers/batch_source.h). Not owned.
+struct DataOptions {
+  // Stream the soft targets from the shards (bounded memory; its own
+  // shard-then-row order per epoch, its own views); distill.soft stays empty.
   ShardStream* stream = nullptr;
-  // Replaces epoch_order for the epochs it orders (not owned; table reader only).
+  // Replaces epoch_order for the epochs it orders (table reader only).
   EpochOrderSource* order_source = nullptr;
-  double temperature = 1.0;
-  double alpha = 1.0;
-  // Data-parallel over comm's ranks when it has more than one (not owned;
-  // null = this process alone). optim.batch_size is then the per-rank batch:
-  // each step takes the next world * batch_size positions of the epoch order
-  // and every rank trains on its rank_share of them, with gradients averaged
-  // (weighted so the step equals one process training the whole global
-  // batch). Metrics are reduced over the ranks; every rank gets them.
+};
+
+// Data-parallel over comm's ranks when it has more than one (not owned;
+// null = this process alone). optim.batch_size is then the per-rank batch:
+// each step takes the next world * batch_size positions of the epoch order
+// and every rank trains on its rank_share of them, with gradients summed by
+// a GradientReducer (weighted so the step equals one process training the
+// whole global batch; trainers/train_step.h). Metrics are reduced over the
+// ranks; every rank gets them.
+struct ParallelOptions {
   Communicator* comm = nullptr;
-  // Checkpoints and stops (not owned; may be empty).
+  size_t bucket_cap_bytes = size_t(25) << 20;
+};
+
+// Checkpoints and stops (not owned; may be empty).
+struct CheckpointOptions {
   StepHook on_step;
   const StageResume* resume = nullptr;  // carry on from here instead of step 0
-  size_t bucket_cap_bytes = size_t(25) << 20;
-  bool overlap_allreduce = true;  // false: all-reduce after backward (benchmark baseline)
+};
+
+struct StageOptions {
+  std::string stage;  // names the stage in metrics and salts its batch order
+  uint64_t seed = 0;
+  OptimConfig optim;
+  DistillOptions distill;
+  DataOptions data;
+  ParallelOptions parallel;
+  CheckpointOptions checkpoint;
+  int log_every = 100;  // a step-loss record every this many steps; 0: none
 };
 
 struct StageResult {
@@ -118,8 +116,10 @@ struct StageResult {
 // One JSON record per logged step and per epoch end (written to metrics.jsonl).
 using MetricSink = std::function<void(const nlohmann::json&)>;
 
-// Trains `module` in place for optim.epochs epochs. With masks, gradients
-// and weights are masked around every optimizer step.
+// Trains `module` in place for optim.epochs epochs: every epoch walks a batch
+// source (the stream, the pipelined order or the table in epoch order) and
+// takes one optimizer_step per batch, then evaluates on `validation`. With
+// masks, gradients and weights are masked around every optimizer step.
 StageResult train_stage(torch::jit::Module& module, const LabelledSet& train,
                         const LabelledSet& validation, const StageOptions& options,
                         const PruneMasks* masks, const MetricSink& sink);

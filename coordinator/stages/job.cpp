@@ -9,24 +9,24 @@
 #include "cluster/communicator.h"
 #include "cluster/rank_env.h"
 #include "export/export.h"
+#include "coordinator/stages/distill_stage.h"
 #include "coordinator/stages/job_checkpoints.h"
 #include "coordinator/stages/job_context.h"
 #include "coordinator/stages/label_stage.h"
 #include "coordinator/stages/metrics_log.h"
 #include "coordinator/stages/progress.h"
 #include "coordinator/stages/prune_stage.h"
+#include "coordinator/stages/teacher_stage.h"
 #include "config/run_dir.h"
 #include "coordinator/checkpoints/checkpoint.h"
 #include "core/errors.h"
 #include "core/files.h"
 #include "core/log.h"
 #include "config/prune_plan.h"
-#include "core/sha256.h"
 #include "data/dataset.h"
 #include "data/sampling.h"
 #include "trainers/device.h"
 #include "trainers/model_io.h"
-#include "trainers/model_spec.h"
 #include "trainers/training.h"
 
 namespace condenser {
@@ -54,64 +54,6 @@ void load_data(JobContext& job) {
            test_n, " test samples from ", d.path);
 }
 
-// A user's teacher must take this job's batches and return [N, classes]
-// logits; find out now, with one clear message, not deep inside labelling.
-void check_teacher_runs(JobContext& job, torch::jit::Module& teacher, const std::string& path) {
-  const std::vector<int64_t> probe(job.train.indices.begin(), job.train.indices.begin() + 2);
-  at::Tensor out;
-  try {
-    out = predict(teacher, job.train_data.images, probe, 2);
-  } catch (const c10::Error& e) {
-    throw UsageError("teacher '" + path + "' cannot run on this dataset's batches (float32 [N, " +
-                     "1, 28, 28], pixels in [0, 1]): " + e.what_without_backtrace());
-  }
-  if (out.dim() != 2 || out.size(0) != 2 || out.size(1) != job.train_data.num_classes) {
-    throw UsageError("teacher '" + path + "' returns shape " + c10::str(out.sizes()) +
-                     "; expected [N, " + std::to_string(job.train_data.num_classes) + "] logits");
-  }
-}
-
-torch::jit::Module teacher_stage(JobContext& job, JobCheckpoints& checkpoints) {
-  const TeacherConfig& t = job.config.teacher;
-  const auto start = Clock::now();
-  const std::string saved = job.paths.models + "/teacher.pt";
-  torch::jit::Module teacher;
-  int64_t steps = 0;
-  if (!t.path.empty()) {
-    teacher = load_module(t.path, "teacher");
-    teacher.to(job.device);
-    check_teacher_runs(job, teacher, t.path);
-    job.report.teacher_source = t.path;
-    job.report.teacher_sha256 = sha256_file(t.path);
-    log_info("teacher: loaded ", t.path, " (sha256 ", job.report.teacher_sha256.substr(0, 12), ")");
-    if (checkpoints.finished("teacher")) return teacher;
-  } else if (checkpoints.finished("teacher")) {
-    teacher = load_module(saved, "teacher");  // written before the stage's checkpoint
-    teacher.to(job.device);
-    log_info("teacher: trained before the checkpoint; loaded ", saved);
-    return teacher;
-  } else {
-    teacher = build_model(zoo_spec(t.model), mix_seed(job.config.seed, 1));
-    teacher.to(job.device);
-    StageOptions o = job.stage_options("teacher", t.train);
-    o.resume = checkpoints.inside("teacher");
-    if (o.resume) load_module_state(teacher, checkpoints.from()->weights);
-    o.on_step = checkpoints.hook("teacher", teacher, nullptr);
-    log_info("teacher: training built-in '", t.model, "' for ", t.train.epochs, " epochs");
-    const StageResult r = train_stage(teacher, job.train, job.validation, o, nullptr, job.sink());
-    stop_if_interrupted(r);
-    steps = r.steps;
-    if (job.is_root()) save_module(teacher, saved);
-    job.barrier();  // the other ranks hash the file rank 0 wrote
-    job.report.teacher_source = "built-in " + t.model + " (trained by this job)";
-    job.report.teacher_sha256 = sha256_file(saved);
-  }
-  job.record("teacher", since(start), steps, &teacher);
-  job.report.teacher = job.report.stages.back().model;
-  if (t.path.empty()) checkpoints.stage_end("teacher", teacher, nullptr, steps);
-  return teacher;
-}
-
 bool previous_run_finished(const RunPaths& paths) {
   if (!path_exists(paths.summary)) return false;
   try {
@@ -119,6 +61,55 @@ bool previous_run_finished(const RunPaths& paths) {
   } catch (const nlohmann::json::exception&) {
     return false;
   }
+}
+
+// A finished run in this directory is run again from the start (its soft
+// labels are reused); an unfinished one carries on from its checkpoint.
+std::optional<Checkpoint> resume_point(const JobOptions& options, const RunPaths& paths) {
+  if (options.resume == "auto" && !previous_run_finished(paths)) {
+    return load_latest_checkpoint(paths.root + "/checkpoints");
+  }
+  if (options.resume == "auto" || options.resume == "none") return std::nullopt;
+  if (!path_exists(options.resume + "/state.json")) {
+    throw UsageError("--resume " + options.resume + ": not a checkpoint directory (no state.json)");
+  }
+  return load_checkpoint(options.resume);
+}
+
+// The report's job fields, and the checks that must pass before anything is trained.
+void start_job(JobContext& job) {
+  const Config& config = job.config;
+  job.report.job_name = config.name;
+  job.report.student_model = config.student.model;
+  // Weight sparsity the prune schedule aims at: structured pruning removes
+  // channels (the compacted model is dense), N:M zeroes m - n of every m.
+  const PruneConfig& pc = config.prune;
+  job.report.target_sparsity = !pc.enabled || pc.method == "structured"
+                                   ? 0.0
+                                   : prune_steps(pc).back().sparsity;
+  Communicator* comm = job.options.comm;
+  const int world = comm ? comm->size() : 1;
+  check_rank_roles(config, world);
+  check_prune_targets(config);
+  log_info("job '", config.name, "' in ", job.options.run_dir, " on ", job.device.str(), " with ",
+           at::get_num_threads(), " threads",
+           world > 1 ? ", data-parallel over " + std::to_string(world) + " ranks (" +
+                           comm->backend() + ")"
+                     : std::string());
+}
+
+// Rank 0, after the final model is saved: the finished report, export/.
+void export_stage(JobContext& job, Clock::time_point job_start, ProgressReporter* progress) {
+  const auto start = Clock::now();
+  job.report.total_seconds = since(job_start);
+  job.report.finished = true;
+  job.save_report();
+  export_run(job.options.run_dir, "");
+  job.record("export", since(start), 0, nullptr);
+  if (progress) progress->finish();
+  job.report.total_seconds = since(job_start);
+  job.save_report();
+  job.barrier();
 }
 
 }  // namespace
@@ -137,40 +128,14 @@ JobReport run_job(const Config& config, const JobOptions& options) {
   const bool root = options.comm == nullptr || options.comm->rank() == 0;
   // Rank 0 prepares the run directory before any other rank looks into it.
   RunPaths paths = root ? prepare_run_dir(options.run_dir, config) : RunPaths::at(options.run_dir);
-  // A finished run in this directory is run again from the start (its soft
-  // labels are reused); an unfinished one carries on from its checkpoint.
-  const std::string checkpoints_dir = paths.root + "/checkpoints";
-  std::optional<Checkpoint> from;
-  if (options.resume == "auto" && !previous_run_finished(paths)) {
-    from = load_latest_checkpoint(checkpoints_dir);
-  } else if (options.resume != "auto" && options.resume != "none") {
-    if (!path_exists(options.resume + "/state.json")) {
-      throw UsageError("--resume " + options.resume + ": not a checkpoint directory (no state.json)");
-    }
-    from = load_checkpoint(options.resume);
-  }
-  if (!from && root) remove_tree(checkpoints_dir);  // a fresh start keeps none of the old ones
+  std::optional<Checkpoint> from = resume_point(options, paths);
+  if (!from && root) remove_tree(paths.root + "/checkpoints");  // a fresh start keeps none
   if (from && root) trim_metrics_after(paths.metrics, *from);
   JobOptions ranks = options;  // pipelined labelling narrows comm to the student ranks
   JobContext job{config, ranks, resolve_device(config.runtime.device, discover_rank_env().local_rank), paths,
                  MetricsLog(root ? paths.metrics : "", /*truncate=*/!from)};
   job.barrier();
-  job.report.job_name = config.name;
-  job.report.student_model = config.student.model;
-  // Weight sparsity the prune schedule aims at: structured pruning removes
-  // channels (the compacted model is dense), N:M zeroes m - n of every m.
-  const PruneConfig& pc = config.prune;
-  job.report.target_sparsity = !pc.enabled || pc.method == "structured"
-                                   ? 0.0
-                                   : prune_steps(pc).back().sparsity;
-  const int world = options.comm ? options.comm->size() : 1;
-  check_rank_roles(config, world);  // before anything is trained
-  check_prune_targets(config);
-  log_info("job '", config.name, "' in ", options.run_dir, " on ", job.device.str(), " with ",
-           at::get_num_threads(), " threads",
-           world > 1 ? ", data-parallel over " + std::to_string(world) + " ranks (" +
-                           options.comm->backend() + ")"
-                     : std::string());
+  start_job(job);
   load_data(job);
   const std::unique_ptr<ProgressReporter> progress =
       make_job_progress(config, options.run_dir, static_cast<int64_t>(job.train.indices.size()));
@@ -183,27 +148,7 @@ JobReport run_job(const Config& config, const JobOptions& options) {
   const SoftLabels soft_logits = label_stage(job, teacher, config.teacher.path.empty());
   if (soft_logits.labeller_only) return job.report;  // a pipelined teacher rank: labelling was all
   if (soft_logits.students) ranks.comm = soft_logits.students.get();
-
-  auto start = Clock::now();
-  torch::jit::Module student =
-      build_model(zoo_spec(config.student.model), mix_seed(config.seed, 2));
-  student.to(job.device);
-  if (checkpoints.from() != nullptr && checkpoints.finished("distill")) {
-    // Skipped: the checkpoint holds this stage's weights (distill) or later ones (prune).
-    load_module_state(student, checkpoints.from()->weights);
-  } else {
-    StageOptions o = distill_options(job, "distill", config.student.train, soft_logits, checkpoints);
-    if (o.resume) load_module_state(student, checkpoints.from()->weights);
-    o.on_step = checkpoints.hook("distill", student, nullptr);
-    const StageResult distilled =
-        train_stage(student, job.train, job.validation, o, nullptr, job.sink());
-    stop_if_interrupted(distilled);
-    if (job.is_root()) save_module(student, job.paths.models + "/student_distilled.pt");
-    job.record("distill", since(start), distilled.steps, &student);
-    job.report.student_dense = job.report.stages.back().model;
-    checkpoints.stage_end("distill", student, nullptr, distilled.steps);
-  }
-
+  torch::jit::Module student = distill_stage(job, soft_logits, checkpoints);
   if (soft_logits.pipeline) soft_logits.pipeline->finish();  // every shard in; labelling over
   if (config.prune.enabled) student = prune_stage(job, std::move(student), soft_logits, checkpoints);
   if (soft_logits.stream) {
@@ -216,17 +161,7 @@ JobReport run_job(const Config& config, const JobOptions& options) {
     return job.report;
   }
   save_module(student, job.paths.models + "/student_final.pt");
-
-  start = Clock::now();
-  job.report.total_seconds = since(job_start);
-  job.report.finished = true;
-  job.save_report();
-  export_run(options.run_dir, "");
-  job.record("export", since(start), 0, nullptr);
-  if (progress) progress->finish();
-  job.report.total_seconds = since(job_start);
-  job.save_report();
-  job.barrier();
+  export_stage(job, job_start, progress.get());
   return job.report;
 }
 

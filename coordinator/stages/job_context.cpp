@@ -76,8 +76,8 @@ StageOptions JobContext::stage_options(const std::string& stage, const OptimConf
   o.optim = optim;
   o.seed = static_cast<uint64_t>(config.seed);
   o.log_every = config.logging.every_steps;
-  o.comm = options.comm;
-  o.bucket_cap_bytes = static_cast<size_t>(config.runtime.bucket_cap_mb * 1024 * 1024);
+  o.parallel.comm = options.comm;
+  o.parallel.bucket_cap_bytes = static_cast<size_t>(config.runtime.bucket_cap_mb * 1024 * 1024);
   return o;
 }
 

@@ -7,7 +7,6 @@
 #include <cstdlib>
 
 #include "cluster/rank_env.h"
-#include "coordinator/stages/job_checkpoints.h"
 #include "coordinator/control/label_service.h"
 #include "coordinator/stages/labelling.h"
 #include "coordinator/stages/rank_timeline.h"
@@ -342,32 +341,6 @@ void check_rank_roles(const Config& config, int ranks) {
     throw UsageError("roles.teacher_ranks > 0 (pipelined) trains from shards as they are "
                      "committed into one table; set soft_labels.reader: memory");
   }
-}
-
-StageOptions distill_options(JobContext& job, const std::string& stage, const OptimConfig& optim,
-                             const SoftLabels& soft, JobCheckpoints& checkpoints) {
-  StageOptions o = job.stage_options(stage, optim);
-  o.resume = checkpoints.inside(stage);
-  o.soft = soft.table;
-  o.stream = soft.stream.get();
-  o.views_per_sample = soft.stream ? soft.stream->views() : soft.table.views;
-  o.augment_seed = augment_seed(job.config);
-  o.temperature = job.config.soft_labels.temperature;
-  o.alpha = job.config.student.alpha;
-  if (soft.pipeline) {
-    // Pipelined: the first distill epoch follows the shards' commit order;
-    // anything else trains on the complete table.
-    if (stage == "distill" && !(o.resume && o.resume->cursor.epoch > 0)) {
-      o.order_source = soft.pipeline.get();
-    } else {
-      soft.pipeline->finish();
-    }
-  }
-  // A resumed stage's reads were counted before its checkpoint.
-  if (!o.resume) {
-    job.report.soft_label_reads += static_cast<int64_t>(job.train.indices.size()) * optim.epochs;
-  }
-  return o;
 }
 
 }  // namespace condenser

@@ -41,11 +41,4 @@ SoftLabels label_stage(JobContext& job, torch::jit::Module& teacher, bool teache
 // job's start, before anything is trained.
 void check_rank_roles(const Config& config, int ranks);
 
-class JobCheckpoints;
-
-// Options of a stage that distills from `soft` (distill, each prune
-// fine-tune): the stage's optimizer, its resume point, the KD settings.
-StageOptions distill_options(JobContext& job, const std::string& stage, const OptimConfig& optim,
-                             const SoftLabels& soft, JobCheckpoints& checkpoints);
-
 }  // namespace condenser

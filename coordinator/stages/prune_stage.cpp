@@ -5,6 +5,7 @@
 #include "cluster/communicator.h"
 #include "cluster/gradient_reducer.h"
 #include "coordinator/stages/budget_schedule.h"
+#include "coordinator/stages/distill_stage.h"
 #include "coordinator/checkpoints/checkpoint.h"
 #include "core/errors.h"
 #include "core/log.h"
@@ -100,9 +101,10 @@ StepHook both(StepHook first, StepHook second) {
 // Steps per epoch of a stage as train_stage counts them (a streamed epoch
 // visits the stream's samples).
 int64_t stage_epoch_steps(const JobContext& job, const StageOptions& o) {
-  const int64_t samples = o.stream ? o.stream->samples_per_epoch()
-                                   : static_cast<int64_t>(job.train.indices.size());
-  return steps_per_epoch(samples, o.optim.batch_size, o.comm ? o.comm->size() : 1);
+  const int64_t samples = o.data.stream ? o.data.stream->samples_per_epoch()
+                                        : static_cast<int64_t>(job.train.indices.size());
+  return steps_per_epoch(samples, o.optim.batch_size,
+                         o.parallel.comm ? o.parallel.comm->size() : 1);
 }
 
 PruneAttempt describe(const ScheduledAttempt& a, const StageRecord& rec, const ModelSpec& spec,
@@ -132,6 +134,52 @@ PruneTargets prune_targets(const PruneConfig& p) {
   return t;
 }
 
+// The state a missed attempt rolls back to.
+struct RollbackPoint {
+  std::map<std::string, at::Tensor> weights;
+  PruneMasks masks;
+};
+
+// Now, or for a resumed attempt (`inside`) the stage end before it
+// (checkpoint retention always keeps that one).
+RollbackPoint rollback_point(const JobContext& job, const std::string& attempt,
+                             const StageResume* inside, torch::jit::Module& student,
+                             const PruneMasks& masks) {
+  if (inside == nullptr) return {module_state(student), masks};
+  const auto stage_end = load_latest_stage_end(job.paths.root + "/checkpoints");
+  if (!stage_end) {
+    throw RuntimeFailure("no stage-end checkpoint to roll back to for '" + attempt +
+                         "'; run with --resume none");
+  }
+  return {stage_end->weights, stage_end->masks};
+}
+
+// A resumed job: replays the attempts decided before its checkpoint.
+void replay_decided(const JobContext& job, BudgetSchedule& schedule) {
+  for (const PruneAttempt& done : job.report.prune_attempts) {
+    const auto a = schedule.next();
+    if (!a || a->name != done.name) {
+      throw RuntimeFailure("checkpoint's prune attempts do not follow this schedule (at '" +
+                           done.name + "'); run with --resume none");
+    }
+    schedule.report(done.model.val_accuracy);
+  }
+}
+
+// The removed channels are exactly zero: drops them for a smaller, faster model.
+torch::jit::Module compact_stage(const Cutter& cutter, torch::jit::Module& student,
+                                 double kept_sparsity) {
+  JobContext& job = cutter.job;
+  const auto start = Clock::now();
+  torch::jit::Module compacted =
+      compact(student, cutter.spec, cutter.plan(student, kept_sparsity)).module;
+  compacted.to(job.device);
+  log_info("prune: compacted to ", measure_sparsity(compacted).parameters, " parameters");
+  job.record("compact", since(start), 0, &compacted);
+  job.report.student_final = job.report.stages.back().model;
+  return compacted;
+}
+
 }  // namespace
 
 void check_prune_targets(const Config& config) {
@@ -158,16 +206,7 @@ torch::jit::Module prune_stage(JobContext& job, torch::jit::Module student,
                                                     : job.report.student_dense.val_accuracy;
   job.report.budget_reference_accuracy = reference;
   BudgetSchedule schedule(steps, b, reference);
-
-  // A resumed job: replay the attempts decided before its checkpoint.
-  for (const PruneAttempt& done : job.report.prune_attempts) {
-    const auto a = schedule.next();
-    if (!a || a->name != done.name) {
-      throw RuntimeFailure("checkpoint's prune attempts do not follow this schedule (at '" +
-                           done.name + "'); run with --resume none");
-    }
-    schedule.report(done.model.val_accuracy);
-  }
+  replay_decided(job, schedule);
   const Checkpoint* from = checkpoints.from();
   PruneMasks masks;
   if (from != nullptr) masks = from->masks;  // empty at the end of distill
@@ -175,19 +214,7 @@ torch::jit::Module prune_stage(JobContext& job, torch::jit::Module student,
   while (const auto a = schedule.next()) {
     const auto start = Clock::now();
     const StageResume* inside = checkpoints.inside(a->name);
-    // The state a miss rolls back to: now, or for a resumed attempt the
-    // stage end before it (checkpoint retention always keeps that one).
-    std::map<std::string, at::Tensor> before = module_state(student);
-    PruneMasks masks_before = masks;
-    if (inside != nullptr) {
-      const auto stage_end = load_latest_stage_end(job.paths.root + "/checkpoints");
-      if (!stage_end) {
-        throw RuntimeFailure("no stage-end checkpoint to roll back to for '" + a->name +
-                             "'; run with --resume none");
-      }
-      before = stage_end->weights;
-      masks_before = stage_end->masks;
-    }
+    const RollbackPoint before = rollback_point(job, a->name, inside, student, masks);
     const bool gradual = p.schedule == "gradual" && p.method != "nm" && a->epochs > 0;
     if (inside == nullptr && !gradual) masks = cutter.cut(student, a->sparsity, masks);
     log_info(a->name, ": ", p.method, " ",
@@ -199,11 +226,12 @@ torch::jit::Module prune_stage(JobContext& job, torch::jit::Module student,
     optim.epochs = a->epochs;
     optim.lr = a->lr;
     StageOptions o = distill_options(job, a->name, optim, soft_logits, checkpoints);
-    o.on_step = checkpoints.hook(a->name, student, &masks);
+    o.checkpoint.on_step = checkpoints.hook(a->name, student, &masks);
     if (gradual) {
-      o.on_step = both(gradual_hook(cutter, student, masks, a->name, schedule.kept_sparsity(), a->sparsity,
-                                    a->epochs * stage_epoch_steps(job, o)),
-                       o.on_step);
+      o.checkpoint.on_step =
+          both(gradual_hook(cutter, student, masks, a->name, schedule.kept_sparsity(), a->sparsity,
+                            a->epochs * stage_epoch_steps(job, o)),
+               o.checkpoint.on_step);
     }
     const StageResult tuned = train_stage(student, job.train, job.validation, o, &masks, job.sink());
     stop_if_interrupted(tuned);
@@ -218,8 +246,8 @@ torch::jit::Module prune_stage(JobContext& job, torch::jit::Module student,
       log_warn(a->name, ": validation accuracy ", percent(attempt.model.val_accuracy), " is ",
                fixed(attempt.drop_points, 2), " points below the reference ", percent(reference),
                " (budget ", fixed(b.max_drop, 2), "): rolled back");
-      load_module_state(student, before);
-      masks = masks_before;
+      load_module_state(student, before.weights);
+      masks = before.masks;
     }
     job.report.prune_outcome = schedule.outcome();
     job.report.budget_missed = schedule.nothing_met();
@@ -235,13 +263,7 @@ torch::jit::Module prune_stage(JobContext& job, torch::jit::Module student,
   }
 
   if (p.method == "structured" && schedule.kept_sparsity() > 0) {
-    // The removed channels are exactly zero: drop them for a smaller, faster model.
-    const auto start = Clock::now();
-    student = compact(student, cutter.spec, cutter.plan(student, schedule.kept_sparsity())).module;
-    student.to(job.device);
-    log_info("prune: compacted to ", measure_sparsity(student).parameters, " parameters");
-    job.record("compact", since(start), 0, &student);
-    job.report.student_final = job.report.stages.back().model;
+    student = compact_stage(cutter, student, schedule.kept_sparsity());
   }
   return student;
 }

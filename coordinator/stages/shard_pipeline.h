@@ -21,7 +21,7 @@
 #include "coordinator/stages/labelling.h"
 #include "coordinator/stages/rank_timeline.h"
 #include "data/shards/soft_label_table.h"
-#include "trainers/training.h"
+#include "trainers/batch_source.h"
 
 namespace condenser {
 

@@ -47,9 +47,9 @@ double distil_student(const Split& s, const SoftTargets& soft, c10::Device devic
   o.optim.batch_size = 128;
   o.optim.lr = 3e-3;
   o.log_every = 10;
-  o.soft = soft;
-  o.temperature = 4.0;
-  o.alpha = 0.9;
+  o.distill.soft = soft;
+  o.distill.temperature = 4.0;
+  o.distill.alpha = 0.9;
   int logged = 0;
   const StageResult r = train_stage(
       student, {data.images, data.labels, s.train}, {data.images, data.labels, s.held_out}, o,

@@ -56,11 +56,11 @@ StageOptions options_for(const std::string& optimizer, bool distill, const Data&
   o.optim.optimizer = optimizer;
   o.optim.lr = optimizer == "sgd" ? 0.05 : 0.003;
   o.optim.weight_decay = 1e-4;
-  o.bucket_cap_bytes = 16 << 10;  // several buckets for a 100k-parameter MLP
+  o.parallel.bucket_cap_bytes = 16 << 10;  // several buckets for a 100k-parameter MLP
   if (distill) {
-    o.soft = d.soft;
-    o.temperature = 3.0;
-    o.alpha = 0.7;
+    o.distill.soft = d.soft;
+    o.distill.temperature = 3.0;
+    o.distill.alpha = 0.7;
   }
   return o;
 }
@@ -68,7 +68,7 @@ StageOptions options_for(const std::string& optimizer, bool distill, const Data&
 void expect_equivalent(const std::string& optimizer, bool distill) {
   const Data d = make_data();
   StageOptions parallel = options_for(optimizer, distill, d);
-  parallel.comm = &world();
+  parallel.parallel.comm = &world();
   StageOptions single = options_for(optimizer, distill, d);
   single.optim.batch_size = parallel.optim.batch_size * world().size();
   double acc_parallel = 0, acc_single = 0;
@@ -97,7 +97,7 @@ TEST(DataParallel, MaskedTrainingStaysIdenticalOnEveryRank) {
   torch::jit::Module m = build_model(zoo_spec("mlp"), 99);
   const PruneMasks masks = global_magnitude_masks(m, 0.7);
   StageOptions o = options_for("adam", true, d);
-  o.comm = &world();
+  o.parallel.comm = &world();
   train_stage(m, d.train, d.validation, o, &masks, [](const nlohmann::json&) {});
   for (const auto& p : m.named_parameters()) {
     at::Tensor mine = p.value.detach().clone();

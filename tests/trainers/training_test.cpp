@@ -148,9 +148,9 @@ TEST(Training, DistillationAtAlphaOneLearnsTheTeacherNotTheHardLabels) {
   DistillProblem p = distill_problem();
   torch::jit::Module m = build_model(zoo_spec("mlp"), 2);
   StageOptions o = adam_options(15, 25, 3e-3);
-  o.soft.logits = p.teacher_logits;
-  o.temperature = 2.0;
-  o.alpha = 1.0;
+  o.distill.soft.logits = p.teacher_logits;
+  o.distill.temperature = 2.0;
+  o.distill.alpha = 1.0;
   train_stage(m, p.train, p.validation, o, nullptr, kIgnore);
   EXPECT_GT(agreement(m, p.train, p.teacher_logits), 0.9);
   EXPECT_GT(agreement(m, p.validation, p.teacher_logits), 0.8);

@@ -1,0 +1,79 @@
+#include "trainers/train_step.h"
+
+#include <torch/torch.h>
+
+#include <cmath>
+
+#include "cluster/gradient_reducer.h"
+#include "core/errors.h"
+#include "trainers/device.h"
+#include "trainers/losses.h"
+#include "trainers/prune_masks.h"
+
+namespace condenser {
+namespace {
+
+at::Tensor distill_loss(const at::Tensor& logits, const Batch& b, const StepSetup& s,
+                        const at::Tensor& labels) {
+  const SoftTargets& t = b.soft;
+  if (t.logits.defined()) {
+    return kd_loss(logits, gather_to_device(t.logits, b.rows, s.device), labels, s.temperature,
+                   s.alpha);
+  }
+  return sparse_kd_loss(logits, gather_to_device(t.topk_values, b.rows, s.device),
+                        gather_to_device(t.topk_indices, b.rows, s.device),
+                        gather_to_device(t.logsumexp, b.rows, s.device), labels, s.temperature,
+                        s.alpha);
+}
+
+}  // namespace
+
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(const OptimConfig& cfg,
+                                                        std::vector<at::Tensor> params) {
+  if (cfg.optimizer == "adam") {
+    return std::make_unique<torch::optim::Adam>(
+        params, torch::optim::AdamOptions(cfg.lr).weight_decay(cfg.weight_decay));
+  }
+  if (cfg.optimizer == "sgd") {
+    return std::make_unique<torch::optim::SGD>(
+        params, torch::optim::SGDOptions(cfg.lr).momentum(cfg.momentum).weight_decay(
+                    cfg.weight_decay));
+  }
+  throw UsageError("unknown optimizer '" + cfg.optimizer + "'; use adam or sgd");
+}
+
+double scheduled_lr(const OptimConfig& cfg, int64_t step, int64_t total_steps) {
+  if (cfg.lr_schedule == "constant" || total_steps <= 1) return cfg.lr;
+  const double progress = double(step) / double(total_steps);
+  return cfg.lr * 0.5 * (1.0 + std::cos(M_PI * progress));
+}
+
+StepOutcome optimizer_step(const StepSetup& s, const Batch& batch, int64_t step) {
+  torch::optim::Optimizer& optimizer = *s.optimizer;
+  for (auto& group : optimizer.param_groups()) {
+    group.options().set_lr(scheduled_lr(s.optim, step, s.total_steps));
+  }
+  optimizer.zero_grad();
+  if (s.reducer) s.reducer->prepare();
+  StepOutcome out;
+  if (batch.labels.numel() > 0) {
+    // To a GPU: pinned staging, asynchronous copies (trainers/device.h).
+    const at::Tensor x = to_device(batch.images, s.device);
+    const at::Tensor y = to_device(batch.labels, s.device);
+    const at::Tensor logits = s.module->forward({x}).toTensor();
+    const at::Tensor loss = batch.soft.defined()
+                                ? distill_loss(logits, batch, s, y)
+                                : torch::nll_loss(torch::log_softmax(logits, 1), y);
+    const double scale = double(batch.local_rows) / double(batch.global_rows);
+    (scale == 1.0 ? loss : loss * scale).backward();
+    out.correct = logits.argmax(1).eq(y).sum().item<int64_t>();
+    out.loss = loss.item<double>();
+  }
+  if (s.reducer) s.reducer->finish();
+  if (s.masks) s.masks->apply_to_grads(*s.module);
+  optimizer.step();
+  if (s.masks) s.masks->apply_to_weights(*s.module);
+  return out;
+}
+
+}  // namespace condenser
