@@ -186,6 +186,19 @@ void teacher_case(const BenchOptions& options, const ImageDataset& data,
   remove_tree(dir);
 }
 
+// train_stage's options for one distillation epoch of the student.
+StageOptions student_options(const SoftTargets& soft, double temperature, double alpha) {
+  StageOptions o;
+  o.stage = "bench";
+  o.optim.epochs = 1;
+  o.optim.batch_size = kStudentBatch;
+  o.log_every = 0;
+  o.distill.soft = soft;
+  o.distill.temperature = temperature;
+  o.distill.alpha = alpha;
+  return o;
+}
+
 void student_case(const BenchOptions& options, const ImageDataset& data, BenchReport* report) {
   const int64_t n = options.quick ? 2560 : 25600;
   const std::vector<int64_t> samples = make_train_val_split(data.size(), 0, n, 3).train;
@@ -195,21 +208,14 @@ void student_case(const BenchOptions& options, const ImageDataset& data, BenchRe
   const double temperature = 4.0, alpha = 0.9;
   const int64_t steps = (n + kStudentBatch - 1) / kStudentBatch;
 
+  const StageOptions stage = student_options(soft, temperature, alpha);
   auto ours = [&] {
     torch::jit::Module student = build_model(model, 1);
     student.to(kGpu);
-    StageOptions o;
-    o.stage = "bench";
-    o.optim.epochs = 1;
-    o.optim.batch_size = kStudentBatch;
-    o.log_every = 0;
-    o.distill.soft = soft;
-    o.distill.temperature = temperature;
-    o.distill.alpha = alpha;
     torch::cuda::synchronize();
     const auto start = Clock::now();
-    train_stage(student, {data.images, data.labels, samples}, {data.images, data.labels, {}}, o,
-                nullptr, [](const nlohmann::json&) {});
+    train_stage(student, {data.images, data.labels, samples}, {data.images, data.labels, {}},
+                stage, nullptr, [](const nlohmann::json&) {});
     torch::cuda::synchronize();
     return seconds_since(start);
   };
