@@ -20,7 +20,6 @@
 
 #include <cstdint>
 #include <optional>
-#include <string>
 #include <vector>
 
 #include "data/shards/shard_stream.h"
@@ -50,7 +49,8 @@ struct Batch {
   int64_t global_rows = 0;  // of the whole global batch, over every rank
 };
 
-// How each rank takes its share of each global batch.
+// How each rank takes its share of each global batch. Fixed for the
+// stage: next() and skip() both move by global_batch.
 struct BatchShare {
   int rank = 0;
   int world = 1;
@@ -93,7 +93,7 @@ struct SampleViews {
 // row sample * views + view.
 class TableBatches : public BatchSource {
  public:
-  // Not owned: `set` and the tensors of `soft` must outlive the source.
+  // Not owned: `set` must outlive the source.
   TableBatches(const LabelledSet& set, SoftTargets soft, SampleViews views, uint64_t seed,
                uint64_t salt, BatchShare share);
 
