@@ -1,25 +1,25 @@
 #include "app/commands.h"
 
-#include <iostream>
-
 #include <c10/util/Exception.h>
+
+#include <iostream>
 
 #include "bench/bench_launch.h"
 #include "bench/benches.h"
 #include "cluster/communicator.h"
 #include "cluster/rank_env.h"
-#include "export/export.h"
+#include "config/config.h"
 #include "coordinator/checkpoints/checkpoint_inspect.h"
 #include "coordinator/stages/job.h"
-#include "report/status_view.h"
 #include "coordinator/stages/job_checkpoints.h"
-#include "core/stop_signals.h"
-#include "config/config.h"
 #include "core/errors.h"
 #include "core/files.h"
 #include "core/log.h"
+#include "core/stop_signals.h"
 #include "data/shards/shard_inspect.h"
+#include "export/export.h"
 #include "protocol/address.h"
+#include "report/status_view.h"
 #include "worker/worker_loop.h"
 
 namespace condenser {

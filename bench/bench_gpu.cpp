@@ -36,8 +36,8 @@
 #include "data/sampling.h"
 #include "trainers/device.h"
 #include "trainers/losses.h"
-#include "trainers/model_io.h"
 #include "trainers/model_flops.h"
+#include "trainers/model_io.h"
 #include "trainers/model_spec.h"
 #include "trainers/training.h"
 

@@ -7,8 +7,8 @@
 
 #include "bench/benches.h"
 #include "trainers/model_spec.h"
-#include "trainers/pruning/structured.h"
 #include "trainers/prune_masks.h"
+#include "trainers/pruning/structured.h"
 
 namespace condenser {
 

@@ -8,9 +8,8 @@
 // Each round starts a fresh coordinator and worker; the worker's first task
 // warms its kernels up and is not timed: ours is the time from the lease of
 // the second task to the last commit, over the remaining tasks (steady state).
-#include <torch/torch.h>
-
 #include <sys/stat.h>
+#include <torch/torch.h>
 
 #include <atomic>
 #include <cstdio>
@@ -19,18 +18,18 @@
 
 #include "bench/bench_teacher_round.h"
 #include "bench/benches.h"
+#include "config/config.h"
 #include "coordinator/control/control_server.h"
 #include "coordinator/control/local_workers.h"
-#include "config/config.h"
 #include "core/errors.h"
 #include "core/files.h"
 #include "core/log.h"
 #include "core/sha256.h"
 #include "data/dataset.h"
 #include "data/sampling.h"
+#include "protocol/label_spec.h"
 #include "trainers/model_io.h"
 #include "trainers/model_spec.h"
-#include "protocol/label_spec.h"
 
 namespace condenser {
 namespace {

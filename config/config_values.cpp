@@ -1,10 +1,10 @@
 // Reading, writing and describing values of schema fields, and key suggestions.
-#include <cstdint>
 #include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <climits>
 #include <cmath>
+#include <cstdint>
 #include <set>
 
 #include "config/config_schema.h"

@@ -5,17 +5,17 @@
 
 #include <cmath>
 
-#include "export/int8_export.h"
-#include "report/job_report.h"
-#include "export/latency.h"
-#include "config/run_dir.h"
 #include "config/config.h"
+#include "config/prune_plan.h"
+#include "config/run_dir.h"
 #include "core/errors.h"
 #include "core/files.h"
-#include "config/prune_plan.h"
 #include "core/log.h"
 #include "data/dataset.h"
 #include "data/shards/manifest.h"
+#include "export/int8_export.h"
+#include "export/latency.h"
+#include "report/job_report.h"
 #include "report/model_card.h"
 #include "report/report_html.h"
 #include "report/run_files.h"

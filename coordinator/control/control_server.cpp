@@ -1,8 +1,7 @@
 #include "coordinator/control/control_server.h"
 
-#include <boost/asio.hpp>
-
 #include <atomic>
+#include <boost/asio.hpp>
 #include <deque>
 #include <future>
 #include <thread>

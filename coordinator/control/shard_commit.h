@@ -5,9 +5,8 @@
 // stale attempts, and persist the task table to RUN_DIR/tasks.json.
 // Order of a commit: rename, then manifest, then table. A crash between them
 // leaves a shard the manifest does not list; it is relabelled on restart.
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "coordinator/control/control_handler.h"
 #include "data/shards/manifest.h"

@@ -6,8 +6,8 @@
 #include <functional>
 #include <string>
 
-#include "report/job_report.h"
 #include "config/config.h"
+#include "report/job_report.h"
 
 namespace condenser {
 

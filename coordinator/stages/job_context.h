@@ -7,12 +7,12 @@
 #include <string>
 #include <vector>
 
-#include "coordinator/stages/job.h"
-#include "report/job_report.h"
-#include "coordinator/stages/metrics_log.h"
-#include "config/run_dir.h"
 #include "config/config.h"
+#include "config/run_dir.h"
+#include "coordinator/stages/job.h"
+#include "coordinator/stages/metrics_log.h"
 #include "data/dataset.h"
+#include "report/job_report.h"
 #include "trainers/training.h"
 
 namespace condenser {

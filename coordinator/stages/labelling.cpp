@@ -1,10 +1,10 @@
 #include "coordinator/stages/labelling.h"
 
-#include "core/errors.h"
-#include "core/log.h"
-
 #include <chrono>
 #include <cstdio>
+
+#include "core/errors.h"
+#include "core/log.h"
 
 namespace condenser {
 

@@ -10,8 +10,8 @@
 #include <mutex>
 
 #include "cluster/rank_env.h"
-#include "core/files.h"
 #include "config/prune_plan.h"
+#include "core/files.h"
 #include "core/log.h"
 #include "data/sampling.h"
 

@@ -1,20 +1,19 @@
 #include "coordinator/stages/shard_pipeline.h"
 
 #include <torch/torch.h>
-
-#include <algorithm>
 #include <unistd.h>
 
+#include <algorithm>
 #include <future>
-#include <set>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "cluster/communicator.h"
 #include "coordinator/stages/job_checkpoints.h"
-#include "core/stop_signals.h"
 #include "core/errors.h"
 #include "core/files.h"
 #include "core/log.h"
+#include "core/stop_signals.h"
 #include "data/sampling.h"
 
 namespace condenser {

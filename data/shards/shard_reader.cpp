@@ -1,8 +1,8 @@
 #include "data/shards/shard_reader.h"
 
-#include <algorithm>
-
 #include <sys/stat.h>
+
+#include <algorithm>
 
 #include "core/errors.h"
 #include "data/shards/hdf5_check.h"

@@ -1,6 +1,8 @@
 // NcclCommunicator (cluster/nccl_communicator.h) on one GPU: NCCL refuses two
 // ranks on one device, so the multi-rank logic is covered by tests/mpi and
 // NCCL here at world size 1, where the results are known exactly.
+#include "cluster/nccl_communicator.h"
+
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -9,7 +11,6 @@
 #include "cluster/communicator.h"
 #include "cluster/gradient_reducer.h"
 #include "cluster/mpi_communicator.h"
-#include "cluster/nccl_communicator.h"
 #include "core/errors.h"
 #include "tests/gpu/gpu_test_util.h"
 #include "trainers/model_spec.h"

@@ -1,12 +1,13 @@
 // protocol/address.h: HOST:PORT and [IPV6]:PORT parse; bad ports, empty
 // hosts and unbracketed IPv6 are usage errors naming the flag and the value;
 // format_host_port parses back equal.
+#include "protocol/address.h"
+
 #include <gtest/gtest.h>
 
 #include <string>
 
 #include "core/errors.h"
-#include "protocol/address.h"
 
 namespace condenser {
 namespace {

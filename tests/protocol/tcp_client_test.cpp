@@ -2,9 +2,10 @@
 // (plain POSIX, no coordinator): connect, send all, receive with a deadline,
 // a silent peer times out in time, a closed peer reads as 0, nobody
 // listening is a kConnect error, and frames arrive split across reads.
-#include <gtest/gtest.h>
+#include "protocol/tcp_client.h"
 
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -14,7 +15,6 @@
 #include <thread>
 
 #include "protocol/frame_client.h"
-#include "protocol/tcp_client.h"
 
 namespace condenser {
 namespace {

@@ -2,8 +2,6 @@
 // hand here, against its known gradient, and against PyTorch in Python
 // (tests/interop/kd_reference.py run with CONDENSER_PYTHON).
 #include "trainers/losses.h"
-#include "tests/common/temp_dir.h"
-#include "tests/common/python_reference.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -18,6 +16,9 @@
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "tests/common/python_reference.h"
+#include "tests/common/temp_dir.h"
 
 namespace condenser {
 namespace {

@@ -6,8 +6,8 @@
 #include <filesystem>
 
 #include "core/errors.h"
-#include "trainers/prune_masks.h"
 #include "tests/common/module_util.h"
+#include "trainers/prune_masks.h"
 
 namespace condenser {
 namespace {

@@ -16,9 +16,9 @@
 #include <vector>
 
 #include "core/errors.h"
+#include "tests/common/python_reference.h"
 #include "tests/common/temp_dir.h"
 #include "trainers/losses.h"
-#include "tests/common/python_reference.h"
 
 namespace condenser {
 namespace {

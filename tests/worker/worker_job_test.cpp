@@ -2,12 +2,13 @@
 // LabelSpec of a welcome round-trips (the worker compares specs to decide
 // whether to reload), a spec becomes the labeller's shard layout, and a
 // leased task decodes into the range written to the lease's attempt file.
+#include "worker/worker_job.h"
+
 #include <gtest/gtest.h>
 
 #include <string>
 
 #include "protocol/messages.h"
-#include "worker/worker_job.h"
 
 namespace condenser {
 namespace {

@@ -2,9 +2,10 @@
 // FrameClient, a byte-trickling client dropped by the read deadline while
 // others are served, a garbage client dropped at once, HTTP, bad listen
 // addresses, and an IPv6 listener (bracketed address).
-#include <gtest/gtest.h>
+#include "coordinator/control/control_server.h"
 
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -15,7 +16,6 @@
 #include <string>
 #include <thread>
 
-#include "coordinator/control/control_server.h"
 #include "core/errors.h"
 #include "protocol/address.h"
 #include "protocol/frame_client.h"

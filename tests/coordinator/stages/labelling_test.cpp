@@ -19,9 +19,9 @@
 #include "core/sha256.h"
 #include "data/shards/manifest.h"
 #include "data/shards/soft_label_table.h"
+#include "tests/common/temp_dir.h"
 #include "trainers/model_spec.h"
 #include "trainers/training.h"
-#include "tests/common/temp_dir.h"
 
 namespace condenser {
 namespace {

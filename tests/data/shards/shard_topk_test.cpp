@@ -15,8 +15,8 @@
 #include "data/shards/shard_inspect.h"
 #include "data/shards/shard_reader.h"
 #include "data/shards/shard_writer.h"
-#include "tests/common/temp_dir.h"
 #include "tests/common/h5_chunks.h"
+#include "tests/common/temp_dir.h"
 
 namespace condenser {
 namespace {

@@ -12,9 +12,9 @@
 #include <vector>
 
 #include "core/errors.h"
+#include "tests/common/module_util.h"
 #include "trainers/model_spec.h"
 #include "trainers/training.h"
-#include "tests/common/module_util.h"
 
 namespace condenser {
 namespace {

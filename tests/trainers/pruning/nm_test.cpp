@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "core/errors.h"
-#include "trainers/model_spec.h"
 #include "tests/common/module_util.h"
+#include "trainers/model_spec.h"
 
 namespace condenser {
 namespace {

@@ -4,8 +4,8 @@
 #include <torch/torch.h>
 
 #include "core/errors.h"
-#include "tests/common/temp_dir.h"
 #include "tests/common/module_util.h"
+#include "tests/common/temp_dir.h"
 
 namespace condenser {
 namespace {
