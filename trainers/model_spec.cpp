@@ -111,10 +111,10 @@ torch::jit::Module build_model(const ModelSpec& spec, uint64_t seed) {
   int64_t channels = spec.input_shape.at(0), height = spec.input_shape.at(1),
           width = spec.input_shape.at(2);
   int64_t features = 0;  // set once flattened
-  auto weight = [&](std::vector<int64_t> shape, int64_t fan_in, double gain) {
+  auto weight = [&](const std::vector<int64_t>& shape, int64_t fan_in, double gain) {
     return torch::randn(shape, gen, torch::kFloat32).mul_(gain / std::sqrt(double(fan_in)));
   };
-  auto param = [&](const std::string& name, torch::Tensor t) {
+  auto param = [&](const std::string& name, const torch::Tensor& t) {
     module.register_parameter(name, t.set_requires_grad(true), /*is_buffer=*/false);
   };
   size_t last_linear = 0;

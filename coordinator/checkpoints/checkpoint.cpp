@@ -1,6 +1,7 @@
 #include "coordinator/checkpoints/checkpoint.h"
 
 #include <dirent.h>
+#include <torch/serialize/archive.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -116,7 +117,7 @@ std::map<std::string, at::Tensor> module_state(const torch::jit::Module& module)
 
 void load_module_state(torch::jit::Module& module, const std::map<std::string, at::Tensor>& state) {
   torch::NoGradGuard no_grad;
-  auto copy = [&](const std::string& key, at::Tensor target) {
+  auto copy = [&](const std::string& key, const at::Tensor& target) {
     const auto it = state.find(key);
     if (it == state.end() || !it->second.sizes().equals(target.sizes())) {
       throw RuntimeFailure("checkpoint does not fit the model: " + key +
@@ -164,7 +165,7 @@ std::string write_checkpoint(const std::string& dir, const Checkpoint& c, int ke
   }
   write_durably(tmp + "/state.json", state.dump(1) + "\n");
   fsync_dir(tmp);
-  const std::string final_path = dir + "/" + name;
+  std::string final_path = dir + "/" + name;
   remove_tree(final_path);  // a resumed job may reach the same step again
   if (std::rename(tmp.c_str(), final_path.c_str()) != 0) {
     throw RuntimeFailure("cannot rename '" + tmp + "' to '" + final_path + "'");

@@ -44,6 +44,7 @@ void ShardStream::start_epoch(int64_t epoch) {
       permutation(static_cast<int64_t>(manifest_.shards.size()),
                   mix_seed(mix_seed(seed_, kShardOrderSalt), static_cast<uint64_t>(epoch)));
   std::vector<std::string> paths;
+  paths.reserve(order.size());
   for (int64_t i : order) {
     paths.push_back(source_.soft_label_dir + "/" + manifest_.shards[static_cast<size_t>(i)].file);
   }

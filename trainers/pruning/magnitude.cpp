@@ -33,6 +33,7 @@ PruneMasks lowest_score_masks(const std::vector<std::string>& names,
                               const std::vector<at::Tensor>& params,
                               const std::vector<at::Tensor>& scores, int64_t count) {
   std::vector<at::Tensor> flat;
+  flat.reserve(scores.size());
   for (const at::Tensor& s : scores) flat.push_back(s.flatten());
   const at::Tensor all = torch::cat(flat);
   at::Tensor keep = torch::ones({all.numel()}, params.front().options());
