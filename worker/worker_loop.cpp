@@ -14,6 +14,7 @@
 #include "core/log.h"
 #include "protocol/address.h"
 #include "protocol/frame_client.h"
+#include "protocol/job_token.h"
 #include "protocol/messages.h"
 #include "trainers/device.h"
 #include "worker/background_writer.h"
@@ -38,11 +39,7 @@ std::string read_token(const std::string& path) {
     throw UsageError("worker: token file '" + path +
                      "' not found; pass the job's RUN_DIR/job.token with --token-file");
   }
-  std::string token = read_file(path);
-  while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ')) {
-    token.pop_back();
-  }
-  return token;
+  return read_job_token(path);
 }
 
 // Sends a heartbeat with the leases held every `period` while running.

@@ -13,6 +13,7 @@
 #include "core/errors.h"
 #include "core/files.h"
 #include "core/log.h"
+#include "protocol/job_token.h"
 #include "report/dashboard.h"
 
 namespace condenser {
@@ -28,12 +29,6 @@ std::string absolute(const std::string& path) {
   char buf[PATH_MAX];
   if (::realpath(path.c_str(), buf) == nullptr) return path;
   return buf;
-}
-
-std::string trimmed_token(const std::string& path) {
-  std::string t = read_file(path);
-  while (!t.empty() && (t.back() == '\n' || t.back() == '\r' || t.back() == ' ')) t.pop_back();
-  return t;
 }
 
 int64_t unix_ms() {
@@ -158,7 +153,7 @@ LabellingResult label_with_workers(const LabelServiceSetup& setup,
 
   HandlerOptions handler_options;
   handler_options.heartbeat_ms = std::max(100, std::min(setup.read_timeout_ms, setup.lease_ms) / 3);
-  ControlHandler handler(table, trimmed_token(setup.paths.token), setup.spec, committer,
+  ControlHandler handler(table, read_job_token(setup.paths.token), setup.spec, committer,
                          handler_options);
   StatusInfo info;
   info.job = setup.job_name;

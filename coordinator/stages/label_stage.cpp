@@ -17,6 +17,7 @@
 #include "data/sampling.h"
 #include "data/shards/shard_quarantine.h"
 #include "protocol/address.h"
+#include "protocol/job_token.h"
 #include "worker/worker_loop.h"
 
 namespace condenser {
@@ -87,9 +88,7 @@ std::string advertised(const std::string& control) {
 // and the job token ("" when nothing is left to label).
 std::string coordinator_message(const JobContext& job, const std::string& control) {
   if (control.empty()) return "";
-  std::string token = read_file(job.paths.token);
-  while (!token.empty() && (token.back() == '\n' || token.back() == ' ')) token.pop_back();
-  return advertised(control) + "\n" + token;
+  return advertised(control) + "\n" + read_job_token(job.paths.token);
 }
 
 // Other nodes cannot reach 127.0.0.1: a job whose ranks span nodes binds
