@@ -83,12 +83,14 @@ int exit_code_of(const std::function<int()>& command) {
   } catch (const std::exception& e) {
     std::cerr << "condenser: error: " << e.what() << "\n";
     return static_cast<int>(condenser::ExitCode::kRuntime);
+  } catch (...) {
+    std::cerr << "condenser: error: an unknown exception\n";
+    return static_cast<int>(condenser::ExitCode::kRuntime);
   }
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+// Parses the command line and runs the command it names.
+int run_cli(int argc, char** argv) {
   CLI::App app{"condenser: distill a teacher into a smaller, pruned student"};
   app.require_subcommand(1);
   condenser::RunArgs run_args;
@@ -154,16 +156,20 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : static_cast<int>(condenser::ExitCode::kUsage);
   }
 
-  return exit_code_of([&] {
-    if (*run) return condenser::command_run(run_args);
-    if (*validate) return condenser::command_validate(run_args);
-    if (*shards) return condenser::command_inspect_shards(dir);
-    if (*checkpoint) return condenser::command_inspect_checkpoint(dir);
-    if (*exp) return condenser::command_export(dir, out_dir);
-    if (*coordinator) return condenser::command_run(coord_args);
-    if (*worker) return condenser::command_worker(worker_opts);
-    if (*status) return condenser::command_status(dir, status_coordinator);
-    if (*bench) return condenser::command_bench(bench_args);
-    return 0;
-  });
+  if (*run) return condenser::command_run(run_args);
+  if (*validate) return condenser::command_validate(run_args);
+  if (*shards) return condenser::command_inspect_shards(dir);
+  if (*checkpoint) return condenser::command_inspect_checkpoint(dir);
+  if (*exp) return condenser::command_export(dir, out_dir);
+  if (*coordinator) return condenser::command_run(coord_args);
+  if (*worker) return condenser::command_worker(worker_opts);
+  if (*status) return condenser::command_status(dir, status_coordinator);
+  if (*bench) return condenser::command_bench(bench_args);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return exit_code_of([&] { return run_cli(argc, argv); });
 }

@@ -52,7 +52,7 @@ std::string BenchReport::format() const {
 
 std::string BenchReport::write(const std::string& dir) const {
   ensure_dir(dir);
-  const std::string path = dir + "/" + bench + ".json";
+  std::string path = dir + "/" + bench + ".json";
   atomic_write_file(path, to_json().dump(2) + "\n");
   return path;
 }

@@ -29,7 +29,7 @@ at::Tensor distill_loss(const at::Tensor& logits, const Batch& b, const StepSetu
 }  // namespace
 
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(const OptimConfig& cfg,
-                                                        std::vector<at::Tensor> params) {
+                                                        const std::vector<at::Tensor>& params) {
   if (cfg.optimizer == "adam") {
     return std::make_unique<torch::optim::Adam>(
         params, torch::optim::AdamOptions(cfg.lr).weight_decay(cfg.weight_decay));

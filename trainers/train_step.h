@@ -32,7 +32,7 @@ class PruneMasks;
 // adam or sgd over `params` with cfg's lr, momentum and weight decay;
 // UsageError for another name.
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(const OptimConfig& cfg,
-                                                        std::vector<at::Tensor> params);
+                                                        const std::vector<at::Tensor>& params);
 
 // The lr of 0-based step `step` of `total_steps`: constant, or cosine to 0.
 double scheduled_lr(const OptimConfig& cfg, int64_t step, int64_t total_steps);

@@ -150,7 +150,7 @@ JobReport run_job(const Config& config, const JobOptions& options) {
   if (soft_logits.students) ranks.comm = soft_logits.students.get();
   torch::jit::Module student = distill_stage(job, soft_logits, checkpoints);
   if (soft_logits.pipeline) soft_logits.pipeline->finish();  // every shard in; labelling over
-  if (config.prune.enabled) student = prune_stage(job, std::move(student), soft_logits, checkpoints);
+  if (config.prune.enabled) student = prune_stage(job, student, soft_logits, checkpoints);
   if (soft_logits.stream) {
     log_info("soft labels streamed from shards: training waited ",
              fixed(soft_logits.stream->wait_seconds(), 2), " s in all on HDF5 reads");

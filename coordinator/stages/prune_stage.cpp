@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include <utility>
+
 #include "cluster/communicator.h"
 #include "cluster/gradient_reducer.h"
 #include "config/prune_plan.h"
@@ -91,7 +93,7 @@ StepHook gradual_hook(const Cutter& cutter, torch::jit::Module& student, PruneMa
 }
 
 StepHook both(StepHook first, StepHook second) {
-  return [first, second](const StepState& s) {
+  return [first = std::move(first), second = std::move(second)](const StepState& s) {
     const bool stop_first = first(s);
     return second(s) || stop_first;
   };

@@ -7,6 +7,7 @@
 #include <future>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <utility>
 
 #include "cluster/communicator.h"
 #include "coordinator/stages/job_checkpoints.h"
@@ -87,7 +88,7 @@ void ShardOrderBook::close() {
 
 void ShardOrderBook::fail(std::exception_ptr error) {
   std::lock_guard<std::mutex> lock(mutex_);
-  error_ = error;
+  error_ = std::move(error);
   changed_.notify_all();
 }
 
@@ -201,7 +202,7 @@ void ShardPipeline::load(const ManifestEntry& entry) {
     for (int v = 0; v < layout_.views; ++v) rows.push_back(indices[size_t(p)] * layout_.views + v);
   }
   const at::Tensor idx = torch::tensor(rows, torch::kInt64);
-  auto copy = [&](at::Tensor to, const at::Tensor& from) {
+  auto copy = [&](const at::Tensor& to, const at::Tensor& from) {
     if (to.defined()) to.index_copy_(0, idx, from.index_select(0, idx));
   };
   copy(table_.logits, part.logits);
