@@ -33,6 +33,11 @@ std::string read_file(const std::string& path);
 // True if `path` exists (any type).
 bool path_exists(const std::string& path);
 
+// The absolute, symlink-free form of an existing `path` (realpath); `path`
+// itself when it cannot be resolved. Paths handed to other processes
+// (workers) must not depend on this process's working directory.
+std::string absolute_path(const std::string& path);
+
 // Removes a file or a directory tree (no error if absent). Uses POSIX nftw,
 // not std::filesystem::remove_all, which crashed in binaries linked against
 // PyTorch 2.x's libtorch (it exports its own std::filesystem symbols).

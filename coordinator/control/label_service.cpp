@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <climits>
 #include <cstdlib>
 #include <thread>
 
@@ -23,12 +22,6 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
-}
-
-std::string absolute(const std::string& path) {
-  char buf[PATH_MAX];
-  if (::realpath(path.c_str(), buf) == nullptr) return path;
-  return buf;
 }
 
 int64_t unix_ms() {
@@ -169,7 +162,7 @@ LabellingResult label_with_workers(const LabelServiceSetup& setup,
                                           {"http", server.http_address()},
                                           {"pid", ::getpid()}}
                                    .dump() + "\n");
-  const std::string token_file = absolute(setup.paths.token);
+  const std::string token_file = absolute_path(setup.paths.token);
   log_info("coordinator: control ", server.control_address(), ", http://",
            server.http_address(), "/status; ", tasks.size() - info.done_at_start,
            " task(s) to label; workers: condenser worker --coordinator ",

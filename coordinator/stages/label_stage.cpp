@@ -3,7 +3,6 @@
 #include <ATen/Parallel.h>
 #include <unistd.h>
 
-#include <climits>
 #include <cstdlib>
 
 #include "cluster/rank_env.h"
@@ -99,26 +98,20 @@ std::string listen_for_ranks(const JobContext& job, int ranks) {
   return env.local_size < env.world_size ? "0.0.0.0:0" : job.options.listen;
 }
 
-std::string absolute(const std::string& path) {
-  char buf[PATH_MAX];
-  if (::realpath(path.c_str(), buf) == nullptr) return path;
-  return buf;
-}
-
 // What every worker is told about the job (its welcome).
 LabelSpec label_spec(const JobContext& job, const LabellerSetup& setup) {
   LabelSpec s;
-  s.teacher_path = absolute(job.config.teacher.path.empty() ? job.paths.models + "/teacher.pt"
-                                                            : job.config.teacher.path);
+  s.teacher_path = absolute_path(job.config.teacher.path.empty() ? job.paths.models + "/teacher.pt"
+                                                                 : job.config.teacher.path);
   s.teacher_sha256 = setup.meta.teacher_sha256;
   s.dataset = job.config.data.dataset;
-  s.data_dir = absolute(job.config.data.path);
+  s.data_dir = absolute_path(job.config.data.path);
   s.validation_size = job.config.data.validation_size;
   s.train_subset = job.config.data.train_subset;
   s.split_seed = static_cast<uint64_t>(job.config.seed);
   s.dataset_fingerprint = setup.meta.dataset_fingerprint;
   s.num_samples = static_cast<int64_t>(setup.samples.size());
-  s.soft_label_dir = absolute(setup.soft_label_dir);
+  s.soft_label_dir = absolute_path(setup.soft_label_dir);
   s.temperature = setup.meta.temperature;
   s.num_classes = setup.meta.num_classes;
   s.dtype = setup.dtype == LogitDType::kFloat16 ? "float16" : "float32";

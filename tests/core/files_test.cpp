@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <string>
@@ -73,6 +74,16 @@ TEST(Files, WriteIntoMissingDirFailsWithPath) {
     EXPECT_NE(std::string(e.what()).find(path + ".tmp"), std::string::npos) << e.what();
   }
   EXPECT_THROW(fsync_file(path), RuntimeFailure);
+}
+
+TEST(Files, AbsolutePathResolvesThroughLinksAndKeepsWhatCannotBe) {
+  TempDir dir("files");
+  ensure_dir(dir.path + "/real");
+  ASSERT_EQ(::symlink((dir.path + "/real").c_str(), (dir.path + "/link").c_str()), 0);
+  const std::string real = absolute_path(dir.path + "/real");
+  EXPECT_EQ(real.front(), '/');
+  EXPECT_EQ(absolute_path(dir.path + "/link/../link"), real);
+  EXPECT_EQ(absolute_path(dir.path + "/missing"), dir.path + "/missing");
 }
 
 TEST(Files, ParentDir) {
