@@ -12,6 +12,7 @@
 #include "coordinator/checkpoints/checkpoint_inspect.h"
 #include "coordinator/stages/job.h"
 #include "coordinator/stages/job_checkpoints.h"
+#include "coordinator/stages/preflight.h"
 #include "core/errors.h"
 #include "core/files.h"
 #include "core/log.h"
@@ -44,6 +45,7 @@ int command_validate(const RunArgs& args) {
   if (args.print_config) {
     std::cout << config_to_yaml(config);
   } else {
+    preflight(config);
     std::cout << args.config_path << ": ok (job '" << config.name << "')\n";
   }
   return 0;

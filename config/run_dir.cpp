@@ -1,31 +1,9 @@
 #include "config/run_dir.h"
 
-#include <fstream>
-#include <random>
-#include <sstream>
-
 #include "core/errors.h"
 #include "core/files.h"
 
 namespace condenser {
-namespace {
-
-std::string random_token() {
-  std::ifstream urandom("/dev/urandom", std::ios::binary);
-  unsigned char bytes[32];
-  if (!urandom.read(reinterpret_cast<char*>(bytes), sizeof bytes)) {
-    throw RuntimeFailure("cannot read /dev/urandom to create the job token");
-  }
-  static const char* hex = "0123456789abcdef";
-  std::string token;
-  for (unsigned char b : bytes) {
-    token += hex[b >> 4];
-    token += hex[b & 15];
-  }
-  return token;
-}
-
-}  // namespace
 
 RunPaths RunPaths::at(const std::string& root) {
   RunPaths p;
@@ -52,7 +30,6 @@ RunPaths prepare_run_dir(const std::string& root, const Config& config) {
                      "; pass a writable --run-dir");
   }
   atomic_write_file(paths.config_resolved, config_to_yaml(config));
-  if (!path_exists(paths.token)) atomic_write_file(paths.token, random_token() + "\n", 0600);
   return paths;
 }
 

@@ -20,9 +20,9 @@ struct RunPaths {
   static RunPaths at(const std::string& root);
 };
 
-// Creates the directories, writes config.resolved.yaml, and creates job.token
-// (32 random bytes, hex, mode 0600) unless one exists. Throws UsageError when
-// the directory cannot be created.
+// Creates the directories and writes config.resolved.yaml (the job token is
+// protocol/job_token.h's). Throws UsageError when the directory cannot be
+// created.
 RunPaths prepare_run_dir(const std::string& root, const Config& config);
 
 }  // namespace condenser

@@ -9,4 +9,7 @@ namespace condenser {
 // end with. RuntimeFailure when the file cannot be read.
 std::string read_job_token(const std::string& path);
 
+// Creates `path` with a fresh random token (mode 0600) unless it exists.
+void ensure_job_token(const std::string& path);
+
 }  // namespace condenser

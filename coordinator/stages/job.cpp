@@ -12,19 +12,21 @@
 #include "config/run_dir.h"
 #include "coordinator/checkpoints/checkpoint.h"
 #include "coordinator/stages/distill_stage.h"
+#include "coordinator/stages/export_stage.h"
 #include "coordinator/stages/job_checkpoints.h"
 #include "coordinator/stages/job_context.h"
 #include "coordinator/stages/label_stage.h"
 #include "coordinator/stages/metrics_log.h"
+#include "coordinator/stages/preflight.h"
 #include "coordinator/stages/progress.h"
 #include "coordinator/stages/prune_stage.h"
 #include "coordinator/stages/teacher_stage.h"
 #include "core/errors.h"
 #include "core/files.h"
 #include "core/log.h"
+#include "protocol/job_token.h"
 #include "data/dataset.h"
 #include "data/sampling.h"
-#include "export/export.h"
 #include "trainers/device.h"
 #include "trainers/model_io.h"
 #include "trainers/training.h"
@@ -98,20 +100,6 @@ void start_job(JobContext& job) {
                      : std::string());
 }
 
-// Rank 0, after the final model is saved: the finished report, export/.
-void export_stage(JobContext& job, Clock::time_point job_start, ProgressReporter* progress) {
-  const auto start = Clock::now();
-  job.report.total_seconds = since(job_start);
-  job.report.finished = true;
-  job.save_report();
-  export_run(job.options.run_dir, "");
-  job.record("export", since(start), 0, nullptr);
-  if (progress) progress->finish();
-  job.report.total_seconds = since(job_start);
-  job.save_report();
-  job.barrier();
-}
-
 }  // namespace
 
 int apply_thread_count(const Config& config) {
@@ -126,8 +114,11 @@ int apply_thread_count(const Config& config) {
 JobReport run_job(const Config& config, const JobOptions& options) {
   const auto job_start = Clock::now();
   const bool root = options.comm == nullptr || options.comm->rank() == 0;
+  // Everything a user can get wrong is refused before the run directory is touched.
+  preflight(config);
   // Rank 0 prepares the run directory before any other rank looks into it.
   RunPaths paths = root ? prepare_run_dir(options.run_dir, config) : RunPaths::at(options.run_dir);
+  if (root) ensure_job_token(paths.token);
   std::optional<Checkpoint> from = resume_point(options, paths);
   if (!from && root) remove_tree(paths.root + "/checkpoints");  // a fresh start keeps none
   if (from && root) trim_metrics_after(paths.metrics, *from);

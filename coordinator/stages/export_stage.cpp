@@ -1,0 +1,21 @@
+#include "coordinator/stages/export_stage.h"
+
+#include "coordinator/stages/progress.h"
+#include "export/export.h"
+
+namespace condenser {
+
+void export_stage(JobContext& job, Clock::time_point job_start, ProgressReporter* progress) {
+  const auto start = Clock::now();
+  job.report.total_seconds = since(job_start);
+  job.report.finished = true;
+  job.save_report();
+  export_run(job.options.run_dir, "");
+  job.record("export", since(start), 0, nullptr);
+  if (progress) progress->finish();
+  job.report.total_seconds = since(job_start);
+  job.save_report();
+  job.barrier();
+}
+
+}  // namespace condenser

@@ -1,0 +1,1 @@
+# Hostile tests: integrity (see CMakeLists.txt for hostile_test).

@@ -1,0 +1,1 @@
+# Hostile tests: preflight (see CMakeLists.txt for hostile_test).

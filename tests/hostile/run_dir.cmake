@@ -1,0 +1,1 @@
+# Hostile tests: run_dir (see CMakeLists.txt for hostile_test).

@@ -1,0 +1,1 @@
+# Hostile tests: workers (see CMakeLists.txt for hostile_test).
