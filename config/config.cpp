@@ -6,12 +6,11 @@
 
 #include <cctype>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <map>
 #include <sstream>
 
 #include "config/config_schema.h"
+#include "core/bounded_read.h"
 #include "core/errors.h"
 
 namespace condenser {
@@ -191,11 +190,8 @@ Config load_config(const std::string& path, const std::vector<std::string>& over
   if (fs::is_directory(path, ec)) {
     throw UsageError("config file '" + path + "' is a folder; pass the .yaml file inside it");
   }
-  std::ifstream in(path, std::ios::binary);
-  std::string text(std::istreambuf_iterator<char>(in), {});
-  if (!in.is_open() || in.bad()) {
-    throw UsageError("config file '" + path + "' cannot be read; check its permissions");
-  }
+  // Bounded: `validate /dev/zero` or a huge file is refused before parsing.
+  const std::string text = read_file_at_most(path, kMaxConfigBytes, "config file");
   return parse_config(text, path, overrides);
 }
 

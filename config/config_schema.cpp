@@ -81,8 +81,11 @@ void add_job_keys(Section<Config>& root) {
   root.integer("seed", &Config::seed, at_least(0), "seed for every random choice in the job");
 
   auto runtime = root.sub("runtime", &Config::runtime);
-  runtime.integer("threads", &RuntimeConfig::threads, at_least(0),
-                  "LibTorch intra-op threads; 0 = cores / ranks on this node");
+  // 1024 bounds what a config may ask anywhere; preflight then holds it to
+  // this machine's cores (a million threads would be created, not refused).
+  runtime.integer("threads", &RuntimeConfig::threads, closed(0, kMaxThreads),
+                  "LibTorch intra-op threads; 0 = cores / ranks on this node; at most 4 x the "
+                  "cores of the machine");
   runtime.text("device", &RuntimeConfig::device, false,
                "where models train and infer: cpu, cuda or cuda:N (under mpirun, \"cuda\" "
                "means the GPU of this rank's local rank)");

@@ -13,6 +13,9 @@
 
 namespace condenser {
 
+// The most runtime.threads a config may hold on any machine.
+inline constexpr int kMaxThreads = 1024;
+
 // One end of a numeric range.
 struct Bound {
   double value = 0;
