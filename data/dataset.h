@@ -7,6 +7,10 @@
 
 namespace condenser {
 
+// What every model of the zoo is built for, and what a teacher must accept.
+inline constexpr int kFashionMnistClasses = 10;
+inline constexpr int64_t kFashionMnistSide = 28;  // images are 1 x 28 x 28
+
 struct ImageDataset {
   at::Tensor images;  // [N, 1, H, W] float32, pixels scaled to [0, 1]
   at::Tensor labels;  // [N] int64 class ids
@@ -15,9 +19,27 @@ struct ImageDataset {
   int64_t size() const { return labels.defined() ? labels.size(0) : 0; }
 };
 
+// The two IDX files of the "train" or "test" split under `dir`.
+struct FashionMnistFiles {
+  std::string images;  // DIR/train-images-idx3-ubyte.gz or DIR/t10k-images-idx3-ubyte.gz
+  std::string labels;
+};
+FashionMnistFiles fashion_mnist_files(const std::string& dir, bool train);
+
+// Reads only the two headers of a split (a few bytes each) and checks them:
+// images [N, 28, 28] and labels [N] with the same N > 0. Returns N. Throws
+// UsageError naming the file and what is wrong (missing, no samples, other
+// image size, counts that disagree, a damaged header).
+int64_t check_fashion_mnist_headers(const std::string& dir, bool train);
+
+// The first `rows` images of a split (headers checked as above) as
+// [rows, 1, 28, 28] float32 in [0, 1], reading no further into the file.
+at::Tensor fashion_mnist_first_images(const std::string& dir, bool train, int64_t rows);
+
 // Loads the "train" (60k) or "test" (10k) split of Fashion-MNIST from the
 // gzipped IDX files in `dir` (Debian: /usr/share/datasets/fashion-mnist).
-// Throws UsageError naming the missing file and the package that provides it.
+// Throws UsageError naming the missing file and the package that provides it,
+// or the file whose header or labels do not fit Fashion-MNIST.
 ImageDataset load_fashion_mnist(const std::string& dir, bool train);
 
 }  // namespace condenser

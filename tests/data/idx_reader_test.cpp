@@ -135,45 +135,110 @@ TEST(IdxReader, MissingFileNamesTheDebianPackage) {
   expect_usage_error(tmp.path + "/train-images-idx3-ubyte.gz", "dataset-fashion-mnist");
 }
 
-// A miniature Fashion-MNIST: 20 images of 3x2, labels 0..9 twice.
+TEST(IdxReader, HeadersWithoutSamplesAreRefusedNamingTheFile) {
+  TempDir tmp;
+  write_gz(tmp.path + "/n0.gz", idx_bytes({0, 28, 28}, {}));
+  expect_usage_error(tmp.path + "/n0.gz", "holds no samples");
+  write_plain(tmp.path + "/z", idx_bytes({5, 0, 28}, {}));
+  expect_usage_error(tmp.path + "/z", "zero dimension");
+}
+
+TEST(IdxReader, HugeAnnouncedSizesAreRefusedBeforeAllocating) {
+  TempDir tmp;
+  // 10^12 bytes announced by a file of a few bytes: bad_alloc before.
+  write_gz(tmp.path + "/huge.gz", idx_bytes({1000000, 1000, 1000}, ramp(10)));
+  expect_usage_error(tmp.path + "/huge.gz", "more than the 1 GiB");
+  // 2^31 * 2^31 * 4 = 2^64 wraps to 0 in 64 bits: must not read as empty.
+  write_plain(tmp.path + "/wrap", idx_bytes({1u << 31, 1u << 31, 4}, ramp(10)));
+  expect_usage_error(tmp.path + "/wrap", "more than the 1 GiB");
+  // Just under the limit but the data is missing: fails fast, without 1 GiB.
+  write_plain(tmp.path + "/short", idx_bytes({1u << 20, 1023}, ramp(10)));
+  expect_usage_error(tmp.path + "/short", "truncated");
+}
+
+TEST(IdxReader, HeaderAndFirstRowsOnly) {
+  TempDir tmp;
+  const std::string path = tmp.path + "/rows.gz";
+  write_gz(path, idx_bytes({50, 2, 3}, ramp(300)));
+  const IdxHeader header = read_idx_header(path);
+  EXPECT_EQ(header.dims, (std::vector<int64_t>{50, 2, 3}));
+  EXPECT_EQ(header.data_bytes, 300u);
+  const IdxArray first = read_idx_rows(path, 4);
+  EXPECT_EQ(first.dims, header.dims);
+  const Bytes all = ramp(300);
+  EXPECT_EQ(first.bytes, Bytes(all.begin(), all.begin() + 24));
+  EXPECT_EQ(read_idx_rows(path, 80).bytes, ramp(300));  // fewer rows than asked: all of them
+}
+
+constexpr uint32_t kSide = 28;
+constexpr size_t kPixels = kSide * kSide;
+
+// A miniature Fashion-MNIST split: n_images of side x side, n_labels labels.
 void write_mini_fashion(const std::string& dir, const std::string& split, const Bytes& pixels,
-                        const Bytes& labels, uint32_t n_images, uint32_t n_labels) {
-  write_gz(dir + "/" + split + "-images-idx3-ubyte.gz", idx_bytes({n_images, 3, 2}, pixels));
+                        const Bytes& labels, uint32_t n_images, uint32_t n_labels,
+                        uint32_t side = kSide) {
+  write_gz(dir + "/" + split + "-images-idx3-ubyte.gz", idx_bytes({n_images, side, side}, pixels));
   write_gz(dir + "/" + split + "-labels-idx1-ubyte.gz", idx_bytes({n_labels}, labels));
+}
+
+Bytes ten_classes(size_t n) {
+  Bytes labels(n);
+  for (size_t i = 0; i < n; ++i) labels[i] = static_cast<uint8_t>((i * 3) % 10);
+  return labels;
 }
 
 TEST(FashionMnist, LoadsScaledImagesLabelsAndFingerprint) {
   TempDir tmp;
-  Bytes pixels = ramp(20 * 6);
+  Bytes pixels = ramp(20 * kPixels);
   pixels[0] = 0;
   pixels[1] = 255;
-  Bytes labels(20);
-  for (size_t i = 0; i < 20; ++i) labels[i] = static_cast<uint8_t>((i * 3) % 10);
+  const Bytes labels = ten_classes(20);
   write_mini_fashion(tmp.path, "train", pixels, labels, 20, 20);
   const ImageDataset ds = load_fashion_mnist(tmp.path, /*train=*/true);
   ASSERT_EQ(ds.size(), 20);
-  EXPECT_EQ(ds.images.sizes(), (std::vector<int64_t>{20, 1, 3, 2}));
+  EXPECT_EQ(ds.images.sizes(), (std::vector<int64_t>{20, 1, 28, 28}));
   EXPECT_EQ(ds.images.scalar_type(), torch::kFloat32);
   EXPECT_EQ(ds.labels.scalar_type(), torch::kInt64);
   EXPECT_EQ(ds.num_classes, 10);
-  const at::Tensor flat = ds.images.flatten();
-  for (int64_t i = 0; i < flat.numel(); ++i) {
-    ASSERT_FLOAT_EQ(flat[i].item<float>(), float(pixels[size_t(i)]) / 255.0f) << i;
-  }
+  const at::Tensor expected =
+      torch::tensor(std::vector<float>(pixels.begin(), pixels.end())).div_(255.0f);
+  EXPECT_TRUE(torch::allclose(ds.images.flatten(), expected));
   for (int64_t i = 0; i < 20; ++i) EXPECT_EQ(ds.labels[i].item<int64_t>(), labels[size_t(i)]);
   Bytes both = pixels;  // the fingerprint hashes image bytes, then label bytes
   both.insert(both.end(), labels.begin(), labels.end());
   EXPECT_EQ(ds.fingerprint, sha256_hex(both.data(), both.size()));
+  // The header-only check and the first images agree with the full load.
+  EXPECT_EQ(check_fashion_mnist_headers(tmp.path, true), 20);
+  const at::Tensor first = fashion_mnist_first_images(tmp.path, true, 4);
+  EXPECT_TRUE(torch::equal(first, ds.images.slice(0, 0, 4)));
+}
+
+// Both the header check and the full load refuse, naming `file` and `needle`.
+void expect_split_refused(const std::string& dir, const std::string& file,
+                          const std::string& needle) {
+  for (int full = 0; full < 2; ++full) {
+    try {
+      if (full) {
+        load_fashion_mnist(dir, false);
+      } else {
+        check_fashion_mnist_headers(dir, false);
+      }
+      ADD_FAILURE() << "no error for " << file;
+    } catch (const UsageError& e) {
+      const std::string msg = e.what();
+      EXPECT_NE(msg.find(dir + "/" + file), std::string::npos) << msg;
+      EXPECT_NE(msg.find(needle), std::string::npos) << "'" << needle << "' in: " << msg;
+    }
+  }
 }
 
 TEST(FashionMnist, InconsistentFilesAreUsageErrors) {
   TempDir tmp;
-  Bytes labels(20);
-  for (size_t i = 0; i < 20; ++i) labels[i] = static_cast<uint8_t>(i % 10);
-  write_mini_fashion(tmp.path, "t10k", ramp(20 * 6), labels, 20, 19);  // 20 images, 19 labels
-  EXPECT_THROW(load_fashion_mnist(tmp.path, false), UsageError);
+  Bytes labels = ten_classes(20);
+  write_mini_fashion(tmp.path, "t10k", ramp(20 * kPixels), labels, 20, 19);  // 20 images, 19 labels
+  expect_split_refused(tmp.path, "t10k-labels-idx1-ubyte.gz", "19 labels");
   for (auto& l : labels) l %= 5;  // only 5 classes
-  write_mini_fashion(tmp.path, "t10k", ramp(20 * 6), labels, 20, 20);
+  write_mini_fashion(tmp.path, "t10k", ramp(20 * kPixels), labels, 20, 20);
   EXPECT_THROW(load_fashion_mnist(tmp.path, false), UsageError);
   try {
     load_fashion_mnist(tmp.path + "/nowhere", true);
@@ -181,6 +246,14 @@ TEST(FashionMnist, InconsistentFilesAreUsageErrors) {
   } catch (const UsageError& e) {
     EXPECT_NE(std::string(e.what()).find("dataset-fashion-mnist"), std::string::npos);
   }
+}
+
+TEST(FashionMnist, OtherImageSizesAndEmptySplitsAreRefused) {
+  TempDir tmp;
+  write_mini_fashion(tmp.path, "t10k", ramp(20 * 100), ten_classes(20), 20, 20, /*side=*/10);
+  expect_split_refused(tmp.path, "t10k-images-idx3-ubyte.gz", "10x10 images");
+  write_mini_fashion(tmp.path, "t10k", {}, {}, 0, 0);
+  expect_split_refused(tmp.path, "t10k-images-idx3-ubyte.gz", "holds no samples");
 }
 
 TEST(FashionMnist, DebianTestSplitIsBalancedAndFingerprinted) {
