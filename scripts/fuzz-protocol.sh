@@ -17,7 +17,7 @@ import json, os, struct, sys
 def frame(kind, body, version=1):
     p = json.dumps(body).encode()
     return struct.pack(">IBB", len(p) + 2, version, kind) + p
-hello = frame(1, {"token": "tok", "name": "w", "pid": 1})
+hello = frame(1, {"token": "0123456789abcdef0123456789abcdef", "name": "w", "pid": 1})
 seeds = {
     "hello": b"\x00" + hello,
     "work": b"\x00" + hello + b"\x00" + frame(4, {}) + b"\x00" + frame(8, {"leases": [1]})
@@ -25,7 +25,7 @@ seeds = {
             + b"\x00" + frame(4, {}),
     "two": b"\x00" + hello + b"\x80" + hello + b"\x00" + frame(4, {}) + b"\x80" + frame(4, {})
            + b"\x40" + b"\x9f" + frame(4, {}) + b"\x00" + frame(9, {"lease": 1, "rows": 13}),
-    "wrong_token": b"\x00" + frame(1, {"token": "tok2"}),
+    "wrong_token": b"\x00" + frame(1, {"token": "0123456789abcdef0123456789abcdef0"}),
     "bad_version": b"\x00" + frame(1, {}, version=2),
 }
 for name, data in seeds.items():

@@ -1,8 +1,35 @@
 #include "coordinator/control/control_handler.h"
 
+#include <cstdio>
+
 #include "core/log.h"
+#include "protocol/job_token.h"
 
 namespace condenser {
+namespace {
+
+// At most this much of a worker's name or message reaches a log line.
+constexpr size_t kMaxLoggedChars = 200;
+
+}  // namespace
+
+std::string printable(const std::string& text) {
+  std::string out;
+  for (const char c : text.substr(0, kMaxLoggedChars)) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (u < 0x20 || u == 0x7f) {
+      char escaped[8];
+      std::snprintf(escaped, sizeof escaped, "\\x%02x", u);
+      out += escaped;
+    } else {
+      out += c;
+    }
+  }
+  if (text.size() > kMaxLoggedChars) out += "...";
+  return out;
+}
 
 ControlHandler::ControlHandler(TaskTable& table, std::string token, LabelSpec spec,
                                ControlEffects& effects, HandlerOptions options)
@@ -18,13 +45,13 @@ Reply ControlHandler::error(const std::string& message) {
 }
 
 Reply ControlHandler::refuse(ControlSession& s, const std::string& why, const std::string& reason) {
-  log_warn("coordinator: refused ", s.peer, ": ", why);
+  log_warn("coordinator: refused ", s.peer, ": ", printable(why));
   ++counters_.refused_total;
   return {{msg::encode(msg::Refused{reason})}, true};
 }
 
 Reply ControlHandler::on_parse_error(ControlSession& session, const std::string& error_text) {
-  log_warn("coordinator: dropping ", session.peer, ": ", error_text);
+  log_warn("coordinator: dropping ", session.peer, ": ", printable(error_text));
   return error(error_text);
 }
 
@@ -54,7 +81,7 @@ Reply ControlHandler::on_frame(ControlSession& s, const Frame& frame, SteadyTime
     return dispatch(s, frame, now);
   } catch (const ProtocolError& e) {
     // Decoding failed before anything changed: answer, then close.
-    log_warn("coordinator: dropping worker ", s.worker, " (", s.peer, "): ", e.what());
+    log_warn("coordinator: dropping worker ", s.worker, " (", s.peer, "): ", printable(e.what()));
     return error(e.what());
   }
 }
@@ -82,14 +109,17 @@ Reply ControlHandler::hello(ControlSession& s, const Frame& frame, int64_t now_u
   } catch (const ProtocolError& e) {
     return refuse(s, e.what(), std::string(e.what()) + " (see RUN_DIR/job.token)");
   }
-  if (!constant_time_equal(m.token, token_)) {
+  // An empty or short token never matches, even a coordinator's own (a
+  // damaged job.token must not admit an empty hello).
+  if (!valid_job_token(m.token) || !valid_job_token(token_) ||
+      !constant_time_equal(m.token, token_)) {
     return refuse(s, "wrong job token", "wrong or missing job token (see RUN_DIR/job.token)");
   }
   s.authenticated = true;
   s.worker = table_.new_worker_id();
   effects_.persist(table_);
   WorkerInfo& w = workers_[s.worker];
-  w.name = m.name.empty() ? "?" : m.name;
+  w.name = m.name.empty() ? "?" : printable(m.name);  // a newline would forge log lines
   w.peer = s.peer;
   w.pid = m.pid;
   w.last_heartbeat_unix_ms = now_unix_ms;
@@ -112,6 +142,11 @@ Reply ControlHandler::get_task(ControlSession& s, SteadyTime now) {
   if (table_.all_done()) return {{msg::encode(msg::NoMoreWork{})}, false};
   const auto lease = table_.lease(s.worker, now);
   if (!lease) return {{msg::encode(msg::Wait{options_.wait_ms})}, false};
+  for (const Lease& l : table_.take_superseded()) {
+    log_info("coordinator: task ", l.task, " of lease ", l.id,
+             " (a worker of the previous coordinator) goes to worker ", s.worker);
+    effects_.discard(l.attempt_file);
+  }
   ++counters_.leases_total;
   effects_.persist(table_);
   const LabelTask& t = table_.tasks()[static_cast<size_t>(lease->task)];
@@ -164,7 +199,7 @@ Reply ControlHandler::task_failed(ControlSession& s, const msg::TaskFailed& m) {
   const auto held = table_.find(m.lease);
   if (held && table_.release(m.lease)) {
     log_warn("coordinator: worker ", s.worker, " failed task ", held->task, ": ",
-             m.message.empty() ? "?" : m.message);
+             m.message.empty() ? "?" : printable(m.message));
     effects_.discard(held->attempt_file);
     effects_.persist(table_);
   }

@@ -11,7 +11,10 @@
 // refused frame and close; afterwards a message that does not decode (a
 // missing or mistyped field) or that a worker never sends gets an error
 // frame naming the problem, then close. Either way other sessions are
-// unaffected and the table is unchanged.
+// unaffected and the table is unchanged. A hello's token must be a valid job
+// token (protocol/job_token.h: an empty or short one is refused even if it
+// matched); text a worker sends (its name, a failure message) is logged only
+// through printable(), so it cannot forge log lines.
 #include <cstdint>
 #include <map>
 #include <string>
@@ -39,6 +42,10 @@ class ControlEffects {
   // Writes the table durably (RUN_DIR/tasks.json).
   virtual void persist(const TaskTable& table) = 0;
 };
+
+// `text` for one log line: control characters escaped (\n as \x0a, a
+// backslash doubled), at most 200 characters then "...".
+std::string printable(const std::string& text);
 
 struct ControlSession {
   std::string peer;          // "ip:port", for logs

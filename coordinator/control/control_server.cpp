@@ -1,5 +1,7 @@
 #include "coordinator/control/control_server.h"
 
+#include <fcntl.h>
+
 #include <atomic>
 #include <boost/asio.hpp>
 #include <deque>
@@ -179,9 +181,16 @@ tcp::endpoint resolve_listen(asio::io_context& io, const std::string& address,
   return results.begin()->endpoint();
 }
 
+// Not inherited by any process this one starts (a local worker holding the
+// coordinator's port would keep it open after the job died).
+void close_on_exec(int fd) {
+  if (fd >= 0) ::fcntl(fd, F_SETFD, ::fcntl(fd, F_GETFD) | FD_CLOEXEC);
+}
+
 void open_acceptor(tcp::acceptor& acceptor, const tcp::endpoint& at, const std::string& what) {
   error_code ec;
   acceptor.open(at.protocol(), ec);
+  if (!ec) close_on_exec(acceptor.native_handle());
   if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
   if (!ec) acceptor.bind(at, ec);
   if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
@@ -212,6 +221,7 @@ struct ControlServer::Impl {
     control.async_accept([this](error_code ec, tcp::socket socket) {
       if (ec == asio::error::operation_aborted) return;
       if (!ec) {
+        close_on_exec(socket.native_handle());
         socket.set_option(tcp::no_delay(true), ec);
         std::make_shared<ControlConnection>(std::move(socket), handler, options.read_timeout)
             ->start();
@@ -223,7 +233,10 @@ struct ControlServer::Impl {
   void accept_http() {
     http.async_accept([this](error_code ec, tcp::socket socket) {
       if (ec == asio::error::operation_aborted) return;
-      if (!ec) std::make_shared<HttpConnection>(std::move(socket), routes, options.read_timeout)->start();
+      if (!ec) {
+        close_on_exec(socket.native_handle());
+        std::make_shared<HttpConnection>(std::move(socket), routes, options.read_timeout)->start();
+      }
       accept_http();
     });
   }

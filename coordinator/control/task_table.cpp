@@ -1,5 +1,6 @@
 #include "coordinator/control/task_table.h"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace condenser {
@@ -23,10 +24,26 @@ void TaskTable::drop_lease(size_t i, bool back_to_pending) {
   leases_.erase(leases_.begin() + static_cast<std::ptrdiff_t>(i));
 }
 
+// The index of the first pending task; else frees the task of the first
+// unrenewed restored lease (its worker died with the last coordinator).
+std::optional<size_t> TaskTable::next_task() {
+  for (size_t t = 0; t < tasks_.size(); ++t) {
+    if (state_[t] == TaskState::kPending) return t;
+  }
+  for (size_t i = 0; i < leases_.size(); ++i) {
+    if (!leases_[i].restored) continue;
+    const auto t = static_cast<size_t>(leases_[i].task);
+    superseded_.push_back(leases_[i]);
+    drop_lease(i, true);
+    return t;
+  }
+  return std::nullopt;
+}
+
 std::optional<Lease> TaskTable::lease(int64_t worker, SteadyTime now) {
   expire(now);
-  for (size_t t = 0; t < tasks_.size(); ++t) {
-    if (state_[t] != TaskState::kPending) continue;
+  if (const std::optional<size_t> next = next_task()) {
+    const size_t t = *next;
     Lease l;
     l.id = next_lease_++;
     l.task = static_cast<int64_t>(t);
@@ -47,6 +64,7 @@ bool TaskTable::renew(int64_t lease_id, int64_t worker, SteadyTime now) {
     if (l.deadline < now) return false;  // overdue: expire() will take it
     l.deadline = now + lease_duration_;
     l.worker = worker;
+    l.restored = false;  // its worker is back
     return true;
   }
   return false;
@@ -161,7 +179,13 @@ bool TaskTable::restore(const nlohmann::json& saved, SteadyTime now) {
       l.worker = jl.at("worker").get<int64_t>();
       l.attempt_file = jl.at("attempt_file").get<std::string>();
       l.deadline = now + lease_duration_ / 3;
+      l.restored = true;
       if (l.task < 0 || l.task >= static_cast<int64_t>(tasks_.size())) return false;
+      // Only the name this table gives: a path here would let a tampered
+      // tasks.json aim the removal of a stale attempt outside the folder.
+      if (l.attempt_file != attempt_prefix(l.id) + tasks_[static_cast<size_t>(l.task)].file) {
+        return false;
+      }
       leases.push_back(l);
     }
     const int64_t next = saved.at("next_lease").get<int64_t>();
@@ -175,6 +199,7 @@ bool TaskTable::restore(const nlohmann::json& saved, SteadyTime now) {
       }
     }
     if (next > next_lease_) next_lease_ = next;
+    for (const Lease& l : leases) next_lease_ = std::max(next_lease_, l.id + 1);
     if (next_worker > next_worker_) next_worker_ = next_worker;
     return true;
   } catch (const nlohmann::json::exception&) {

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -30,6 +31,9 @@ struct Lease {
   int64_t worker = 0;    // worker id holding it
   SteadyTime deadline;   // renewed by heartbeats
   std::string attempt_file;  // where this attempt writes (removed if it is stale)
+  // Restored from tasks.json and not renewed since: its worker belonged to
+  // a coordinator that died, so a worker asking for work may take its task.
+  bool restored = false;
 };
 
 // Attempt files of lease `id` start with this (".attempt-000042-").
@@ -41,9 +45,14 @@ class TaskTable {
  public:
   TaskTable(std::vector<LabelTask> tasks, std::chrono::milliseconds lease_duration);
 
-  // Leases the first pending task to `worker` (after expiring overdue leases).
-  // nullopt when no task is pending.
+  // Leases the first pending task to `worker` (after expiring overdue leases);
+  // with none pending, the task of a restored lease nobody renewed (that
+  // lease is superseded: see take_superseded). nullopt when neither exists.
   std::optional<Lease> lease(int64_t worker, SteadyTime now);
+
+  // Restored leases whose task lease() gave to another worker since the last
+  // call (their attempt files are stale).
+  std::vector<Lease> take_superseded() { return std::exchange(superseded_, {}); }
 
   // Pushes the deadline of `lease_id` to now + lease duration and records
   // `worker` as its holder (a worker that reconnected, e.g. to a restarted
@@ -83,13 +92,17 @@ class TaskTable {
   std::chrono::milliseconds lease_duration() const { return lease_duration_; }
 
   // Persistence (RUN_DIR/tasks.json). Deadlines are not stored: a reloaded
-  // lease gets a third of a lease, time for its worker to reconnect and
-  // renew it (or commit); a lease whose grant never reached a worker before
-  // the crash thus frees its task soon.
+  // lease is `restored`, with a third of a lease for its worker (an external
+  // one; local workers die with their coordinator) to reconnect and renew it
+  // (or commit); until renewed, any worker asking for work while nothing is
+  // pending takes its task at once, so no worker waits on a dead lease.
   nlohmann::json to_json() const;
   // Restores states, leases and the lease counter from `saved` when its task
-  // list equals this table's (same ranges and files); otherwise changes
-  // nothing and returns false. Tasks already done here stay done.
+  // list equals this table's (same ranges and files) and every lease is one
+  // this table could have made (its task in range, its attempt file exactly
+  // attempt_prefix(id) + the task's file: a single name in the soft-label
+  // folder, never a path read from the file); otherwise changes nothing and
+  // returns false. Tasks already done here stay done.
   bool restore(const nlohmann::json& saved, SteadyTime now);
 
  private:
@@ -100,8 +113,10 @@ class TaskTable {
   int64_t next_lease_ = 1;
   int64_t next_worker_ = 1;
   int64_t reassignments_ = 0;
+  std::vector<Lease> superseded_;
 
   void drop_lease(size_t i, bool back_to_pending);
+  std::optional<size_t> next_task();
 };
 
 }  // namespace condenser

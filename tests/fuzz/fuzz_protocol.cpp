@@ -63,7 +63,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   CountingEffects effects;
   TaskTable table({{0, 4, "shard-000000.h5"}, {4, 8, "shard-000001.h5"}, {8, 9, "shard-000002.h5"}},
                   std::chrono::milliseconds(1000));
-  ControlHandler handler(table, "tok", LabelSpec{}, effects, HandlerOptions{});
+  ControlHandler handler(table, "0123456789abcdef0123456789abcdef", LabelSpec{}, effects, HandlerOptions{});
   ControlSession sessions[2];
   SteadyTime now{};
   std::string_view in(reinterpret_cast<const char*>(data), size);

@@ -15,6 +15,9 @@ namespace {
 using nlohmann::json;
 using std::chrono::seconds;
 
+// A valid job token (32 hex digits).
+constexpr const char* kToken = "0123456789abcdef0123456789abcdef";
+
 struct FakeEffects : ControlEffects {
   std::map<std::string, int> commits;  // task file -> times committed
   std::vector<std::string> discarded;
@@ -60,13 +63,13 @@ Frame only(const Reply& r) {
 struct HandlerTest : ::testing::Test {
   TaskTable table{{{0, 4, "shard-000000.h5"}, {4, 8, "shard-000001.h5"}}, seconds(10)};
   FakeEffects fx;
-  ControlHandler handler{table, "right-token", one_view(), fx, HandlerOptions{}};
+  ControlHandler handler{table, kToken, one_view(), fx, HandlerOptions{}};
   SteadyTime now{};
 
   ControlSession join(const std::string& peer) {
     ControlSession s;
     s.peer = peer;
-    const Reply r = handler.on_frame(s, frame_of(msg::Hello{"right-token", peer, 1}), now);
+    const Reply r = handler.on_frame(s, frame_of(msg::Hello{kToken, peer, 1}), now);
     EXPECT_FALSE(r.close);
     const msg::Welcome w = msg::decode<msg::Welcome>(only(r));
     EXPECT_EQ(w.spec.views, 1);
@@ -87,7 +90,7 @@ TEST_F(HandlerTest, WrongOrMissingTokenRefusedOthersUnaffected) {
   const msg::Task t = task(good);
 
   ControlSession bad{"bad"}, none{"none"};
-  Reply r = handler.on_frame(bad, frame_of(msg::Hello{"right-tokeN", "bad", 0}), now);
+  Reply r = handler.on_frame(bad, frame_of(msg::Hello{"0123456789abcdef0123456789abcdeF", "bad", 0}), now);
   EXPECT_TRUE(r.close);
   EXPECT_EQ(only(r).type, MessageType::kRefused);
   r = handler.on_frame(none, frame(MessageType::kHello, {{"name", "x"}}), now);
@@ -225,6 +228,40 @@ TEST_F(HandlerTest, MalformedMessagesCloseTheConnection) {
   const Reply r = handler.on_parse_error(a, "frame length 4294967295 exceeds the limit");
   EXPECT_TRUE(r.close);
   EXPECT_EQ(only(r).type, MessageType::kError);
+}
+
+// Defect 11: an empty hello token got a lease when job.token was empty.
+TEST(HandlerToken, EmptyOrShortTokenIsRefusedEvenWhenItMatches) {
+  TaskTable table{{{0, 4, "shard-000000.h5"}}, seconds(10)};
+  FakeEffects fx;
+  for (const std::string token : {"", "abc", "0123456789abcdef"}) {
+    ControlHandler handler{table, token, one_view(), fx, HandlerOptions{}};
+    ControlSession s{"p"};
+    const Reply r = handler.on_frame(s, frame_of(msg::Hello{token, "w", 1}), SteadyTime{});
+    EXPECT_TRUE(r.close) << "token '" << token << "'";
+    EXPECT_EQ(only(r).type, MessageType::kRefused);
+    EXPECT_FALSE(s.authenticated);
+  }
+  EXPECT_EQ(table.count(TaskState::kLeased), 0);
+}
+
+TEST_F(HandlerTest, EmptyHelloTokenIsRefused) {
+  ControlSession s{"empty"};
+  const Reply r = handler.on_frame(s, frame_of(msg::Hello{"", "w", 1}), now);
+  EXPECT_TRUE(r.close);
+  EXPECT_EQ(only(r).type, MessageType::kRefused);
+  EXPECT_FALSE(s.authenticated);
+}
+
+// Defect 16: a worker named "x\ncoordinator: committed ..." forged a log line.
+TEST_F(HandlerTest, ControlCharactersInAWorkersNameAreEscaped) {
+  ControlSession s{"p"};
+  const std::string name = "w\ncoordinator: committed shard-000000.h5\x1b[2K\\";
+  handler.on_frame(s, frame_of(msg::Hello{kToken, name, 1}), now);
+  ASSERT_TRUE(s.authenticated);
+  const std::string shown = handler.workers().at(s.worker).name;
+  EXPECT_EQ(shown, "w\\x0acoordinator: committed shard-000000.h5\\x1b[2K\\\\");
+  EXPECT_EQ(printable(std::string(300, 'a')), std::string(200, 'a') + "...");
 }
 
 }  // namespace

@@ -5,16 +5,21 @@
 #include "coordinator/control/control_server.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <cstdint>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "core/errors.h"
 #include "protocol/address.h"
@@ -24,6 +29,9 @@ namespace condenser {
 namespace {
 
 using std::chrono::milliseconds;
+
+// A valid job token (32 hex digits).
+constexpr const char* kToken = "0123456789abcdef0123456789abcdef";
 
 struct NoEffects : ControlEffects {
   std::string commit(const Lease&, const LabelTask&, const msg::TaskDone&) override { return ""; }
@@ -59,7 +67,7 @@ bool closed_within(int fd, int ms) {
 struct ServerTest : ::testing::Test {
   TaskTable table{{{0, 4, "shard-000000.h5"}, {4, 8, "shard-000001.h5"}}, std::chrono::seconds(30)};
   NoEffects fx;
-  ControlHandler handler{table, "tok", LabelSpec{}, fx, HandlerOptions{}};
+  ControlHandler handler{table, kToken, LabelSpec{}, fx, HandlerOptions{}};
   std::unique_ptr<ControlServer> server;
 
   void SetUp() override {
@@ -75,7 +83,7 @@ struct ServerTest : ::testing::Test {
 TEST_F(ServerTest, WorkerConversationOverLoopback) {
   FrameClient client;
   client.connect(control(), milliseconds(2000));
-  client.send(msg::Hello{"tok", "t", 1});
+  client.send(msg::Hello{kToken, "t", 1});
   EXPECT_EQ(msg::decode<msg::Welcome>(client.receive(milliseconds(2000))).spec.views, 1);
   client.send(msg::GetTask{});
   const msg::Task task = msg::decode<msg::Task>(client.receive(milliseconds(2000)));
@@ -92,13 +100,54 @@ TEST_F(ServerTest, WorkerConversationOverLoopback) {
   server->run_on_io([&] { EXPECT_EQ(table.count(TaskState::kDone), 1); });
 }
 
+// Defect 3: a local worker inherited the coordinator's listening sockets and
+// kept both ports open after the coordinator died. Every listening socket
+// and every accepted connection of the server is close-on-exec.
+TEST_F(ServerTest, ListeningAndAcceptedSocketsAreCloseOnExec) {
+  FrameClient client;
+  client.connect(control(), milliseconds(2000));
+  client.send(msg::Hello{kToken, "t", 1});
+  ASSERT_EQ(client.receive(milliseconds(2000)).type, MessageType::kWelcome);
+  const int http = connect_raw(server->http_address());
+  int listening = 0, inheritable = 0;
+  DIR* fds = ::opendir("/proc/self/fd");
+  ASSERT_NE(fds, nullptr);
+  std::vector<int> sockets;
+  while (const dirent* e = ::readdir(fds)) {
+    const int fd = std::atoi(e->d_name);
+    struct stat st {};
+    if (e->d_name[0] != '.' && fd != ::dirfd(fds) && ::fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode)) {
+      sockets.push_back(fd);
+    }
+  }
+  ::closedir(fds);
+  for (const int fd : sockets) {
+    int accepting = 0;
+    socklen_t len = sizeof accepting;
+    ::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &len);
+    listening += accepting;
+    // The test's own client ends (FrameClient, connect_raw) are not the server's.
+    if (fd == http) continue;
+    sockaddr_in local{};
+    socklen_t size = sizeof local;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &size);
+    const int server_port = static_cast<int>(ntohs(local.sin_port));
+    const bool ours = server_port == control().port ||
+                      server_port == parse_host_port(server->http_address(), "t").port;
+    if (ours && (::fcntl(fd, F_GETFD) & FD_CLOEXEC) == 0) ++inheritable;
+  }
+  EXPECT_EQ(listening, 2);
+  EXPECT_EQ(inheritable, 0);
+  ::close(http);
+}
+
 TEST_F(ServerTest, TricklingClientDroppedByTheDeadlineOthersServed) {
   const int slow = connect_raw(server->control_address());
-  const std::string hello = msg::encode(msg::Hello{"tok", "slow", 0});
+  const std::string hello = msg::encode(msg::Hello{kToken, "slow", 0});
   ASSERT_EQ(::send(slow, hello.data(), 2, 0), 2);  // then nothing more
   FrameClient other;
   other.connect(control(), milliseconds(2000));
-  other.send(msg::Hello{"tok", "other", 0});
+  other.send(msg::Hello{kToken, "other", 0});
   EXPECT_EQ(other.receive(milliseconds(2000)).type, MessageType::kWelcome);
   // The other worker heartbeats (as real ones do) while the slow one idles.
   bool dropped = false;
@@ -145,7 +194,7 @@ TEST(ServerAddress, BadListenAddressIsAUsageErrorNamingTheFlag) {
   o.control_listen = "127.0.0.1:99999";
   NoEffects fx;
   TaskTable table({}, std::chrono::seconds(1));
-  ControlHandler handler(table, "tok", LabelSpec{}, fx, HandlerOptions{});
+  ControlHandler handler(table, kToken, LabelSpec{}, fx, HandlerOptions{});
   try {
     ControlServer server(handler, o, HttpRoutes{});
     FAIL() << "bound " << server.control_address();
@@ -162,7 +211,7 @@ TEST(ServerAddress, Ipv6LoopbackIsBracketed) {
   o.control_listen = "[::1]:0";
   NoEffects fx;
   TaskTable table({}, std::chrono::seconds(1));
-  ControlHandler handler(table, "tok", LabelSpec{}, fx, HandlerOptions{});
+  ControlHandler handler(table, kToken, LabelSpec{}, fx, HandlerOptions{});
   std::unique_ptr<ControlServer> server;
   try {
     server = std::make_unique<ControlServer>(handler, o, HttpRoutes{});
@@ -174,7 +223,7 @@ TEST(ServerAddress, Ipv6LoopbackIsBracketed) {
   EXPECT_EQ(server->control_address(), "[::1]:" + std::to_string(at.port));
   FrameClient client;
   client.connect(at, milliseconds(2000));
-  client.send(msg::Hello{"tok", "v6", 0});
+  client.send(msg::Hello{kToken, "v6", 0});
   EXPECT_EQ(client.receive(milliseconds(2000)).type, MessageType::kWelcome);
 }
 

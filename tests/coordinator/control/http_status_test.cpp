@@ -9,6 +9,9 @@
 namespace condenser {
 namespace {
 
+// A valid job token (32 hex digits).
+constexpr const char* kToken = "0123456789abcdef0123456789abcdef";
+
 struct NoEffects : ControlEffects {
   std::string commit(const Lease&, const LabelTask&, const msg::TaskDone&) override { return ""; }
   void discard(const std::string&) override {}
@@ -42,11 +45,11 @@ TEST(HttpStatus, Routes) {
 TEST(HttpStatus, StatusAndMetricsFromTheHandler) {
   TaskTable table({{0, 4, "a.h5"}, {4, 8, "b.h5"}, {8, 9, "c.h5"}}, std::chrono::seconds(10));
   NoEffects fx;
-  ControlHandler handler(table, "tok", LabelSpec{}, fx, HandlerOptions{});
+  ControlHandler handler(table, kToken, LabelSpec{}, fx, HandlerOptions{});
   const SteadyTime now{};
   ControlSession s{"127.0.0.1:1"};
   const auto frame_of = [](const std::string& bytes) { return parse_frame(bytes).frame; };
-  handler.on_frame(s, frame_of(msg::encode(msg::Hello{"tok", "w", 42})), now, 1000);
+  handler.on_frame(s, frame_of(msg::encode(msg::Hello{kToken, "w", 42})), now, 1000);
   const Frame get = frame_of(msg::encode(msg::GetTask{}));
   handler.on_frame(s, get, now, 2000);
   const auto lease = table.leases().at(0);
@@ -90,7 +93,7 @@ TEST(HttpStatus, EtaUnknownUntilATaskIsCommittedHere) {
   TaskTable table({{0, 4, "a.h5"}, {4, 8, "b.h5"}}, std::chrono::seconds(10));
   table.mark_done(0);
   NoEffects fx;
-  ControlHandler handler(table, "tok", LabelSpec{}, fx, HandlerOptions{});
+  ControlHandler handler(table, kToken, LabelSpec{}, fx, HandlerOptions{});
   StatusInfo info;
   info.done_at_start = 1;
   info.elapsed_seconds = 3;

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <string>
+#include <vector>
 
 #include "coordinator/control/task_table.h"
 
@@ -132,6 +134,66 @@ TEST(TaskTable, RestoreRefusesAnotherPlan) {
   EXPECT_FALSE(after.restore(nlohmann::json::object(), t0));
   EXPECT_FALSE(after.restore(nlohmann::json::parse(R"({"tasks": 3})"), t0));
   EXPECT_EQ(after.count(TaskState::kPending), 3);
+}
+
+// Defect 16: leases restored from a dead coordinator's tasks.json held their
+// tasks for a third of a lease (10 s) while every live worker waited.
+TEST(TaskTable, RestoredLeaseIsTakenAtOnceWhenNothingElseIsPending) {
+  TaskTable before(three_tasks(), seconds(30));
+  const auto dead = before.lease(1, t0);
+  TaskTable after(three_tasks(), seconds(30));
+  after.mark_done(1);
+  after.mark_done(2);
+  ASSERT_TRUE(after.restore(before.to_json(), t0));
+  EXPECT_EQ(after.state(0), TaskState::kLeased);
+  const auto fresh = after.lease(after.new_worker_id(), t0 + milliseconds(1));
+  ASSERT_TRUE(fresh);
+  EXPECT_EQ(fresh->task, 0);
+  EXPECT_GT(fresh->id, dead->id);
+  const auto superseded = after.take_superseded();
+  ASSERT_EQ(superseded.size(), 1u);
+  EXPECT_EQ(superseded[0].attempt_file, dead->attempt_file);
+  EXPECT_TRUE(after.take_superseded().empty());
+  EXPECT_EQ(after.complete(dead->id, t0 + seconds(1)), Completion::kStale);
+  EXPECT_EQ(after.complete(fresh->id, t0 + seconds(1)), Completion::kCommitted);
+  EXPECT_TRUE(after.all_done());
+}
+
+TEST(TaskTable, RestoredLeaseRenewedByItsWorkerIsKept) {
+  TaskTable before(three_tasks(), seconds(30));
+  const auto held = before.lease(1, t0);
+  TaskTable after(three_tasks(), seconds(30));
+  after.mark_done(1);
+  after.mark_done(2);
+  ASSERT_TRUE(after.restore(before.to_json(), t0));
+  EXPECT_TRUE(after.renew(held->id, after.new_worker_id(), t0));
+  EXPECT_FALSE(after.lease(after.new_worker_id(), t0));
+  EXPECT_TRUE(after.take_superseded().empty());
+  EXPECT_EQ(after.complete(held->id, t0 + seconds(1)), Completion::kCommitted);
+}
+
+// A tampered tasks.json must not name a file outside the soft-label folder
+// (its attempt would be removed as stale).
+TEST(TaskTable, RestoreRefusesAnAttemptFileItWouldNotHaveMade) {
+  TaskTable before(three_tasks(), seconds(10));
+  const auto l = before.lease(1, t0);
+  const std::vector<std::string> bad_names = {
+      "../../victim.txt", "/etc/passwd", "shard-000000.h5",
+      attempt_prefix(l->id + 1) + "shard-000000.h5", attempt_prefix(l->id) + "shard-000001.h5",
+      attempt_prefix(l->id) + "../shard-000000.h5"};
+  for (const std::string& bad : bad_names) {
+    nlohmann::json saved = before.to_json();
+    saved["leases"][0]["attempt_file"] = bad;
+    TaskTable after(three_tasks(), seconds(10));
+    EXPECT_FALSE(after.restore(saved, t0)) << bad;
+    EXPECT_TRUE(after.leases().empty());
+  }
+  // A lease id at or past next_lease never comes back as a new lease's id.
+  nlohmann::json saved = before.to_json();
+  saved["next_lease"] = 1;
+  TaskTable after(three_tasks(), seconds(10));
+  ASSERT_TRUE(after.restore(saved, t0));
+  EXPECT_GT(after.lease(2, t0)->id, l->id);
 }
 
 }  // namespace
