@@ -1,13 +1,30 @@
 #pragma once
 // The checks a job must pass before anything is created, deleted or trained
-// (`condenser validate` runs the same ones): the config against the dataset's
-// headers, the model names, the device, the teacher file (a probe batch) and
-// the prune and soft-label settings against the class count.
+// (`condenser validate` runs the same ones, so validate passes exactly what
+// run accepts): the runtime (threads, device, ranks), the model names, the
+// soft-label and prune settings against the class count and the student,
+// the dataset's headers against the data sizes asked for, and a probe batch
+// through a TorchScript teacher. Cheap: headers, a few images, one small
+// model; never the whole dataset.
+#include <cstdint>
+
 #include "config/config.h"
 
 namespace condenser {
 
-// Throws UsageError naming the first problem and what to do about it.
+// Throws UsageError naming the first problem (the key or file) and what to do.
 void preflight(const Config& config);
+
+// The data sizes preflight found, for tests: the split's sample counts after
+// data.validation_size and the subsets.
+struct DataPlan {
+  int64_t train_file_samples = 0;  // in the training IDX files
+  int64_t test_file_samples = 0;
+  int64_t train_samples = 0;  // used for training (after validation and train_subset)
+  int64_t test_samples = 0;   // used for the test report
+};
+
+// Reads the dataset's headers and checks data.* against them (part of preflight).
+DataPlan check_data_sizes(const Config& config);
 
 }  // namespace condenser

@@ -1,0 +1,99 @@
+#include "coordinator/stages/preflight_teacher.h"
+
+#include <c10/util/Exception.h>
+#include <sys/stat.h>
+#include <torch/script.h>
+#include <torch/torch.h>
+
+#include <sstream>
+
+#include "core/errors.h"
+#include "trainers/model_io.h"
+
+namespace condenser {
+namespace {
+
+std::string shape_text(const at::Tensor& t) {
+  std::ostringstream out;
+  out << t.sizes();
+  return out.str();
+}
+
+// One forward pass; any failure inside the model is the user's teacher not
+// fitting this data, said in one line.
+at::Tensor run_once(torch::jit::Module& teacher, const at::Tensor& x, const std::string& path,
+                    c10::Device device) {
+  const auto fails = [&](const std::string& error) {
+    return UsageError("teacher '" + path + "' fails on " + shape_text(x) +
+                      " float32 images (pixels in [0, 1]): " + last_line(error) +
+                      "; it must take [N, 1, 28, 28] for any N and return [N, classes] logits");
+  };
+  c10::IValue out;
+  try {
+    torch::NoGradGuard no_grad;
+    out = teacher.forward({x.to(device)});
+  } catch (const c10::Error& e) {
+    throw fails(e.what_without_backtrace());
+  } catch (const std::exception& e) {  // the interpreter's own errors (JITException)
+    throw fails(e.what());
+  }
+  if (!out.isTensor()) {
+    throw UsageError("teacher '" + path + "' returns " + out.tagKind() +
+                     ", not a tensor of logits; its forward must return [N, classes]");
+  }
+  return out.toTensor().detach().to(c10::kCPU).to(torch::kFloat32);
+}
+
+void check_output(const at::Tensor& out, int64_t batch, int classes, const std::string& path) {
+  if (out.dim() != 2 || out.size(0) != batch || out.size(1) != classes) {
+    throw UsageError("teacher '" + path + "' returns shape " + shape_text(out) + " for " +
+                     std::to_string(batch) + " images; expected [" + std::to_string(batch) +
+                     ", " + std::to_string(classes) + "] logits (" + std::to_string(classes) +
+                     " classes, and any batch size: was it traced or written for a fixed batch?)");
+  }
+  if (!torch::isfinite(out).all().item<bool>()) {
+    throw UsageError("teacher '" + path + "' returns NaN or infinite logits for the first " +
+                     "training images; check its weights (a diverged or damaged model)");
+  }
+}
+
+}  // namespace
+
+std::string last_line(const std::string& message) {
+  std::istringstream lines(message);
+  std::string line, last;
+  while (std::getline(lines, line)) {
+    if (line.find_first_not_of(" \t\r") != std::string::npos) last = line;
+  }
+  const std::size_t start = last.find_first_not_of(" \t");
+  return start == std::string::npos ? std::string() : last.substr(start);
+}
+
+void probe_teacher(const std::string& path, const at::Tensor& images, int classes,
+                   c10::Device device) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+    throw UsageError("teacher.path '" + path + "' is not a regular file; give a TorchScript "
+                     "file saved with torch.jit.save");
+  }
+  torch::jit::Module teacher = load_module(path, "teacher");
+  teacher.eval();
+  teacher.to(device);
+  const int64_t batch = images.size(0);
+  const at::Tensor together = run_once(teacher, images, path, device);
+  check_output(together, batch, classes, path);
+  const at::Tensor alone = run_once(teacher, images.slice(0, 0, 1), path, device);
+  check_output(alone, 1, classes, path);
+  // Eval-mode outputs of one image do not depend on its batch mates; float
+  // kernels for other batch sizes may differ in the last bits.
+  const double scale = 1.0 + alone.abs().max().item<double>();
+  const double diff = (together[0] - alone[0]).abs().max().item<double>();
+  if (diff > 1e-3 * scale) {
+    throw UsageError("teacher '" + path + "' gives the first training image other logits in a "
+                     "batch of " + std::to_string(batch) + " than alone (max difference " +
+                     std::to_string(diff) + "); a sample's logits must not depend on its batch "
+                     "(BatchNorm in training mode? save the model after model.eval())");
+  }
+}
+
+}  // namespace condenser

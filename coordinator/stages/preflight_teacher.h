@@ -1,0 +1,26 @@
+#pragma once
+// The teacher probe of preflight: a user's TorchScript teacher is loaded and
+// run on a few training images before anything is created or trained, so a
+// wrong model (other input or class count, a fixed batch size, NaN outputs,
+// batch-dependent outputs) is one usage error, not a traceback mid-job.
+#include <ATen/core/Tensor.h>
+#include <c10/core/Device.h>
+
+#include <string>
+
+namespace condenser {
+
+// Loads the teacher at `path` onto `device` and runs it in eval mode on
+// `images` ([B, 1, 28, 28] float32 in [0, 1], B >= 1) and on images[0] alone.
+// Throws UsageError naming the file and the problem: not a regular file or
+// not TorchScript, forward fails (the error's last line), the output is not
+// [B, classes], holds NaN or infinity, or row 0 of the batch differs from the
+// single image's output by more than a float tolerance.
+void probe_teacher(const std::string& path, const at::Tensor& images, int classes,
+                   c10::Device device);
+
+// The last non-empty line of a (TorchScript) error message: the line that
+// says what failed, without the interpreter's traceback.
+std::string last_line(const std::string& message);
+
+}  // namespace condenser
