@@ -1,9 +1,12 @@
 #include "core/stop_signals.h"
 
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <csignal>
+#include <cstdlib>
+#include <string>
 #include <initializer_list>
 
 namespace condenser {
@@ -31,5 +34,19 @@ void install_stop_signals() {
 }
 
 bool stop_requested() { return g_stop; }
+
+bool bind_to_parent_process() {
+  const char* parent = std::getenv(kLocalWorkerParentEnv);
+  if (parent == nullptr || *parent == '\0') return false;
+  ::signal(SIGINT, SIG_IGN);
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  // The parent may have died before prctl: then we were re-parented already.
+  if (std::to_string(::getppid()) != parent) {
+    static const char message[] = "condenser: worker: the job that started it is gone; exiting\n";
+    (void)!write(STDERR_FILENO, message, sizeof(message) - 1);
+    _exit(1);
+  }
+  return true;
+}
 
 }  // namespace condenser

@@ -12,6 +12,7 @@
 #include "core/errors.h"
 #include "core/files.h"
 #include "core/log.h"
+#include "core/stop_signals.h"
 #include "protocol/address.h"
 #include "protocol/frame_client.h"
 #include "protocol/job_token.h"
@@ -94,12 +95,19 @@ struct WorkerState {
   BackgroundWriter writer;
   std::set<int64_t> held;
   std::deque<msg::TaskDone> unacked;
+  // The give-up clock: when the coordinator last answered, and since when it
+  // has not (reset by the first failure after an answer). A connect alone
+  // does not count: a port may accept and never answer.
+  std::chrono::steady_clock::time_point last_reply{}, unreachable_since =
+                                                         std::chrono::steady_clock::now();
+  milliseconds give_up_after{60000};
 };
 
 // The coordinator's answer; an error frame (it then closes) ends the
 // connection with its message.
-Frame reply(FrameClient& client) {
-  Frame f = client.receive(kReplyTimeout);
+Frame reply(FrameClient& client, WorkerState& w, milliseconds timeout = kReplyTimeout) {
+  Frame f = client.receive(timeout);
+  w.last_reply = std::chrono::steady_clock::now();
   if (f.type == MessageType::kError) {
     throw RuntimeFailure("worker: the coordinator closed the connection: " +
                          msg::decode<msg::Error>(f).message);
@@ -126,7 +134,7 @@ void report(FrameClient& client, WorkerState& w, Heartbeat& heartbeat) {
   }
   while (!w.unacked.empty()) {
     client.send(w.unacked.front());
-    const msg::DoneAck ack = msg::decode<msg::DoneAck>(reply(client));
+    const msg::DoneAck ack = msg::decode<msg::DoneAck>(reply(client, w));
     if (!ack.committed) log_warn("worker: task not committed: ", ack.reason);
     w.held.erase(w.unacked.front().lease);
     w.unacked.pop_front();
@@ -138,7 +146,12 @@ void report(FrameClient& client, WorkerState& w, Heartbeat& heartbeat) {
 milliseconds handshake(FrameClient& client, const WorkerOptions& o, const std::string& token,
                        WorkerState& w) {
   client.send(msg::Hello{token, o.name, ::getpid()});
-  const Frame answer = reply(client);
+  // A coordinator that accepts but never answers: wait no longer than the
+  // give-up time left (at least 1 s).
+  const auto waited = std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() -
+                                                               w.unreachable_since);
+  const Frame answer =
+      reply(client, w, std::clamp(w.give_up_after - waited, milliseconds(1000), kReplyTimeout));
   if (answer.type == MessageType::kRefused) {
     throw UsageError("worker: the coordinator refused this worker: " +
                      msg::decode<msg::Refused>(answer).reason);
@@ -197,7 +210,7 @@ Session serve(FrameClient& client, const WorkerOptions& o, const std::string& to
       return Session::kStopped;
     }
     client.send(msg::GetTask{});
-    const Frame answer = reply(client);
+    const Frame answer = reply(client, w);
     if (answer.type == MessageType::kNoMoreWork) {
       w.writer.wait_idle();
       report(client, w, heartbeat);
@@ -230,17 +243,17 @@ int run_worker(const WorkerOptions& options) {
     ::gethostname(host, sizeof host - 1);
     o.name = std::string(host) + ":" + std::to_string(::getpid());
   }
+  bind_to_parent_process();  // a local worker dies with its job
   if (o.threads > 0) at::set_num_threads(o.threads);
   resolve_device(o.device);  // a bad --device is a usage error before connecting
   WorkerState state;
+  state.give_up_after = o.give_up_after;
   FrameClient client;
   milliseconds backoff{100};
-  auto last_contact = std::chrono::steady_clock::now();
   for (;;) {
+    const auto attempt = std::chrono::steady_clock::now();
     try {
       client.connect(coordinator, milliseconds(5000));
-      last_contact = std::chrono::steady_clock::now();
-      backoff = milliseconds(100);
       const Session end = serve(client, o, token, state);
       if (end != Session::kLost) {
         log_info(end == Session::kStopped ? "worker: stopped on request"
@@ -257,7 +270,12 @@ int run_worker(const WorkerOptions& options) {
         log_info("worker: stopped on request (", e.what(), ")");
         return 0;  // what was not reported is labelled again by the next run
       }
-      if (std::chrono::steady_clock::now() - last_contact > o.give_up_after) {
+      // The coordinator answered on this connection: a new outage starts now.
+      if (state.last_reply > attempt) {
+        state.unreachable_since = std::chrono::steady_clock::now();
+        backoff = milliseconds(100);
+      }
+      if (std::chrono::steady_clock::now() - state.unreachable_since > o.give_up_after) {
         throw RuntimeFailure("worker: gave up on coordinator " + o.coordinator + " after " +
                              std::to_string(o.give_up_after.count() / 1000) + " s: " + e.what());
       }

@@ -46,9 +46,10 @@ TaskTable load_table(const LabelServiceSetup& setup, const std::vector<LabelTask
         saved.value("job", nlohmann::json()) != to_json(setup.spec)) {
       log_info("coordinator: ", table_path, " belongs to another labelling job; not resumed");
     } else if (table.restore(saved, Clock::now())) {
-      log_info("coordinator: resumed the task table (", table.count(TaskState::kLeased),
-               " lease(s) kept for their workers, ", table.count(TaskState::kDone), "/",
-               tasks.size(), " tasks done)");
+      log_info("coordinator: resumed the task table (", table.count(TaskState::kDone), "/",
+               tasks.size(), " tasks done; ", table.count(TaskState::kLeased),
+               " lease(s) of the previous coordinator, kept only if their workers renew them "
+               "before another worker asks for work)");
     }
   }
   sweep_stale_attempts(setup.spec.soft_label_dir, table);
@@ -96,10 +97,10 @@ void serve_until_done(ControlServer& server, const TaskTable& table,
       shards_seen = committed.shards.size();
       hooks.committed(committed);
     }
-    const int running = workers.poll();
+    const int running = workers.poll(/*restart=*/!done);
     if (!done && local_workers > 0 && running == 0 && !workers.failures().empty()) {
-      throw RuntimeFailure("labelling stopped: " + workers.failures().front() +
-                           " and no local worker is left (see its log above)");
+      throw RuntimeFailure("labelling stopped: " + workers.failures().back() +
+                           " and no local worker is left (restarts used up; see its log above)");
     }
   }
 }
