@@ -38,6 +38,18 @@ void fail_this_rank(const Communicator& world, const std::exception& e) {
                                 : static_cast<int>(ExitCode::kRuntime));
 }
 
+// `word` as one shell word: as is when it is made of safe characters only,
+// else in single quotes (a ' inside written as '\''), so a printed command
+// can be pasted back whatever the run directory or an override contains.
+std::string shell_quoted(const std::string& word) {
+  const char* safe =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_@%+=:,./-";
+  if (!word.empty() && word.find_first_not_of(safe) == std::string::npos) return word;
+  std::string out = "'";
+  for (const char c : word) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
 }  // namespace
 
 int command_validate(const RunArgs& args) {
@@ -82,8 +94,9 @@ int command_run(const RunArgs& args) {
   } catch (const JobStopped& stopped) {
     if (root) {
       std::cout << "\ncondenser: stopped on request; checkpoint written. Resume with:\n  condenser run "
-                << args.config_path << " --run-dir " << options.run_dir << " --resume auto";
-      for (const auto& o : args.overrides) std::cout << " " << o;
+                << shell_quoted(args.config_path) << " --run-dir " << shell_quoted(options.run_dir)
+                << " --resume auto";
+      for (const auto& o : args.overrides) std::cout << " " << shell_quoted(o);
       std::cout << "\n";
     }
     return 0;

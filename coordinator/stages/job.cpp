@@ -2,8 +2,13 @@
 
 #include <torch/torch.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
+#include <optional>
 #include <thread>
 
 #include "cluster/communicator.h"
@@ -100,6 +105,21 @@ void start_job(JobContext& job) {
                      : std::string());
 }
 
+// Every check passed: the job may now write. config.resolved.yaml, the token,
+// and, on a fresh start, no checkpoints and an empty metrics.jsonl; only
+// inside a folder that carries condenser's marker (the claim made sure).
+void begin_writing(RunDirClaim& claim, const Config& config, bool fresh) {
+  const RunPaths& paths = claim.paths();
+  claim.commit(config);
+  ensure_job_token(paths.token);
+  if (fresh && path_exists(paths.marker)) {
+    remove_tree(paths.root + "/checkpoints");  // a fresh start keeps none
+    if (::truncate(paths.metrics.c_str(), 0) != 0 && errno != ENOENT) {
+      throw RuntimeFailure("cannot empty '" + paths.metrics + "': " + std::strerror(errno));
+    }
+  }
+}
+
 }  // namespace
 
 int apply_thread_count(const Config& config) {
@@ -116,23 +136,29 @@ JobReport run_job(const Config& config, const JobOptions& options) {
   const bool root = options.comm == nullptr || options.comm->rank() == 0;
   // Everything a user can get wrong is refused before the run directory is touched.
   preflight(config);
-  // Rank 0 prepares the run directory before any other rank looks into it.
-  RunPaths paths = root ? prepare_run_dir(options.run_dir, config) : RunPaths::at(options.run_dir);
-  if (root) ensure_job_token(paths.token);
+  check_run_name(config.name);
+  // Rank 0 claims the run directory for the job's life (checked, marked,
+  // locked); a refusal before begin_writing undoes whatever the claim made.
+  std::optional<RunDirClaim> claim;
+  if (root) claim.emplace(options.run_dir);
+  const RunPaths paths = RunPaths::at(options.run_dir);
   std::optional<Checkpoint> from = resume_point(options, paths);
-  if (!from && root) remove_tree(paths.root + "/checkpoints");  // a fresh start keeps none
+  if (from) check_resume_compatible(*from, config, options.comm ? options.comm->size() : 1);
   if (from && root) trim_metrics_after(paths.metrics, *from);
+  if (root) claim->track_file(paths.metrics);
   JobOptions ranks = options;  // pipelined labelling narrows comm to the student ranks
   JobContext job{config, ranks, resolve_device(config.runtime.device, discover_rank_env().local_rank), paths,
-                 MetricsLog(root ? paths.metrics : "", /*truncate=*/!from)};
+                 MetricsLog(root ? paths.metrics : "", /*truncate=*/false)};
   job.barrier();
   start_job(job);
   load_data(job);
+  if (from) job.report = report_from_json(from->report, from->path + "/state.json");
+  if (root) begin_writing(*claim, config, /*fresh=*/!from);
+  job.barrier();  // the run directory is ready before any rank writes into it
   const std::unique_ptr<ProgressReporter> progress =
       make_job_progress(config, options.run_dir, static_cast<int64_t>(job.train.indices.size()));
   job.progress = progress.get();
 
-  if (from) job.report = report_from_json(from->report, from->path + "/state.json");
   JobCheckpoints checkpoints(job, std::move(from));
 
   torch::jit::Module teacher = teacher_stage(job, checkpoints);

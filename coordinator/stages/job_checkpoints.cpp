@@ -49,25 +49,28 @@ StageOrder stage_index(const std::string& stage) {
 
 }  // namespace
 
-JobCheckpoints::JobCheckpoints(JobContext& job, std::optional<Checkpoint> from)
-    : job_(job), from_(std::move(from)) {
-  if (!from_) return;
-  const std::vector<std::string> diff = config_differences(from_->config, config_map(job.config));
+void check_resume_compatible(const Checkpoint& from, const Config& config, int world) {
+  const std::vector<std::string> diff = config_differences(from.config, config_map(config));
   if (!diff.empty()) {
     std::string keys;
     for (const auto& k : diff) keys += (keys.empty() ? "" : ", ") + k;
-    throw UsageError("checkpoint '" + from_->path + "' was made with another config; these keys "
+    throw UsageError("checkpoint '" + from.path + "' was made with another config; these keys "
                      "differ: " + keys + "; run with the same config, or --resume none to start over");
   }
-  int world = job.options.comm ? job.options.comm->size() : 1;
   // Pipelined labelling: the stages after the teacher's train on the ranks
   // that do not label (coordinator/stages/label_stage.h).
-  if (from_->stage != "teacher") world -= job.config.roles.teacher_ranks;
-  if (!from_->stage_done && from_->resume.rng_states.size(0) != world) {
-    throw UsageError("checkpoint '" + from_->path + "' was made by " +
-                     std::to_string(from_->resume.rng_states.size(0)) + " rank(s), this job has " +
+  if (from.stage != "teacher") world -= config.roles.teacher_ranks;
+  if (!from.stage_done && from.resume.rng_states.size(0) != world) {
+    throw UsageError("checkpoint '" + from.path + "' was made by " +
+                     std::to_string(from.resume.rng_states.size(0)) + " rank(s), this job has " +
                      std::to_string(world) + "; resume with the same number of ranks");
   }
+}
+
+JobCheckpoints::JobCheckpoints(JobContext& job, std::optional<Checkpoint> from)
+    : job_(job), from_(std::move(from)) {
+  if (!from_) return;
+  check_resume_compatible(*from_, job.config, job.options.comm ? job.options.comm->size() : 1);
   log_info("resume: from ", from_->path, " (stage ", from_->stage,
            from_->stage_done ? ", done" : ", epoch " + std::to_string(from_->resume.cursor.epoch + 1) +
                                               ", batch " + std::to_string(from_->resume.cursor.batch),

@@ -33,6 +33,11 @@ inline void stop_if_interrupted(const StageResult& r) {
 // lines of metrics.jsonl past the checkpoint (and a line torn by the kill).
 void trim_metrics_after(const std::string& path, const Checkpoint& from);
 
+// UsageError when `from` was made with another config (naming the keys) or
+// inside a stage with another number of ranks (`world`: this job's ranks).
+// The job checks this before it writes anything into the run directory.
+void check_resume_compatible(const Checkpoint& from, const Config& config, int world);
+
 class JobCheckpoints {
  public:
   // `from` is the checkpoint a resumed job starts from (nullopt: fresh).

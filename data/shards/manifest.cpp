@@ -4,6 +4,7 @@
 
 #include "core/errors.h"
 #include "core/files.h"
+#include "core/path_inside.h"
 #include "core/sha256.h"
 #include "data/shards/shard_format.h"
 
@@ -105,7 +106,15 @@ void save_manifest(const std::string& path, const Manifest& m) {
   atomic_write_file(path, j.dump(2) + "\n");
 }
 
+bool is_contained_shard(const std::string& soft_label_dir, const std::string& file) {
+  return is_single_component(file) && resolves_inside(soft_label_dir, file);
+}
+
 void verify_shard(const std::string& soft_label_dir, const ManifestEntry& entry) {
+  if (!is_contained_shard(soft_label_dir, entry.file)) {
+    throw UsageError("manifest entry '" + entry.file + "' is not a shard inside '" +
+                     soft_label_dir + "'; run with --relabel");
+  }
   const std::string path = soft_label_dir + "/" + entry.file;
   if (!path_exists(path)) {
     throw UsageError("soft-label shard '" + path +

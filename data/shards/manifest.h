@@ -51,9 +51,16 @@ Manifest load_manifest(const std::string& path);
 // Pretty JSON, replaced atomically (atomic_write_file). RuntimeFailure on I/O errors.
 void save_manifest(const std::string& path, const Manifest& manifest);
 
+// True when `file` (a manifest entry) names a shard inside soft_label_dir:
+// one path component (no '/', not "." or "..") that is not a symlink
+// leading out of it (core/path_inside.h). Only such entries may be read,
+// moved or listed: a manifest is a file anyone may have edited.
+bool is_contained_shard(const std::string& soft_label_dir, const std::string& file);
+
 // Checks that soft_label_dir/entry.file exists and its sha256 equals
 // entry.sha256. UsageError naming the file (and expected vs actual hash)
-// otherwise, with the advice to relabel.
+// otherwise, with the advice to relabel; also when it is not
+// is_contained_shard (then nothing is read).
 void verify_shard(const std::string& soft_label_dir, const ManifestEntry& entry);
 
 }  // namespace condenser

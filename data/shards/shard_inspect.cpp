@@ -1,5 +1,6 @@
 #include "data/shards/shard_inspect.h"
 
+#include <dirent.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -31,6 +32,11 @@ ShardReport inspect_one(const ShardInspection& in, const ManifestEntry& e,
                         std::vector<std::pair<int64_t, int32_t>>* pairs) {
   ShardReport r;
   r.entry = e;
+  if (!is_contained_shard(in.soft_label_dir, e.file)) {
+    r.problems.push_back(e.file + ": not a shard inside " + in.soft_label_dir +
+                         " (a path, '..' or a symlink leading out); not opened");
+    return r;
+  }
   const std::string path = in.soft_label_dir + "/" + e.file;
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
@@ -132,6 +138,61 @@ void check_positions(ShardInspection* in) {
   }
 }
 
+// The "reason: ..." line of a quarantined shard's note ("" when unreadable).
+std::string quarantine_reason(const std::string& note) {
+  struct stat st {};
+  if (::lstat(note.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > 64 * 1024) return "";
+  std::string text;
+  try {
+    text = read_file(note);
+  } catch (const Error&) {
+    return "";
+  }
+  const auto at = text.find("reason: ");
+  if (at == std::string::npos) return "";
+  const auto end = text.find('\n', at);
+  return text.substr(at + 8, end == std::string::npos ? std::string::npos : end - at - 8);
+}
+
+// What soft_labels/quarantine/ holds: every file but the .reason.txt notes.
+std::vector<QuarantinedShard> list_quarantine(const std::string& dir) {
+  std::vector<QuarantinedShard> out;
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return out;
+  const std::string note = ".reason.txt";
+  while (const dirent* e = ::readdir(d)) {
+    const std::string name = e->d_name;
+    if (name == "." || name == ".." ||
+        (name.size() > note.size() && name.compare(name.size() - note.size(), note.size(), note) == 0)) {
+      continue;
+    }
+    QuarantinedShard q;
+    q.file = name;
+    struct stat st {};
+    if (::lstat((dir + "/" + name).c_str(), &st) == 0) q.bytes = static_cast<uint64_t>(st.st_size);
+    q.reason = quarantine_reason(dir + "/" + name + note);
+    out.push_back(std::move(q));
+  }
+  ::closedir(d);
+  std::sort(out.begin(), out.end(),
+            [](const QuarantinedShard& a, const QuarantinedShard& b) { return a.file < b.file; });
+  return out;
+}
+
+std::string format_quarantine(const ShardInspection& in) {
+  if (in.quarantined.empty()) {
+    return "quarantine: " + std::string(path_exists(in.quarantine_dir) ? "empty" : "none") + "\n";
+  }
+  std::string out = "quarantine: " + std::to_string(in.quarantined.size()) + " file(s) in " +
+                    in.quarantine_dir +
+                    ", moved out of use by an earlier run (not read; delete them when done):\n";
+  for (const QuarantinedShard& q : in.quarantined) {
+    out += "  " + q.file + " (" + std::to_string(q.bytes) + " bytes): " +
+           (q.reason.empty() ? "no reason recorded" : q.reason) + "\n";
+  }
+  return out;
+}
+
 }  // namespace
 
 ShardInspection inspect_shards(const std::string& dir) {
@@ -157,6 +218,8 @@ ShardInspection inspect_shards(const std::string& dir) {
     for (const std::string& p : in.shards.back().problems) in.problems.push_back(p);
   }
   check_positions(&in);
+  in.quarantine_dir = in.soft_label_dir + "/quarantine";
+  in.quarantined = list_quarantine(in.quarantine_dir);
 
   // Sorting beats a hash set here: 12 bytes per row and no per-node overhead.
   std::sort(pairs.begin(), pairs.end());
@@ -216,6 +279,7 @@ std::string format_inspection(const ShardInspection& in) {
       static_cast<long long>(in.distinct_pairs), static_cast<long long>(in.expected_pairs),
       static_cast<long long>(in.duplicate_pairs), static_cast<long long>(in.missing_pairs));
   out += line;
+  out += format_quarantine(in);
   for (const std::string& p : in.problems) out += "  problem: " + p + "\n";
   out += in.ok ? "OK\n" : "PROBLEMS: " + std::to_string(in.problems.size()) + "\n";
   return out;

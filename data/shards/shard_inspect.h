@@ -31,6 +31,14 @@ struct ShardReport {
   std::vector<std::string> problems;  // empty when this shard is fine
 };
 
+// A file in soft_labels/quarantine/: a shard an earlier resume moved out
+// of use (bad checksum, unreadable, another teacher...), with why.
+struct QuarantinedShard {
+  std::string file;    // its name in the quarantine folder
+  std::string reason;  // the "reason:" line of FILE.reason.txt ("" when there is none)
+  uint64_t bytes = 0;
+};
+
 struct ShardInspection {
   std::string run_dir;         // holds manifest.json
   std::string soft_label_dir;  // holds the shards
@@ -44,6 +52,8 @@ struct ShardInspection {
   int64_t missing_pairs = 0;    // max(0, expected_pairs - distinct_pairs)
   // Positions of the labelled sample list no shard covers, as [begin, end).
   std::vector<std::pair<int64_t, int64_t>> position_gaps;
+  std::string quarantine_dir;                // soft_label_dir + "/quarantine"
+  std::vector<QuarantinedShard> quarantined;  // sorted by name; not used, not a problem
   std::vector<std::string> problems;  // every problem found, one line each
   bool ok = false;  // no gap, duplicate, missing pair, bad checksum or unreadable shard
 };
@@ -51,11 +61,13 @@ struct ShardInspection {
 // `dir` is either the run dir (manifest.json + soft_labels/) or the
 // soft_labels dir whose parent holds manifest.json. UsageError when neither
 // has a manifest or it is malformed; problems with shards are reported in
-// the result, not thrown.
+// the result, not thrown. A manifest entry that is not a shard inside the
+// soft_labels dir (is_contained_shard) is a problem and is never opened.
 ShardInspection inspect_shards(const std::string& dir);
 
 // A readable multi-line report: manifest summary, one table row per shard,
-// coverage, and the problem list (ends with "OK" or "PROBLEMS: n").
+// coverage, what quarantine/ holds, and the problem list (ends with "OK" or
+// "PROBLEMS: n").
 std::string format_inspection(const ShardInspection& inspection);
 
 }  // namespace condenser

@@ -63,6 +63,11 @@ std::string shard_problem(const std::string& dir, const Manifest& m, const Manif
 
 std::string quarantine_shard(const std::string& soft_label_dir, const std::string& file,
                              const std::string& reason) {
+  if (!is_contained_shard(soft_label_dir, file)) {
+    throw UsageError("will not quarantine '" + file + "': it is not a file inside '" +
+                     soft_label_dir + "' (a manifest entry must be a shard's own name); fix or "
+                     "remove that manifest entry");
+  }
   const std::string from = soft_label_dir + "/" + file;
   if (!path_exists(from)) {
     throw RuntimeFailure("cannot quarantine soft-label shard '" + from + "': it does not exist");
@@ -88,6 +93,13 @@ std::vector<ManifestEntry> verify_or_quarantine(const std::string& soft_label_di
                                                 Manifest& manifest) {
   std::vector<ManifestEntry> kept, removed;
   for (const ManifestEntry& e : manifest.shards) {  // copies: manifest intact if we throw
+    if (!is_contained_shard(soft_label_dir, e.file)) {
+      // Someone edited the manifest: the entry is dropped, its path never touched.
+      log_warn("manifest entry '", e.file, "' is not a shard inside ", soft_label_dir,
+               " (a path, '..' or a symlink leading out); ignored, left untouched; will relabel");
+      removed.push_back(e);
+      continue;
+    }
     bool missing = false;
     const std::string problem = shard_problem(soft_label_dir, manifest, e, &missing);
     if (problem.empty()) {

@@ -17,7 +17,8 @@ namespace condenser {
 // Renames soft_label_dir/file to soft_label_dir/quarantine/NAME (NAME is the
 // file's base name, or NAME.1, NAME.2, ... if taken), writes NAME.reason.txt
 // beside it (the original path and `reason`), fsyncs both directories, and
-// returns the new path. RuntimeFailure if the file is missing or on I/O errors.
+// returns the new path. UsageError (nothing moved) unless
+// is_contained_shard; RuntimeFailure if the file is missing or on I/O errors.
 std::string quarantine_shard(const std::string& soft_label_dir, const std::string& file,
                              const std::string& reason);
 
@@ -25,7 +26,8 @@ std::string quarantine_shard(const std::string& soft_label_dir, const std::strin
 // sha256 matches the entry, it reads as a shard (read_shard_index), its
 // teacher_sha256, dataset_fingerprint, temperature, num_classes and top_k
 // equal the manifest's, and its rows equal the entry's rows, which equal
-// (task_end - task_begin) * views. Bad shards are quarantined (missing ones
+// (task_end - task_begin) * views. Entries that are not is_contained_shard
+// are dropped without touching anything. Bad shards are quarantined (missing ones
 // just dropped), removed from manifest.shards, and returned in manifest order
 // for relabelling. The caller saves the manifest. Each problem is logged as
 // one warning line.

@@ -1,0 +1,77 @@
+#include "core/path_inside.h"
+
+#include <sys/stat.h>
+
+#include <climits>
+#include <cstdlib>
+
+#include "core/errors.h"
+
+namespace condenser {
+namespace {
+
+// realpath(3) into a string; false when it cannot be resolved.
+bool real_path(const std::string& path, std::string* out) {
+  char buf[PATH_MAX];
+  if (::realpath(path.c_str(), buf) == nullptr) return false;
+  *out = buf;
+  return true;
+}
+
+bool is_within(const std::string& real_root, const std::string& real) {
+  if (real == real_root) return true;
+  const std::string prefix = real_root == "/" ? "/" : real_root + "/";
+  return real.compare(0, prefix.size(), prefix) == 0;
+}
+
+bool has_dotdot(const std::string& relative) {
+  size_t start = 0;
+  while (start <= relative.size()) {
+    size_t end = relative.find('/', start);
+    if (end == std::string::npos) end = relative.size();
+    if (relative.compare(start, end - start, "..") == 0 && end - start == 2) return true;
+    start = end + 1;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool is_single_component(const std::string& name) {
+  return !name.empty() && name != "." && name != ".." &&
+         name.find('/') == std::string::npos && name.find('\0') == std::string::npos;
+}
+
+bool resolves_inside(const std::string& root, const std::string& relative) {
+  if (relative.empty() || relative.front() == '/' || has_dotdot(relative) ||
+      relative.find('\0') != std::string::npos) {
+    return false;
+  }
+  std::string real_root;
+  if (!real_path(root, &real_root)) return false;
+  // The deepest part that exists decides: symlinks can only be there.
+  std::string path = root + "/" + relative;
+  while (true) {
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) == 0) {
+      std::string real;
+      if (!real_path(path, &real)) return false;  // a dangling symlink (or a loop)
+      return is_within(real_root, real);
+    }
+    const auto slash = path.find_last_of('/');
+    if (slash == std::string::npos || path.size() <= root.size()) return false;
+    path.resize(slash);
+  }
+}
+
+std::string path_inside(const std::string& root, const std::string& relative,
+                        const std::string& what) {
+  if (!resolves_inside(root, relative)) {
+    throw UsageError(what + " '" + relative + "' leads outside '" + root +
+                     "' (an absolute path, '..' or a symlink pointing out); condenser only "
+                     "touches files inside the run directory: fix or remove that entry");
+  }
+  return root + "/" + relative;
+}
+
+}  // namespace condenser
