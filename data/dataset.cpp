@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
+
 #include "core/errors.h"
 #include "core/sha256.h"
 #include "data/idx_reader.h"
@@ -35,6 +37,16 @@ int64_t check_dims(const FashionMnistFiles& files, const std::vector<int64_t>& i
   return images[0];
 }
 
+// Labels 0..9, each class present (the soft labels and the models have 10
+// outputs); a file with fewer or more classes is not Fashion-MNIST.
+void check_classes(const FashionMnistFiles& files, const std::vector<uint8_t>& labels) {
+  const uint8_t top = *std::max_element(labels.begin(), labels.end());
+  if (top + 1 != kFashionMnistClasses) {
+    throw UsageError("'" + files.labels + "' has " + std::to_string(top + 1) +
+                     " classes (labels 0.." + std::to_string(top) + "); Fashion-MNIST has 10");
+  }
+}
+
 at::Tensor to_float_images(std::vector<uint8_t>& bytes, int64_t n) {
   return torch::from_blob(bytes.data(), {n, 1, kFashionMnistSide, kFashionMnistSide},
                           torch::kUInt8)
@@ -49,14 +61,17 @@ FashionMnistFiles fashion_mnist_files(const std::string& dir, bool train) {
   return {prefix + "-images-idx3-ubyte.gz", prefix + "-labels-idx1-ubyte.gz"};
 }
 
-int64_t check_fashion_mnist_headers(const std::string& dir, bool train) {
+int64_t check_fashion_mnist_split(const std::string& dir, bool train) {
   const FashionMnistFiles files = fashion_mnist_files(dir, train);
   const IdxHeader images = read_idx_header(files.images);  // images first, as the full load
-  return check_dims(files, images.dims, read_idx_header(files.labels).dims);
+  const IdxArray labels = read_idx(files.labels);
+  const int64_t n = check_dims(files, images.dims, labels.dims);
+  check_classes(files, labels.bytes);
+  return n;
 }
 
 at::Tensor fashion_mnist_first_images(const std::string& dir, bool train, int64_t rows) {
-  const int64_t n = check_fashion_mnist_headers(dir, train);
+  const int64_t n = check_fashion_mnist_split(dir, train);
   IdxArray images = read_idx_rows(fashion_mnist_files(dir, train).images, rows);
   return to_float_images(images.bytes, std::min(rows, n));
 }
@@ -69,11 +84,8 @@ ImageDataset load_fashion_mnist(const std::string& dir, bool train) {
   ImageDataset ds;
   ds.images = to_float_images(images.bytes, n);
   ds.labels = torch::from_blob(labels.bytes.data(), {n}, torch::kUInt8).to(torch::kInt64);
-  ds.num_classes = static_cast<int>(ds.labels.max().item<int64_t>()) + 1;
-  if (ds.num_classes != kFashionMnistClasses) {
-    throw UsageError("'" + files.labels + "' has " + std::to_string(ds.num_classes) +
-                     " classes; Fashion-MNIST has 10");
-  }
+  check_classes(files, labels.bytes);
+  ds.num_classes = kFashionMnistClasses;
   Sha256 hash;
   hash.update(images.bytes.data(), images.bytes.size());
   hash.update(labels.bytes.data(), labels.bytes.size());

@@ -26,13 +26,15 @@ struct FashionMnistFiles {
 };
 FashionMnistFiles fashion_mnist_files(const std::string& dir, bool train);
 
-// Reads only the two headers of a split (a few bytes each) and checks them:
-// images [N, 28, 28] and labels [N] with the same N > 0. Returns N. Throws
-// UsageError naming the file and what is wrong (missing, no samples, other
-// image size, counts that disagree, a damaged header).
-int64_t check_fashion_mnist_headers(const std::string& dir, bool train);
+// Checks a split without loading its images: the images file's header and
+// the labels (one byte a sample, 60 KB for Fashion-MNIST). Images must be
+// [N, 28, 28] and labels [N] with the same N > 0, holding the classes 0..9.
+// Returns N. Throws UsageError naming the file and what is wrong (missing,
+// no samples, other image size, counts that disagree, a damaged header,
+// labels outside 0..9).
+int64_t check_fashion_mnist_split(const std::string& dir, bool train);
 
-// The first `rows` images of a split (headers checked as above) as
+// The first `rows` images of a split (checked as above) as
 // [rows, 1, 28, 28] float32 in [0, 1], reading no further into the file.
 at::Tensor fashion_mnist_first_images(const std::string& dir, bool train, int64_t rows);
 

@@ -96,8 +96,8 @@ at::Tensor probe_images(const Config& config, const DataPlan& plan) {
 DataPlan check_data_sizes(const Config& config) {
   const DataConfig& d = config.data;
   DataPlan plan;
-  plan.train_file_samples = check_fashion_mnist_headers(d.path, /*train=*/true);
-  plan.test_file_samples = check_fashion_mnist_headers(d.path, /*train=*/false);
+  plan.train_file_samples = check_fashion_mnist_split(d.path, /*train=*/true);
+  plan.test_file_samples = check_fashion_mnist_split(d.path, /*train=*/false);
   const std::string where = " in '" + d.path + "'";
   if (d.validation_size >= plan.train_file_samples) {
     throw UsageError("data.validation_size = " + count(d.validation_size) +

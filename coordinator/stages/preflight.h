@@ -3,9 +3,9 @@
 // (`condenser validate` runs the same ones, so validate passes exactly what
 // run accepts): the runtime (threads, device, ranks), the model names, the
 // soft-label and prune settings against the class count and the student,
-// the dataset's headers against the data sizes asked for, and a probe batch
-// through a TorchScript teacher. Cheap: headers, a few images, one small
-// model; never the whole dataset.
+// the dataset (image headers, labels) against the data sizes asked for, and
+// a probe batch through a TorchScript teacher. Cheap: headers, the labels,
+// a few images, one small model; never the whole dataset.
 #include <cstdint>
 
 #include "config/config.h"
@@ -24,7 +24,7 @@ struct DataPlan {
   int64_t test_samples = 0;   // used for the test report
 };
 
-// Reads the dataset's headers and checks data.* against them (part of preflight).
+// Checks the dataset (image headers, labels) and data.* against it (part of preflight).
 DataPlan check_data_sizes(const Config& config);
 
 }  // namespace condenser

@@ -208,7 +208,7 @@ TEST(FashionMnist, LoadsScaledImagesLabelsAndFingerprint) {
   both.insert(both.end(), labels.begin(), labels.end());
   EXPECT_EQ(ds.fingerprint, sha256_hex(both.data(), both.size()));
   // The header-only check and the first images agree with the full load.
-  EXPECT_EQ(check_fashion_mnist_headers(tmp.path, true), 20);
+  EXPECT_EQ(check_fashion_mnist_split(tmp.path, true), 20);
   const at::Tensor first = fashion_mnist_first_images(tmp.path, true, 4);
   EXPECT_TRUE(torch::equal(first, ds.images.slice(0, 0, 4)));
 }
@@ -221,7 +221,7 @@ void expect_split_refused(const std::string& dir, const std::string& file,
       if (full) {
         load_fashion_mnist(dir, false);
       } else {
-        check_fashion_mnist_headers(dir, false);
+        check_fashion_mnist_split(dir, false);
       }
       ADD_FAILURE() << "no error for " << file;
     } catch (const UsageError& e) {
@@ -239,7 +239,10 @@ TEST(FashionMnist, InconsistentFilesAreUsageErrors) {
   expect_split_refused(tmp.path, "t10k-labels-idx1-ubyte.gz", "19 labels");
   for (auto& l : labels) l %= 5;  // only 5 classes
   write_mini_fashion(tmp.path, "t10k", ramp(20 * kPixels), labels, 20, 20);
-  EXPECT_THROW(load_fashion_mnist(tmp.path, false), UsageError);
+  expect_split_refused(tmp.path, "t10k-labels-idx1-ubyte.gz", "has 5 classes (labels 0..4)");
+  labels[7] = 12;  // a label past the classes
+  write_mini_fashion(tmp.path, "t10k", ramp(20 * kPixels), labels, 20, 20);
+  expect_split_refused(tmp.path, "t10k-labels-idx1-ubyte.gz", "has 13 classes");
   try {
     load_fashion_mnist(tmp.path + "/nowhere", true);
     FAIL();
