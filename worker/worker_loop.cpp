@@ -202,6 +202,10 @@ void label(FrameClient& client, WorkerState& w, Heartbeat& heartbeat, const msg:
 Session serve(FrameClient& client, const WorkerOptions& o, const std::string& token,
               WorkerState& w) {
   Heartbeat heartbeat(client, handshake(client, o, token, w), w.held);
+  // Reconnected holding leases (the coordinator may have restarted): claim
+  // them before asking for work, or an idle worker, this one included, may
+  // be given their tasks.
+  if (!w.held.empty()) client.send(msg::Heartbeat{{w.held.begin(), w.held.end()}});
   for (;;) {
     report(client, w, heartbeat);
     if (o.stop && o.stop()) {
