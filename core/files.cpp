@@ -15,8 +15,15 @@
 namespace condenser {
 namespace {
 
+// The cause, and for a full or read-only disk what to do about it.
 std::string sys_error(const std::string& what, const std::string& path, int err) {
-  return what + " '" + path + "': " + std::strerror(err);
+  std::string message = what + " '" + path + "': " + std::strerror(err);
+  if (err == ENOSPC || err == EDQUOT) {
+    message += "; free space on that disk (or use another --run-dir) and run again";
+  } else if (err == EROFS) {
+    message += "; the file system is read-only: use a writable --run-dir";
+  }
+  return message;
 }
 
 // Closes the fd on scope exit (set fd = -1 to take over closing).
@@ -67,44 +74,35 @@ std::string parent_dir(const std::string& path) {
   return p.substr(0, slash);
 }
 
+void write_file_synced(const std::string& path, const std::string& content, int mode) {
+  // Whatever fails, the partial file is removed: a full disk leaves no torn file.
+  const auto fail = [&path](const char* what, int err) {
+    ::unlink(path.c_str());
+    throw RuntimeFailure(sys_error(what, path, err));
+  };
+  Fd f;
+  f.fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  if (f.fd < 0) throw RuntimeFailure(sys_error("cannot create", path, errno));
+  // open() applies the umask; set the exact mode (e.g. 0600 for job.token).
+  if (::fchmod(f.fd, static_cast<mode_t>(mode)) != 0) fail("cannot chmod", errno);
+  const char* p = content.data();
+  size_t left = content.size();
+  while (left > 0) {
+    ssize_t n = ::write(f.fd, p, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) fail("cannot write", errno);
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+  if (::fsync(f.fd) != 0) fail("cannot fsync", errno);
+  const int fd = f.fd;
+  f.fd = -1;
+  if (::close(fd) != 0) fail("cannot close", errno);
+}
+
 void atomic_write_file(const std::string& path, const std::string& content, int mode) {
   const std::string tmp = path + ".tmp";
-  {
-    Fd f;
-    f.fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-    if (f.fd < 0) throw RuntimeFailure(sys_error("cannot create", tmp, errno));
-    // open() applies the umask; set the exact mode (e.g. 0600 for job.token).
-    if (::fchmod(f.fd, static_cast<mode_t>(mode)) != 0) {
-      int err = errno;
-      ::unlink(tmp.c_str());
-      throw RuntimeFailure(sys_error("cannot chmod", tmp, err));
-    }
-    const char* p = content.data();
-    size_t left = content.size();
-    while (left > 0) {
-      ssize_t n = ::write(f.fd, p, left);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        int err = errno;
-        ::unlink(tmp.c_str());
-        throw RuntimeFailure(sys_error("cannot write", tmp, err));
-      }
-      p += n;
-      left -= static_cast<size_t>(n);
-    }
-    if (::fsync(f.fd) != 0) {
-      int err = errno;
-      ::unlink(tmp.c_str());
-      throw RuntimeFailure(sys_error("cannot fsync", tmp, err));
-    }
-    int fd = f.fd;
-    f.fd = -1;
-    if (::close(fd) != 0) {
-      int err = errno;
-      ::unlink(tmp.c_str());
-      throw RuntimeFailure(sys_error("cannot close", tmp, err));
-    }
-  }
+  write_file_synced(tmp, content, mode);
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     int err = errno;
     ::unlink(tmp.c_str());

@@ -20,10 +20,16 @@ void fsync_dir(const std::string& path);
 // Directory part of a path ("." when it has none). "a/b/c" -> "a/b".
 std::string parent_dir(const std::string& path);
 
+// Writes `content` to `path` (created or truncated, permissions `mode`) and
+// fsyncs it; not atomic: for a file inside a directory renamed into place
+// later. RuntimeFailure with the cause (strerror; what to do for ENOSPC,
+// EDQUOT, EROFS), and the partial file removed, on any I/O error.
+void write_file_synced(const std::string& path, const std::string& content, int mode = 0644);
+
 // Writes `content` to `path + ".tmp"` with permissions `mode`, fsyncs it,
 // renames it over `path` and fsyncs the parent directory. Readers see the old
 // file or the complete new one. The parent directory must exist.
-// RuntimeFailure on any I/O error (the .tmp is removed on failure).
+// RuntimeFailure on any I/O error, as write_file_synced (the .tmp removed).
 void atomic_write_file(const std::string& path, const std::string& content, int mode = 0644);
 
 // Whole file as bytes. UsageError naming the path if it does not exist or

@@ -1,5 +1,7 @@
 #include "data/shards/shard_writer.h"
 
+#include <sys/statvfs.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
@@ -89,6 +91,18 @@ void write_common(hid_t file, const ShardMeta& meta, int top_k,
   write_scalar_attr(file, "top_k", H5T_STD_I32LE, H5T_NATIVE_INT, &top_k, tmp);
 }
 
+// Why writes into `dir` fail, when it is the disk: "" when it is not full
+// and not read-only.
+std::string disk_problem(const std::string& dir) {
+  struct statvfs st {};
+  if (::statvfs(dir.c_str(), &st) != 0) return "";
+  if ((st.f_flag & ST_RDONLY) != 0) return "the file system of '" + dir + "' is read-only";
+  if (st.f_bavail * st.f_frsize < (uint64_t(1) << 20)) {
+    return "No space left on device: free space on the disk holding '" + dir + "'";
+  }
+  return "";
+}
+
 // Creates final_path + ".tmp", lets `fill` write into it, closes, fsyncs,
 // renames into place and fsyncs the directory. The .tmp goes on failure.
 template <typename Fill>
@@ -101,6 +115,12 @@ void write_durably(const std::string& final_path, Fill fill) {
     // Close explicitly so a failing flush is reported, not swallowed by a destructor.
     file.close("close shard " + tmp);
     fsync_file(tmp);
+  } catch (const Error& e) {
+    std::remove(tmp.c_str());
+    // HDF5's messages lose errno: name a full or read-only disk ourselves.
+    const std::string cause = disk_problem(parent_dir(final_path));
+    if (cause.empty()) throw;
+    throw RuntimeFailure(std::string(e.what()) + " (" + cause + ")");
   } catch (...) {
     std::remove(tmp.c_str());
     throw;

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "core/errors.h"
+#include "tests/common/file_size_limit.h"
 #include "tests/common/temp_dir.h"
 
 namespace condenser {
@@ -108,6 +109,36 @@ TEST(Files, RemoveTreeDeletesNestedDirectoriesAndIgnoresAbsentPaths) {
   remove_tree(tmp.path);
   EXPECT_FALSE(path_exists(tmp.path));
   EXPECT_NO_THROW(remove_tree(tmp.path));  // absent: nothing to do
+}
+
+}  // namespace
+}  // namespace condenser
+
+namespace condenser {
+namespace {
+
+// A write that fails midway (here EFBIG; ENOSPC takes the same path) names
+// the file and its cause, and leaves no partial file behind.
+TEST(Files, FailedWriteNamesTheCauseAndLeavesNoPartialFile) {
+  TempDir tmp;
+  const std::string big(64 * 1024, 'x');
+  {
+    testing_util::FileSizeLimit limit(4096);
+    try {
+      atomic_write_file(tmp.path + "/big.json", big);
+      ADD_FAILURE() << "a write past the file size limit succeeded";
+    } catch (const RuntimeFailure& e) {
+      EXPECT_NE(std::string(e.what()).find("big.json.tmp"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("File too large"), std::string::npos) << e.what();
+    }
+    EXPECT_THROW(write_file_synced(tmp.path + "/part", big), RuntimeFailure);
+  }
+  EXPECT_FALSE(path_exists(tmp.path + "/big.json.tmp"));
+  EXPECT_FALSE(path_exists(tmp.path + "/big.json"));
+  EXPECT_FALSE(path_exists(tmp.path + "/part"));
+  write_file_synced(tmp.path + "/part", big, 0600);  // and works again without the limit
+  EXPECT_EQ(read_file(tmp.path + "/part"), big);
+  EXPECT_EQ(mode_of(tmp.path + "/part"), 0600);
 }
 
 }  // namespace
