@@ -1,11 +1,14 @@
 #include "coordinator/checkpoints/checkpoint.h"
 
 #include <dirent.h>
+#include <sys/stat.h>
 #include <torch/serialize/archive.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -28,12 +31,44 @@ std::string step_name(int64_t step) {
 }
 
 void write_durably(const std::string& path, const std::string& bytes) {
-  {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out.write(bytes.data(), std::streamsize(bytes.size()));
-    if (!out) throw RuntimeFailure("cannot write checkpoint file '" + path + "'");
+  write_file_synced(path, bytes);  // the cause (e.g. ENOSPC) in the error, no partial file
+}
+
+// state.json carries the SHA-256 of its own compact dump without this key:
+// a torn or edited state (a cursor, a stage) fails like any damaged file.
+const char* const kStateChecksum = "state_sha256";
+
+std::string state_checksum(const nlohmann::json& state) {
+  const std::string body = state.dump();
+  return sha256_hex(body.data(), body.size());
+}
+
+const int64_t kMaxStateBytes = int64_t(256) << 20;  // the report and config: far less
+
+UsageError damaged(const std::string& path, const std::string& why) {
+  return UsageError("checkpoint file '" + path + "' " + why);
+}
+
+// state.json, parsed and checked against its own checksum. UsageError naming
+// the file when it is missing, too large, torn, edited or has no checksum.
+nlohmann::json read_state(const std::string& dir) {
+  const std::string path = dir + "/state.json";
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) throw damaged(path, "is missing");
+  if (st.st_size > kMaxStateBytes) throw damaged(path, "is too large to be a checkpoint's state");
+  nlohmann::json state;
+  try {
+    state = nlohmann::json::parse(read_file(path));
+  } catch (const nlohmann::json::exception& e) {
+    throw damaged(path, std::string("is damaged (") + e.what() + ")");
   }
-  fsync_file(path);
+  if (!state.is_object() || !state.contains(kStateChecksum) || !state[kStateChecksum].is_string()) {
+    throw damaged(path, "has no checksum (torn, edited, or written by an older condenser)");
+  }
+  const std::string want = state[kStateChecksum].get<std::string>();
+  state.erase(kStateChecksum);
+  if (state_checksum(state) != want) throw damaged(path, "fails its SHA-256 check (torn or edited)");
+  return state;
 }
 
 // Tensors under keys t0, t1, ... (names go to state.json: archive keys
@@ -77,7 +112,7 @@ void prune_old(const std::string& dir, int keep_last) {
   double best_acc = -1;
   for (const std::string& n : names) {
     try {
-      const auto state = nlohmann::json::parse(read_file(dir + "/" + n + "/state.json"));
+      const auto state = read_state(dir + "/" + n);  // a damaged one counts for nothing
       const double acc = state.value("val_accuracy", -1.0);
       if (acc > best_acc) best_acc = acc, best = n;
       if (stage_end.empty() && state.value("stage_done", false)) stage_end = n;
@@ -129,12 +164,10 @@ void load_module_state(torch::jit::Module& module, const std::map<std::string, a
   for (const auto& b : module.named_buffers(true)) copy("buffer:" + b.name, b.value);
 }
 
-std::string write_checkpoint(const std::string& dir, const Checkpoint& c, int keep_last) {
-  ensure_dir(dir);
-  const std::string name = step_name(c.job_step);
-  const std::string tmp = dir + "/." + name + ".tmp-" + std::to_string(getpid());
-  remove_tree(tmp);
-  ensure_dir(tmp);
+namespace {
+
+// Writes the files and state.json into `tmp` (a fresh directory).
+void write_files(const std::string& tmp, const Checkpoint& c) {
   nlohmann::json state = {{"stage", c.stage},
                           {"stage_done", c.stage_done},
                           {"job_step", c.job_step},
@@ -163,12 +196,32 @@ std::string write_checkpoint(const std::string& dir, const Checkpoint& c, int ke
     state["sha256"][kFiles[i]] = sha256_hex(bytes[i].data(), bytes[i].size());
     if (i == 1) fault_point("in_checkpoint", std::to_string(c.job_step));
   }
+  state[kStateChecksum] = state_checksum(state);
   write_durably(tmp + "/state.json", state.dump(1) + "\n");
   fsync_dir(tmp);
+}
+
+}  // namespace
+
+std::string write_checkpoint(const std::string& dir, const Checkpoint& c, int keep_last) {
+  ensure_dir(dir);
+  const std::string name = step_name(c.job_step);
+  const std::string tmp = dir + "/." + name + ".tmp-" + std::to_string(getpid());
+  remove_tree(tmp);
+  ensure_dir(tmp);
+  try {
+    write_files(tmp, c);
+  } catch (...) {
+    remove_tree(tmp);  // a full disk leaves no half-written checkpoint behind
+    throw;
+  }
   std::string final_path = dir + "/" + name;
   remove_tree(final_path);  // a resumed job may reach the same step again
   if (std::rename(tmp.c_str(), final_path.c_str()) != 0) {
-    throw RuntimeFailure("cannot rename '" + tmp + "' to '" + final_path + "'");
+    const int err = errno;
+    remove_tree(tmp);
+    throw RuntimeFailure("cannot rename '" + tmp + "' to '" + final_path + "': " +
+                         std::strerror(err));
   }
   fsync_dir(dir);
   atomic_write_file(dir + "/latest", name + "\n");
@@ -176,30 +229,32 @@ std::string write_checkpoint(const std::string& dir, const Checkpoint& c, int ke
   return final_path;
 }
 
-Checkpoint load_checkpoint(const std::string& dir) {
-  const std::string state_path = dir + "/state.json";
-  nlohmann::json state;
-  try {
-    state = nlohmann::json::parse(read_file(state_path));
-  } catch (const nlohmann::json::exception& e) {
-    throw UsageError("checkpoint file '" + state_path + "' is damaged (" + e.what() + ")");
-  }
+namespace {
+
+// The fields of a verified state; the files are checked against their sums first.
+Checkpoint parse_state(const std::string& dir, const nlohmann::json& state) {
   for (const char* file : kFiles) {
     const std::string path = dir + "/" + file;
-    if (!path_exists(path) || sha256_file(path) != state["sha256"].value(file, "")) {
-      throw UsageError("checkpoint file '" + path + "' is missing or fails its SHA-256 check");
+    if (!path_exists(path) || sha256_file(path) != state.at("sha256").at(file).get<std::string>()) {
+      throw damaged(path, "is missing or fails its SHA-256 check");
     }
   }
   Checkpoint c;
   c.path = dir;
-  c.stage = state.at("stage");
-  c.stage_done = state.at("stage_done");
-  c.job_step = state.at("job_step");
-  c.val_accuracy = state.at("val_accuracy");
+  c.stage = state.at("stage").get<std::string>();
+  c.stage_done = state.at("stage_done").get<bool>();
+  c.job_step = state.at("job_step").get<int64_t>();
+  c.val_accuracy = state.at("val_accuracy").get<double>();
   const auto& cur = state.at("cursor");
-  c.resume.cursor = {cur.at("epoch"), cur.at("batch"), cur.at("steps"), cur.at("loss_sum"),
-                     cur.at("correct")};
+  c.resume.cursor = {cur.at("epoch").get<int64_t>(), cur.at("batch").get<int64_t>(),
+                     cur.at("steps").get<int64_t>(), cur.at("loss_sum").get<double>(),
+                     cur.at("correct").get<double>()};
+  const StageCursor& k = c.resume.cursor;
+  if (c.job_step < 0 || k.epoch < 0 || k.batch < 0 || k.steps < 0) {
+    throw damaged(dir + "/state.json", "holds a negative step or position");
+  }
   c.report = state.at("report");
+  if (!c.report.is_object()) throw damaged(dir + "/state.json", "holds no report object");
   c.config = state.at("config").get<std::map<std::string, std::string>>();
   const auto names = state.value("weights", std::vector<std::string>{});
   const auto tensors = archive_tensors(dir + "/weights.pt", names.size());
@@ -209,7 +264,25 @@ Checkpoint load_checkpoint(const std::string& dir) {
   for (size_t i = 0; i < mask_names.size(); ++i) c.masks.set(mask_names[i], mask_tensors[i]);
   c.resume.optimizer = read_file(dir + "/optimizer.pt");
   c.resume.rng_states = archive_tensors(dir + "/rng.pt", 1)[0];
+  if (c.resume.rng_states.dim() != 2 || c.resume.rng_states.scalar_type() != at::kByte) {
+    throw damaged(dir + "/rng.pt", "does not hold the ranks' generator states");
+  }
   return c;
+}
+
+}  // namespace
+
+Checkpoint load_checkpoint(const std::string& dir) {
+  const nlohmann::json state = read_state(dir);
+  try {
+    return parse_state(dir, state);
+  } catch (const nlohmann::json::exception& e) {
+    throw damaged(dir + "/state.json", std::string("has a missing or mistyped field (") +
+                                           e.what() + ")");
+  } catch (const c10::Error& e) {
+    throw UsageError("checkpoint '" + dir + "' cannot be read back (" +
+                     e.what_without_backtrace() + ")");
+  }
 }
 
 std::optional<Checkpoint> load_latest_checkpoint(const std::string& dir) {
@@ -227,6 +300,8 @@ std::optional<Checkpoint> load_latest_checkpoint(const std::string& dir) {
       log_warn("resume: skipping checkpoint ", n, ": ", e.what());
     } catch (const c10::Error& e) {
       log_warn("resume: skipping checkpoint ", n, ": ", e.what_without_backtrace());
+    } catch (const std::exception& e) {  // e.g. bad_alloc from a forged tensor size
+      log_warn("resume: skipping checkpoint ", n, ": ", e.what());
     }
   }
   return std::nullopt;
@@ -240,13 +315,14 @@ std::map<std::string, std::string> config_map(const Config& config) {
 
 std::optional<Checkpoint> load_latest_stage_end(const std::string& dir) {
   for (const std::string& n : list_checkpoints(dir)) {
-    bool done = false;
     try {
-      done = nlohmann::json::parse(read_file(dir + "/" + n + "/state.json")).value("stage_done", false);
-    } catch (const std::exception&) {
-      continue;
+      if (!read_state(dir + "/" + n).value("stage_done", false)) continue;
+      return load_checkpoint(dir + "/" + n);
+    } catch (const Error& e) {
+      log_warn("rollback: skipping checkpoint ", n, ": ", e.what());
+    } catch (const std::exception& e) {
+      log_warn("rollback: skipping checkpoint ", n, ": ", e.what());
     }
-    if (done) return load_checkpoint(dir + "/" + n);
   }
   return std::nullopt;
 }
