@@ -7,6 +7,7 @@
 //   after_step:N        once the job's N-th optimizer step is done
 //   in_checkpoint:N     half-way through writing the checkpoint of step N
 //   after_stage:NAME    just after stage NAME's end checkpoint
+//   in_export:student.pt  once the export wrote student.pt (before the rest)
 #include <string>
 
 namespace condenser {

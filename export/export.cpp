@@ -9,6 +9,7 @@
 #include "config/prune_plan.h"
 #include "config/run_dir.h"
 #include "core/errors.h"
+#include "core/fault_injection.h"
 #include "core/files.h"
 #include "core/log.h"
 #include "data/dataset.h"
@@ -183,6 +184,33 @@ json comparison_json(const JobReport& r, const RunPaths& paths, torch::jit::Modu
   return c;
 }
 
+// A student with a NaN or infinite weight is not worth deploying: refused.
+void check_finite(torch::jit::Module& student, const std::string& path) {
+  for (const auto& p : student.named_parameters(/*recurse=*/true)) {
+    if (!torch::isfinite(p.value).all().item<bool>()) {
+      throw UsageError("the student '" + path + "' has non-finite weights (" + p.name +
+                       "); it is not exported: train it again (a lower learning rate, a teacher "
+                       "with finite outputs)");
+    }
+  }
+}
+
+JobReport finished_report(const RunPaths& paths, const std::string& run_dir) {
+  JobReport report;
+  try {
+    report = report_from_json(nlohmann::json::parse(read_file(paths.summary)), paths.summary);
+  } catch (const nlohmann::json::exception& e) {
+    throw UsageError("'" + paths.summary + "' is not valid JSON (" + e.what() + ")");
+  }
+  if (!report.finished) {
+    throw UsageError("the run in '" + run_dir + "' has not finished; nothing to export yet");
+  }
+  return report;
+}
+
+// Every export file from the run's final student and `report`.
+void export_files(const RunPaths& paths, const JobReport& report, const std::string& out_dir);
+
 }  // namespace
 
 void export_run(const std::string& run_dir, const std::string& out_dir_arg) {
@@ -194,19 +222,24 @@ void export_run(const std::string& run_dir, const std::string& out_dir_arg) {
                      "models/student_final.pt); run `condenser run CONFIG --run-dir " + run_dir +
                      "` first");
   }
-  JobReport report;
-  try {
-    report = report_from_json(nlohmann::json::parse(read_file(paths.summary)), paths.summary);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw UsageError("'" + paths.summary + "' is not valid JSON (" + e.what() + ")");
-  }
-  if (!report.finished) {
-    throw UsageError("the run in '" + run_dir + "' has not finished; nothing to export yet");
-  }
+  export_files(paths, finished_report(paths, run_dir), out_dir);
+}
+
+void export_job(const std::string& run_dir, const JobReport& report) {
+  const RunPaths paths = RunPaths::at(run_dir);
+  export_files(paths, report, paths.export_dir);
+}
+
+namespace {
+
+void export_files(const RunPaths& paths, const JobReport& report, const std::string& out_dir) {
+  const std::string student_path = paths.models + "/student_final.pt";
   torch::jit::Module student = load_module(student_path, "student");
+  check_finite(student, student_path);
   ensure_dir(out_dir);
   const std::string student_file = out_dir + "/student.pt";
   save_module(student, student_file);
+  fault_point("in_export", "student.pt");
 
   json metrics = to_json(report);
   json layers = json::array();
@@ -243,5 +276,7 @@ void export_run(const std::string& run_dir, const std::string& out_dir_arg) {
              "/{student.pt, metrics.json, README.md, report.html}");
   }
 }
+
+}  // namespace
 
 }  // namespace condenser

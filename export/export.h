@@ -2,6 +2,8 @@
 // `condenser export`: turns a finished run into what a user deploys.
 #include <string>
 
+#include "report/job_report.h"
+
 namespace condenser {
 
 // Writes into OUT (default RUN_DIR/export):
@@ -21,7 +23,15 @@ namespace condenser {
 //   (export/int8_export.h) when this LibTorch has a quantized engine;
 // - README.md: the model card (report/model_card.h);
 // - report.html: charts (report/report_html.h).
-// Throws UsageError when RUN_DIR is not a finished run.
+// Throws UsageError when RUN_DIR is not a finished run, or when its student
+// has a non-finite weight. Each file is written atomically; a failed write
+// (ENOSPC, EROFS) throws with its cause and leaves no temporary file.
 void export_run(const std::string& run_dir, const std::string& out_dir);
+
+// The job's own export into RUN_DIR/export, with the job's `report` (marked
+// finished) while summary.json still says unfinished: the job writes
+// "finished": true only once every export file is in place, so a run killed
+// or failed here is resumed (export only), never taken for finished.
+void export_job(const std::string& run_dir, const JobReport& report);
 
 }  // namespace condenser

@@ -7,7 +7,7 @@ namespace condenser {
 
 class ProgressReporter;
 
-// Writes export/ and then marks the job finished in summary.json.
+// Writes export/ and only then marks the job finished in summary.json.
 void export_stage(JobContext& job, Clock::time_point job_start, ProgressReporter* progress);
 
 }  // namespace condenser

@@ -1,0 +1,49 @@
+# Defects 6 and 16: the export. A job killed during its export is not taken
+# for a finished run: the next run only exports again (no training). A full
+# disk during the export (a small tmpfs on RUN_DIR/export; root only) ends
+# with one line naming the cause, no *.tmp left, summary.json not finished;
+# freeing the space and running again finishes. `condenser export --out` onto
+# the full disk fails the same way.
+source "$(dirname "$0")/common.sh"
+
+run="$WORK/run"
+finished() { "$PYTHON" -c "import json,sys; sys.exit(0 if json.load(open('$run/summary.json')).get('finished') else 1)"; }
+
+(CONDENSER_FAULT=in_export:student.pt exec "$CONDENSER" run "$TINY" data.path="$DATA" \
+   --run-dir "$run" > killed.log 2>&1) && fail "the fault did not kill the export" || true
+finished && fail "a job killed during its export says finished"
+
+mnt="$run/export"
+if [ "$(id -u)" = 0 ]; then
+  cleanup() { mountpoint -q "$mnt" && umount "$mnt" || true; mountpoint -q "$WORK/full" && umount "$WORK/full" || true; }
+  trap cleanup EXIT
+  rm -rf "$mnt" && mkdir -p "$mnt" "$WORK/full"
+  # Room for student.pt (173 KB), not for student_int8.pt (60 KB): the write
+  # that used to abort the process (exit 134) from inside LibTorch.
+  mount -t tmpfs -o size=200k tmpfs "$mnt"
+  expect 1 "cannot write '$mnt/student_int8.pt.tmp': No space left on device; free space" \
+    "$CONDENSER" run "$TINY" data.path="$DATA" --run-dir "$run"
+  ls -A "$mnt" | grep -q '\.tmp$' && { ls -la "$mnt"; fail "the failed export left a .tmp"; }
+  finished && fail "a failed export says finished"
+  umount "$mnt"
+
+  # `condenser export` onto a full disk: the same one line, nothing left.
+  mount -t tmpfs -o size=32k tmpfs "$WORK/full"
+  tiny --run-dir "$run" > resumed.log 2>&1 || { tail -20 resumed.log; fail "the resume failed"; }
+  expect 1 "No space left on device" "$CONDENSER" export "$run" --out "$WORK/full"
+  [ -z "$(ls -A "$WORK/full" | grep '\.tmp$')" ] || fail "condenser export left a .tmp"
+else
+  echo "skipped the full-disk part: mounting a tmpfs needs root"
+  tiny --run-dir "$run" > resumed.log 2>&1 || { tail -20 resumed.log; fail "the resume failed"; }
+fi
+
+# The resume only exported: no training step, no labelling.
+grep -q "resume: from .*(stage prune, done" resumed.log || { grep resume resumed.log; fail "not resumed from the last stage end"; }
+grep -Eq "(teacher|distill|prune) epoch [0-9]+:" resumed.log && fail "the resume trained again"
+grep -q "label: reusing 2 verified shard(s), labelling 0" resumed.log || fail "the resume labelled again"
+finished || fail "the resumed run is not finished"
+for f in student.pt metrics.json README.md report.html; do
+  [ -s "$run/export/$f" ] || fail "export/$f missing"
+done
+ls "$run/export" | grep -q '\.tmp$' && fail "a .tmp is left in export/"
+echo "export: killed or out of space, never finished; the next run only exports"
