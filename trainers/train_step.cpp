@@ -64,10 +64,12 @@ StepOutcome optimizer_step(const StepSetup& s, const Batch& batch, int64_t step)
     const at::Tensor loss = batch.soft.defined()
                                 ? distill_loss(logits, batch, s, y)
                                 : torch::nll_loss(torch::log_softmax(logits, 1), y);
+    out.loss = loss.item<double>();
+    // A NaN or infinite loss would poison the weights: no step, the caller stops.
+    if (!std::isfinite(out.loss)) return out;
     const double scale = double(batch.local_rows) / double(batch.global_rows);
     (scale == 1.0 ? loss : loss * scale).backward();
     out.correct = logits.argmax(1).eq(y).sum().item<int64_t>();
-    out.loss = loss.item<double>();
   }
   if (s.reducer) s.reducer->finish();
   if (s.masks) s.masks->apply_to_grads(*s.module);

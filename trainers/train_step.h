@@ -10,6 +10,7 @@
 // A step: lr from the schedule; optimizer.zero_grad(); reducer.prepare();
 //         forward, loss, backward (none for an empty share); reducer.finish();
 //         masks on the gradients; optimizer.step(); masks on the weights.
+// A non-finite loss ends the step before backward (see StepOutcome).
 // The caller applies the masks to the weights once before the first step.
 #include <torch/script.h>
 
@@ -51,7 +52,9 @@ struct StepSetup {
 };
 
 struct StepOutcome {
-  double loss = 0.0;    // this rank's mean loss over its rows (0 for none)
+  // This rank's mean loss over its rows (0 for none). When it is not finite
+  // (NaN, inf) the step stopped before backward: the weights are untouched.
+  double loss = 0.0;
   int64_t correct = 0;  // of this rank's rows, top-1
 };
 

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <chrono>
+#include <cmath>
 
 #include "cluster/communicator.h"
 #include "cluster/gradient_reducer.h"
@@ -65,6 +66,8 @@ class StageRun {
   // Epoch totals, validation, the epoch-end record; true: the hook stops the stage.
   bool end_epoch(int64_t epoch, double loss_sum, int64_t correct);
   void log_step(int64_t epoch, double loss, const Batch& batch);
+  // UsageError naming the stage and the step whose loss is NaN or infinite.
+  [[noreturn]] void stop_non_finite(int64_t epoch, int64_t batch, double loss) const;
   bool ask_hook(const StageCursor& cursor, bool epoch_end, double val_accuracy);
   StageResume capture(const StageCursor& cursor);  // collective
   at::Tensor reduce_sum(at::Tensor t);             // over the ranks, in place
@@ -166,6 +169,7 @@ bool StageRun::train_epoch(int64_t epoch) {
   source_->skip(batch_index);
   while (const std::optional<Batch> batch = source_->next()) {
     const StepOutcome step = optimizer_step(step_, *batch, result_.steps);
+    if (!std::isfinite(step.loss)) stop_non_finite(epoch, batch_index, step.loss);
     ++result_.steps;
     correct += step.correct;
     loss_sum += step.loss * double(batch->local_rows);
@@ -180,6 +184,15 @@ bool StageRun::train_epoch(int64_t epoch) {
     }
   }
   return !end_epoch(epoch, loss_sum, correct);
+}
+
+void StageRun::stop_non_finite(int64_t epoch, int64_t batch, double loss) const {
+  const std::string value = std::isnan(loss) ? "NaN" : loss > 0 ? "infinite" : "-infinite";
+  throw UsageError(options_.stage + ": the training loss is " + value +
+                   " at step " + std::to_string(result_.steps + 1) + " (epoch " +
+                   std::to_string(epoch + 1) + ", batch " + std::to_string(batch + 1) +
+                   "); stopped before it reached the weights, the last checkpoint is kept; " +
+                   "lower the learning rate, or check the teacher's outputs and the data");
 }
 
 void StageRun::log_step(int64_t epoch, double loss, const Batch& batch) {

@@ -120,6 +120,8 @@ using MetricSink = std::function<void(const nlohmann::json&)>;
 // source (the stream, the pipelined order or the table in epoch order) and
 // takes one optimizer_step per batch, then evaluates on `validation`. With
 // masks, gradients and weights are masked around every optimizer step.
+// A NaN or infinite loss stops the stage before that step changes anything:
+// UsageError naming the stage, the step and the epoch.
 StageResult train_stage(torch::jit::Module& module, const LabelledSet& train,
                         const LabelledSet& validation, const StageOptions& options,
                         const PruneMasks* masks, const MetricSink& sink);

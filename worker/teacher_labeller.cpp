@@ -20,6 +20,29 @@ at::ScalarType module_float_dtype(const torch::jit::Module& module) {
   return at::kFloat;
 }
 
+// Refuses a batch of teacher outputs that a shard must not hold: NaN or
+// infinite logits (or ones float16 storage would make infinite), naming the
+// first such sample, so no shard of garbage is ever committed.
+void check_logits(const at::Tensor& out, const LabellerSetup& setup,
+                  const std::vector<int64_t>& sample_index, const std::vector<int32_t>& view,
+                  int64_t first_row) {
+  at::Tensor bad = ~torch::isfinite(out).all(1);
+  const bool half = setup.top_k == 0 && setup.dtype == LogitDType::kFloat16;
+  if (half) bad = bad | (out.abs() > 65504.0).any(1);
+  if (!bad.any().item<bool>()) return;
+  const int64_t row = first_row + bad.nonzero()[0][0].item<int64_t>();
+  const auto r = static_cast<size_t>(row);
+  const std::string where = "training sample " + std::to_string(sample_index[r]) +
+                            (setup.views > 1 ? " (view " + std::to_string(view[r]) + ")" : "");
+  if (half && torch::isfinite(out).all().item<bool>()) {
+    throw UsageError("the teacher's logits for " + where + " exceed float16's range (65504); " +
+                     "set soft_labels.dtype=float32");
+  }
+  throw UsageError("the teacher's output for " + where + " is not finite (NaN or inf): " +
+                   "no soft labels are written from it; fix the teacher (or that sample) and " +
+                   "run again");
+}
+
 }  // namespace
 
 void set_teacher_precision(torch::jit::Module& teacher, const std::string& precision) {
@@ -77,6 +100,7 @@ TaskLogits infer_task(torch::jit::Module& teacher, const LabellerSetup& setup,
         throw UsageError("teacher output has shape " + c10::str(out.sizes()) + "; expected [" +
                          std::to_string(e - b) + ", " + std::to_string(classes) + "] logits");
       }
+      check_logits(out, setup, sample_index, view, b);
       std::memcpy(logits.data() + b * classes, out.data_ptr<float>(),
                   sizeof(float) * static_cast<size_t>(out.numel()));
     }

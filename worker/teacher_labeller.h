@@ -38,7 +38,8 @@ struct TaskLogits {
 };
 
 // The inference half: runs the teacher (eval mode, inference mode) over the
-// task's samples. No I/O.
+// task's samples. No I/O. UsageError naming the first sample whose logits
+// are not finite (or overflow float16 storage): such a task is never written.
 TaskLogits infer_task(torch::jit::Module& teacher, const LabellerSetup& setup,
                       const LabelTask& task);
 
