@@ -57,8 +57,13 @@ int command_validate(const RunArgs& args) {
   if (args.print_config) {
     std::cout << config_to_yaml(config);
   } else {
-    preflight(config);
-    std::cout << args.config_path << ": ok (job '" << config.name << "')\n";
+    const PreflightReport checked = preflight(config);
+    std::cout << args.config_path << ": ok (job '" << config.name << "'): "
+              << checked.data.train_samples << " train, " << checked.data.validation_samples
+              << " validation, " << checked.data.test_samples << " test samples in '"
+              << config.data.path << "'"
+              << (checked.teacher_probed ? "; teacher '" + config.teacher.path + "' probed" : "")
+              << "\n";
   }
   return 0;
 }

@@ -117,12 +117,13 @@ DataPlan check_data_sizes(const Config& config) {
                      count(plan.test_file_samples) + " test samples" + where +
                      "; use at most " + count(plan.test_file_samples) + ", or 0 for all of them");
   }
+  plan.validation_samples = d.validation_size;
   plan.train_samples = d.train_subset > 0 ? d.train_subset : left;
   plan.test_samples = d.test_subset > 0 ? d.test_subset : plan.test_file_samples;
   return plan;
 }
 
-void preflight(const Config& config) {
+PreflightReport preflight(const Config& config) {
   const RankEnv env = discover_rank_env();
   check_threads(config);
   const c10::Device device = resolve_device(config.runtime.device, env.local_rank);
@@ -131,10 +132,14 @@ void preflight(const Config& config) {
   check_model_name("student.model", config.student.model);
   check_soft_labels(config);
   check_prune(config);
-  const DataPlan plan = check_data_sizes(config);
+  PreflightReport report;
+  report.data = check_data_sizes(config);
   if (!config.teacher.path.empty()) {
-    probe_teacher(config.teacher.path, probe_images(config, plan), kFashionMnistClasses, device);
+    probe_teacher(config.teacher.path, probe_images(config, report.data), kFashionMnistClasses,
+                  device);
+    report.teacher_probed = true;
   }
+  return report;
 }
 
 }  // namespace condenser

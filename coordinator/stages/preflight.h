@@ -12,17 +12,24 @@
 
 namespace condenser {
 
-// Throws UsageError naming the first problem (the key or file) and what to do.
-void preflight(const Config& config);
-
-// The data sizes preflight found, for tests: the split's sample counts after
+// The data sizes preflight found: the split's sample counts after
 // data.validation_size and the subsets.
 struct DataPlan {
   int64_t train_file_samples = 0;  // in the training IDX files
   int64_t test_file_samples = 0;
+  int64_t validation_samples = 0;
   int64_t train_samples = 0;  // used for training (after validation and train_subset)
   int64_t test_samples = 0;   // used for the test report
 };
+
+// What preflight checked, for `condenser validate` to say.
+struct PreflightReport {
+  DataPlan data;
+  bool teacher_probed = false;  // teacher.path ran on the probe batch
+};
+
+// Throws UsageError naming the first problem (the key or file) and what to do.
+PreflightReport preflight(const Config& config);
 
 // Checks the dataset (image headers, labels) and data.* against it (part of preflight).
 DataPlan check_data_sizes(const Config& config);

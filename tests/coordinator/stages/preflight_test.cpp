@@ -70,7 +70,10 @@ std::string refusal(const Config& config) {
 
 TEST(Preflight, AFittingConfigPassesAndCountsTheData) {
   MiniJob job;
-  preflight(job.config);
+  const PreflightReport report = preflight(job.config);
+  EXPECT_EQ(report.data.train_samples, 30);
+  EXPECT_EQ(report.data.validation_samples, 10);
+  EXPECT_FALSE(report.teacher_probed);
   job.config.data.train_subset = 25;
   job.config.data.test_subset = 20;
   const DataPlan plan = check_data_sizes(job.config);
@@ -151,7 +154,7 @@ TEST(Preflight, TeacherProbeRefusesTeachersThatDoNotFit) {
   const std::string d = job.dir.path;
   Config c = job.config;
   c.teacher.path = save_teacher(d, "good", "    return x.flatten(1)[:, :10] * 2.0\n");
-  preflight(c);
+  EXPECT_TRUE(preflight(c).teacher_probed);
   c.teacher.path = save_teacher(d, "linear", "    return torch.linear(x, self.weight)\n");
   EXPECT_TRUE(Contains(refusal(c), "fails on [4, 1, 28, 28] float32 images"));
   c.teacher.path = save_teacher(d, "classes", "    return x.flatten(1)[:, :3]\n");
