@@ -99,7 +99,15 @@ void serve_until_done(ControlServer& server, const TaskTable& table,
     }
     const int running = workers.poll(/*restart=*/!done);
     if (!done && local_workers > 0 && running == 0 && !workers.failures().empty()) {
-      throw RuntimeFailure("labelling stopped: " + workers.failures().back() +
+      // Exit 2: the worker refused its task for a usage error (a teacher whose
+      // output is NaN, ...) that its own error line above names.
+      const std::string& last = workers.failures().back();
+      const std::string usage = "exited with 2";
+      if (last.size() >= usage.size() &&
+          last.compare(last.size() - usage.size(), usage.size(), usage) == 0) {
+        throw UsageError("labelling stopped: " + last + ", refusing its task (its error is above)");
+      }
+      throw RuntimeFailure("labelling stopped: " + last +
                            " and no local worker is left (restarts used up; see its log above)");
     }
   }

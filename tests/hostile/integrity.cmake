@@ -1,4 +1,5 @@
 # Hostile tests: integrity (see CMakeLists.txt for hostile_test).
 hostile_test(integrity_state_json integrity_state_json.sh)  # defect 4
+hostile_test(integrity_nan_teacher integrity_nan_teacher.sh)  # defect 5
 hostile_test(integrity_export integrity_export.sh)  # defects 6, 16 (kill during export)
 hostile_test(integrity_checkpoint_full integrity_checkpoint_full.sh)  # defect 16 (ENOSPC cause)
