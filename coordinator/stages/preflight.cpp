@@ -75,7 +75,8 @@ void check_prune(const Config& config) {
       resolve_weight_names(student, prune_exclusions(p), "prune.exclude");
   if (p.method == "nm") nm_masks(student, p.nm_n, p.nm_m, excluded);
   if (p.method == "structured") {
-    structured_masks(student, spec, plan_structured(student, spec, p.sparsity, p.structured_norm));
+    const double last = prune_steps(p).back().sparsity;
+    structured_masks(student, spec, plan_structured(student, spec, last, p.structured_norm));
   }
 }
 

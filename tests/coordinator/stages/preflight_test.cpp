@@ -108,6 +108,17 @@ TEST(Preflight, RefusesWhatRunRefusedOnlyAfterTraining) {
   EXPECT_TRUE(Contains(refusal(c), "conv9"));
 }
 
+TEST(Preflight, EveryPruneMethodPassesWithItsDefaults) {
+  MiniJob job;
+  for (const char* method : {"global_magnitude", "layer_magnitude", "structured", "nm"}) {
+    Config c = job.config;
+    c.prune.method = method;
+    c.prune.exclude = std::string(method) == "structured" ? "[]" : "auto";
+    c.prune.stages = "[0.3, 0.6]";
+    EXPECT_NO_THROW(preflight(c)) << method;
+  }
+}
+
 TEST(Preflight, DataSizesAreCheckedAgainstTheHeaders) {
   MiniJob job;
   Config c = job.config;
