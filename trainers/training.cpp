@@ -191,7 +191,7 @@ void StageRun::stop_non_finite(int64_t epoch, int64_t batch, double loss) const 
   throw UsageError(options_.stage + ": the training loss is " + value +
                    " at step " + std::to_string(result_.steps + 1) + " (epoch " +
                    std::to_string(epoch + 1) + ", batch " + std::to_string(batch + 1) +
-                   "); stopped before it reached the weights, the last checkpoint is kept; " +
+                   "); stopped before it reached the weights (earlier checkpoints are kept); " +
                    "lower the learning rate, or check the teacher's outputs and the data");
 }
 

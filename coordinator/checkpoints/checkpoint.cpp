@@ -204,6 +204,13 @@ void write_files(const std::string& tmp, const Checkpoint& c) {
 }  // namespace
 
 std::string write_checkpoint(const std::string& dir, const Checkpoint& c, int keep_last) {
+  for (const auto& [key, t] : c.weights) {
+    if (t.is_floating_point() && !at::isfinite(t).all().item<bool>()) {
+      throw UsageError(c.stage + ": " + key + " is not finite (NaN or inf) at job step " +
+                       std::to_string(c.job_step) + "; that checkpoint is not written (earlier " +
+                       "ones are kept); lower the learning rate, or check the teacher and the data");
+    }
+  }
   ensure_dir(dir);
   const std::string name = step_name(c.job_step);
   const std::string tmp = dir + "/." + name + ".tmp-" + std::to_string(getpid());

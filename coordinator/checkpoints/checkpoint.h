@@ -6,7 +6,8 @@
 //   rng.pt        every rank's CPU generator state
 //   masks.pt      the prune masks (prune stage only)
 //   state.json    stage, cursor, the job's summary so far, the resolved
-//                 config, and the SHA-256 of every file above
+//                 config, the SHA-256 of every file above, and of its own
+//                 content (state_sha256: an edited or torn state is damaged)
 // Written to a temporary directory, each file fsynced, renamed into place,
 // the parent fsynced, then `latest` (the directory's name) replaced the
 // same way. The newest keep_last are kept, the best by validation
@@ -43,7 +44,10 @@ std::map<std::string, at::Tensor> module_state(const torch::jit::Module& module)
 void load_module_state(torch::jit::Module& module, const std::map<std::string, at::Tensor>& state);
 
 // Writes CHECKPOINTS/step-NNNNNNNN and points `latest` at it; then prunes
-// old ones. Returns its path.
+// old ones. Returns its path. UsageError, writing nothing, when a weight is
+// NaN or infinite (a checkpoint is only ever a state worth resuming from);
+// RuntimeFailure naming the file and the cause (ENOSPC, ...) when a write
+// fails, the temporary directory removed.
 std::string write_checkpoint(const std::string& checkpoints_dir, const Checkpoint& checkpoint,
                              int keep_last);
 

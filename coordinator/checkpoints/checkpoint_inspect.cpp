@@ -45,6 +45,9 @@ CheckpointInspection inspect_checkpoints(const std::string& dir) {
     } catch (const Error& e) {
       out.ok = false;
       text << "BAD: " << e.what() << "\n";
+    } catch (const std::exception& e) {  // e.g. bad_alloc from a forged tensor header
+      out.ok = false;
+      text << "BAD: cannot be read (" << e.what() << ")\n";
     }
   }
   const std::string folder = parent_dir(dirs.front());

@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 
 #include <fstream>
+#include <limits>
 
 #include "coordinator/checkpoints/checkpoint.h"
 #include "coordinator/checkpoints/checkpoint_inspect.h"
@@ -134,6 +135,22 @@ TEST(CheckpointState, AFailedWriteNamesItsCauseAndLeavesNoTemporaryDirectory) {
     closedir(d);
   }
   EXPECT_EQ(entries, 0);
+}
+
+TEST(CheckpointState, NonFiniteWeightsAreNeverCheckpointed) {
+  TempDir dir("ckpt_state");
+  write_checkpoint(dir.path, make_checkpoint(10), 5);
+  Checkpoint bad = make_checkpoint(20);
+  bad.weights["l0_w"][1][2] = std::numeric_limits<float>::infinity();
+  try {
+    write_checkpoint(dir.path, bad, 5);
+    ADD_FAILURE() << "a checkpoint with an infinite weight was written";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("distill: l0_w is not finite (NaN or inf) at job step 20"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(list_checkpoints(dir.path), std::vector<std::string>{"step-00000010"});
 }
 
 }  // namespace
