@@ -3,7 +3,8 @@
 # disk during the export (a small tmpfs on RUN_DIR/export; root only) ends
 # with one line naming the cause, no *.tmp left, summary.json not finished;
 # freeing the space and running again finishes. `condenser export --out` onto
-# the full disk fails the same way.
+# a full or read-only disk fails the same way; a student with a NaN weight is
+# not exported (exit 2).
 source "$(dirname "$0")/common.sh"
 
 run="$WORK/run"
@@ -32,6 +33,11 @@ if [ "$(id -u)" = 0 ]; then
   tiny --run-dir "$run" > resumed.log 2>&1 || { tail -20 resumed.log; fail "the resume failed"; }
   expect 1 "No space left on device" "$CONDENSER" export "$run" --out "$WORK/full"
   [ -z "$(ls -A "$WORK/full" | grep '\.tmp$')" ] || fail "condenser export left a .tmp"
+  umount "$WORK/full"
+  # A read-only file system: the cause and what to do, nothing written.
+  mount -t tmpfs -o size=1m,ro tmpfs "$WORK/full"
+  expect 1 "Read-only file system; the file system is read-only" \
+    "$CONDENSER" export "$run" --out "$WORK/full"
 else
   echo "skipped the full-disk part: mounting a tmpfs needs root"
   tiny --run-dir "$run" > resumed.log 2>&1 || { tail -20 resumed.log; fail "the resume failed"; }
@@ -46,4 +52,16 @@ for f in student.pt metrics.json README.md report.html; do
   [ -s "$run/export/$f" ] || fail "export/$f missing"
 done
 ls "$run/export" | grep -q '\.tmp$' && fail "a .tmp is left in export/"
+# A student whose weights went NaN is not exported (exit 2, one line).
+"$PYTHON" - "$run/models/student_final.pt" "$WORK/nan_student.pt" <<'PY'
+import sys, torch
+m = torch.jit.load(sys.argv[1])
+with torch.no_grad():
+    next(iter(m.parameters())).view(-1)[0] = float("nan")
+torch.jit.save(m, sys.argv[2])
+PY
+cp "$WORK/nan_student.pt" "$run/models/student_final.pt"
+expect 2 "condenser: error: the student '.*student_final.pt' has non-finite weights" \
+  "$CONDENSER" export "$run" --out "$WORK/nan_export"
+[ -e "$WORK/nan_export/student.pt" ] && fail "a NaN student was exported"
 echo "export: killed or out of space, never finished; the next run only exports"
