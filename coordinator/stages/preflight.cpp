@@ -92,6 +92,19 @@ at::Tensor probe_images(const Config& config, const DataPlan& plan) {
   return head.index_select(0, torch::tensor(first, torch::kInt64));
 }
 
+// Full float16 soft labels cannot hold logits past 65504; labelling would
+// refuse the first such sample, after the teacher has run on thousands.
+void check_half_range(const Config& config, const at::Tensor& logits) {
+  const SoftLabelConfig& s = config.soft_labels;
+  if (s.format != "full" || s.dtype != "float16") return;
+  const double largest = logits.abs().max().item<double>();
+  if (largest > 65504.0) {
+    throw UsageError("teacher '" + config.teacher.path + "' gives logits up to " +
+                     std::to_string(largest) + " on the first training images, beyond "
+                     "float16's range (65504); set soft_labels.dtype=float32");
+  }
+}
+
 }  // namespace
 
 DataPlan check_data_sizes(const Config& config) {
@@ -136,8 +149,9 @@ PreflightReport preflight(const Config& config) {
   PreflightReport report;
   report.data = check_data_sizes(config);
   if (!config.teacher.path.empty()) {
-    probe_teacher(config.teacher.path, probe_images(config, report.data), kFashionMnistClasses,
-                  device);
+    const at::Tensor logits = probe_teacher(config.teacher.path, probe_images(config, report.data),
+                                            kFashionMnistClasses, device);
+    check_half_range(config, logits);
     report.teacher_probed = true;
   }
   return report;

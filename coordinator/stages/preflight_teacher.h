@@ -15,8 +15,9 @@ namespace condenser {
 // Throws UsageError naming the file and the problem: not a regular file or
 // not TorchScript, forward fails (the error's last line), the output is not
 // [B, classes], holds NaN or infinity, or row 0 of the batch differs from the
-// single image's output by more than a float tolerance.
-void probe_teacher(const std::string& path, const at::Tensor& images, int classes,
+// single image's output by more than a float tolerance. Returns the batch's
+// logits ([B, classes], float32, on the CPU).
+at::Tensor probe_teacher(const std::string& path, const at::Tensor& images, int classes,
                    c10::Device device);
 
 // The last non-empty line of a (TorchScript) error message: the line that

@@ -177,6 +177,11 @@ TEST(Preflight, TeacherProbeRefusesTeachersThatDoNotFit) {
   c.teacher.path = save_teacher(
       d, "batch", "    y = x.flatten(1)[:, 200:210]\n    return y - y.mean(0, keepdim=True)\n");
   EXPECT_TRUE(Contains(refusal(c), "other logits in a batch of 4 than alone"));
+  c.teacher.path = save_teacher(d, "big", "    return x.flatten(1)[:, :10] * 1.0e6 + 70000.0\n");
+  preflight(c);  // float32 soft labels hold them
+  c.soft_labels.dtype = "float16";
+  EXPECT_TRUE(Contains(refusal(c), "beyond float16's range (65504); set soft_labels.dtype=float32"));
+  c.soft_labels.dtype = "float32";
   c.teacher.path = d + "/missing.pt";
   EXPECT_TRUE(Contains(refusal(c), "not found"));
   c.teacher.path = d;
