@@ -322,14 +322,16 @@ std::map<std::string, std::string> config_map(const Config& config) {
 
 std::optional<Checkpoint> load_latest_stage_end(const std::string& dir) {
   for (const std::string& n : list_checkpoints(dir)) {
+    nlohmann::json state;
     try {
-      if (!read_state(dir + "/" + n).value("stage_done", false)) continue;
-      return load_checkpoint(dir + "/" + n);
-    } catch (const Error& e) {
-      log_warn("rollback: skipping checkpoint ", n, ": ", e.what());
-    } catch (const std::exception& e) {
-      log_warn("rollback: skipping checkpoint ", n, ": ", e.what());
+      state = read_state(dir + "/" + n);
+    } catch (const UsageError& e) {
+      // It may be the very stage end to roll back to: an older one would be
+      // another state, silently.
+      throw UsageError(std::string(e.what()) + "; it may be the stage end a prune attempt " +
+                       "rolls back to: remove " + dir + "/" + n + " or run with --resume none");
     }
+    if (state.value("stage_done", false)) return load_checkpoint(dir + "/" + n);
   }
   return std::nullopt;
 }

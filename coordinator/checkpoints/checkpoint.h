@@ -63,7 +63,9 @@ Checkpoint load_checkpoint(const std::string& dir);
 std::optional<Checkpoint> load_latest_checkpoint(const std::string& checkpoints_dir);
 
 // The newest checkpoint written at a stage's end (verified), or nullopt:
-// the state a prune stage that misses its budget rolls back to.
+// the state a prune stage that misses its budget rolls back to. UsageError
+// when a newer checkpoint's state cannot be verified (it may be that stage
+// end) or the stage end is damaged: never an older state instead.
 std::optional<Checkpoint> load_latest_stage_end(const std::string& checkpoints_dir);
 
 // Keys whose values differ between a checkpoint's config and this run's,

@@ -1,7 +1,8 @@
 // state.json is covered by its own checksum and read field by field: an
 // edited cursor, a torn or mistyped state is a damaged checkpoint (named, and
-// the previous one used), never trusted and never a raw JSON exception; a
-// write that fails (a full disk) leaves no half-written checkpoint.
+// the previous one resumed from; never an older stage end to roll back to),
+// never trusted and never a raw JSON exception; a write that fails (a full
+// disk) leaves no half-written checkpoint, nor does a NaN weight.
 #include <dirent.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -101,14 +102,24 @@ TEST(CheckpointState, TornOrMistypedStatesAreDamagedNotRawJsonErrors) {
   }
 }
 
-TEST(CheckpointState, ATamperedStageEndIsSkippedForTheOlderOne) {
+TEST(CheckpointState, ATamperedStateIsNeverSkippedForAnOlderStageEnd) {
   TempDir dir("ckpt_state");
   write_checkpoint(dir.path, make_checkpoint(10, /*stage_done=*/true), 5);
   const std::string newest = write_checkpoint(dir.path, make_checkpoint(20, true), 5);
   write_text(newest + "/state.json", "{}");
-  const auto stage_end = load_latest_stage_end(dir.path);
-  ASSERT_TRUE(stage_end.has_value());
-  EXPECT_EQ(stage_end->job_step, 10);
+  // step 20 may be the stage end a prune attempt must roll back to: step 10
+  // would be another state.
+  try {
+    load_latest_stage_end(dir.path);
+    ADD_FAILURE() << "an older stage end was used instead of a damaged newer one";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("step-00000020 or run with --resume none"),
+              std::string::npos)
+        << e.what();
+  }
+  remove_tree(newest);
+  ASSERT_TRUE(load_latest_stage_end(dir.path).has_value());
+  EXPECT_EQ(load_latest_stage_end(dir.path)->job_step, 10);
 }
 
 TEST(CheckpointState, AFailedWriteNamesItsCauseAndLeavesNoTemporaryDirectory) {
