@@ -73,23 +73,31 @@ LocalWorkers::LocalWorkers(int count, const std::string& address, const std::str
                            const std::string& device, int threads, int max_restarts)
     : max_restarts_(max_restarts) {
   children_.resize(static_cast<size_t>(std::max(0, count)));
-  for (size_t i = 0; i < children_.size(); ++i) {
-    children_[i].args = {"condenser",   "worker",    "--coordinator", address,
-                         "--token-file", token_file, "--device",      device,
-                         "--threads",    std::to_string(threads),
-                         "--name",       "local-" + std::to_string(i)};
-    spawn(children_[i]);
+  try {
+    for (size_t i = 0; i < children_.size(); ++i) {
+      children_[i].args = {"condenser",   "worker",    "--coordinator", address,
+                           "--token-file", token_file, "--device",      device,
+                           "--threads",    std::to_string(threads),
+                           "--name",       "local-" + std::to_string(i)};
+      spawn(children_[i]);
+    }
+  } catch (...) {
+    stop_all();  // no destructor runs for a half-built object
+    throw;
   }
 }
 
-LocalWorkers::~LocalWorkers() {
+void LocalWorkers::stop_all() {
   for (const Child& c : children_) {
     if (c.pid > 0) ::kill(c.pid, SIGKILL);
   }
-  for (const Child& c : children_) {
+  for (Child& c : children_) {
     if (c.pid > 0) ::waitpid(c.pid, nullptr, 0);
+    c.pid = 0;
   }
 }
+
+LocalWorkers::~LocalWorkers() { stop_all(); }
 
 void LocalWorkers::spawn(Child& child) {
   static const SpawnSetup setup;

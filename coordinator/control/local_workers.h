@@ -50,6 +50,7 @@ class LocalWorkers {
     int restarts = 0;
   };
   void spawn(Child& child);
+  void stop_all();  // SIGKILLs and reaps every running child
 
   std::vector<Child> children_;
   int max_restarts_;
