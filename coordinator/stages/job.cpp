@@ -110,8 +110,9 @@ void start_job(JobContext& job) {
 // inside a folder that carries condenser's marker (the claim made sure).
 void begin_writing(RunDirClaim& claim, const Config& config, bool fresh) {
   const RunPaths& paths = claim.paths();
+  claim.track_file(paths.token);
+  ensure_job_token(paths.token);  // first: it refuses a bad token file a user left
   claim.commit(config);
-  ensure_job_token(paths.token);
   if (fresh && path_exists(paths.marker)) {
     remove_tree(paths.root + "/checkpoints");  // a fresh start keeps none
     if (::truncate(paths.metrics.c_str(), 0) != 0 && errno != ENOENT) {

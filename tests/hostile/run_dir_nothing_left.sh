@@ -17,4 +17,10 @@ expect 2 "nodata" "$CONDENSER" run "$TINY" data.path="$WORK/nodata" --run-dir ba
 mkdir empty
 expect 2 "not a checkpoint directory" tiny --run-dir empty --resume "$WORK/nonexistent"
 [ -d empty ] && [ -z "$(ls -A empty)" ] || fail "a refused run left files in empty/: $(ls -A empty)"
+# A run refused for a bad token file the user left (empty, world-readable)
+# has written nothing either: no config.resolved.yaml, metrics.jsonl, models/.
+mkdir tok && touch tok/.condenser-run && : > tok/job.token && chmod 644 tok/job.token
+expect 2 "job.token" tiny --run-dir tok
+[ "$(ls -A tok | sort | tr '\n' ' ')" = ".condenser-run job.token " ] ||
+  fail "a run refused for its token left files: $(ls -A tok)"
 echo "refused runs: nothing left behind"
