@@ -2,15 +2,20 @@
 
 #include <sstream>
 
+#include "core/bounded_read.h"
 #include "core/files.h"
 
 namespace condenser {
 namespace {
 
+// metrics.jsonl grows with the steps logged: a long run may hold far more
+// than one JSON record's limit.
+constexpr std::uint64_t kMaxMetricsBytes = 1ull << 30;
+
 nlohmann::json read_json_or_null(const std::string& path) {
   if (!path_exists(path)) return nullptr;
   try {
-    return nlohmann::json::parse(read_file(path));
+    return nlohmann::json::parse(read_file_at_most(path, kMaxRecordBytes, "run record"));
   } catch (const std::exception&) {
     return nullptr;
   }
@@ -35,7 +40,7 @@ RunFiles read_run_files(const std::string& run_dir) {
   const std::string jsonl = run_dir + "/metrics.jsonl";
   if (path_exists(jsonl)) {
     try {
-      f.records = parse_json_lines(read_file(jsonl));
+      f.records = parse_json_lines(read_file_at_most(jsonl, kMaxMetricsBytes, "metrics log"));
     } catch (const std::exception&) {
       f.records.clear();
     }

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "core/bounded_read.h"
 #include "core/errors.h"
 #include "core/files.h"
 #include "protocol/address.h"
@@ -57,7 +58,7 @@ nlohmann::json read_progress(const std::string& run_dir) {
                      "directory, or its job has not started yet");
   }
   try {
-    return nlohmann::json::parse(read_file(path));
+    return nlohmann::json::parse(read_file_at_most(path, kMaxRecordBytes, "progress file"));
   } catch (const nlohmann::json::exception& e) {
     throw UsageError("'" + path + "' is not valid JSON: " + e.what());
   }

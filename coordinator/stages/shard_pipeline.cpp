@@ -11,6 +11,7 @@
 
 #include "cluster/communicator.h"
 #include "coordinator/stages/job_checkpoints.h"
+#include "core/bounded_read.h"
 #include "core/errors.h"
 #include "core/files.h"
 #include "core/log.h"
@@ -42,11 +43,18 @@ ManifestEntry entry_from(const json& j) {
 
 ShardOrderBook::ShardOrderBook(std::string path) : path_(std::move(path)) {
   if (!path_exists(path_)) return;
-  const json saved = json::parse(read_file(path_), nullptr, false);
-  if (saved.is_discarded() || !saved.contains("order") || !saved["order"].is_array()) {
+  const json saved =
+      json::parse(read_file_at_most(path_, kMaxRecordBytes, "shard order"), nullptr, false);
+  const auto written_by_us = [&] {
+    if (saved.is_discarded() || !saved.contains("order") || !saved["order"].is_array()) return false;
+    return std::all_of(saved["order"].begin(), saved["order"].end(),
+                       [](const json& f) { return f.is_string(); });
+  };
+  if (!written_by_us()) {
     throw UsageError(path_ + " is not a shard order written by condenser; delete it to start "
                      "the order afresh (a resumed run then consumes shards in another order)");
   }
+  // Names outside this job's plan are dropped by keep_if_from before any is opened.
   for (const json& f : saved["order"]) order_.push_back(f.get<std::string>());
   log_info("pipeline: replaying the recorded order of ", order_.size(), " shard(s) from ", path_);
 }
