@@ -1,7 +1,5 @@
 #include "data/shards/shard_writer.h"
 
-#include <sys/statvfs.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
@@ -91,40 +89,35 @@ void write_common(hid_t file, const ShardMeta& meta, int top_k,
   write_scalar_attr(file, "top_k", H5T_STD_I32LE, H5T_NATIVE_INT, &top_k, tmp);
 }
 
-// Why writes into `dir` fail, when it is the disk: "" when it is not full
-// and not read-only.
-std::string disk_problem(const std::string& dir) {
-  struct statvfs st {};
-  if (::statvfs(dir.c_str(), &st) != 0) return "";
-  if ((st.f_flag & ST_RDONLY) != 0) return "the file system of '" + dir + "' is read-only";
-  if (st.f_bavail * st.f_frsize < (uint64_t(1) << 20)) {
-    return "No space left on device: free space on the disk holding '" + dir + "'";
-  }
-  return "";
+// The shard is built in memory (HDF5's core driver, no backing file) and
+// written by write_file_synced: a full or read-only disk is one error with
+// its cause, and HDF5 never holds a file it could not flush (that crashed
+// the process at exit, in HDF5's own clean-up).
+std::string file_image(hid_t file, const std::string& what) {
+  CONDENSER_H5_CHECK(H5Fflush(file, H5F_SCOPE_GLOBAL), "flush " + what);
+  const ssize_t size = CONDENSER_H5_CHECK(H5Fget_file_image(file, nullptr, 0), "size " + what);
+  std::string image(static_cast<size_t>(size), '\0');
+  CONDENSER_H5_CHECK(H5Fget_file_image(file, image.data(), image.size()), "image " + what);
+  return image;
 }
 
-// Creates final_path + ".tmp", lets `fill` write into it, closes, fsyncs,
-// renames into place and fsyncs the directory. The .tmp goes on failure.
+// Builds final_path's content with `fill`, writes it to final_path + ".tmp"
+// (fsynced), renames it into place and fsyncs the directory. The .tmp goes
+// on failure.
 template <typename Fill>
 void write_durably(const std::string& final_path, Fill fill) {
   const std::string tmp = final_path + ".tmp";
-  try {
-    h5::File file(CONDENSER_H5_CHECK(
-        H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), "create shard " + tmp));
+  std::string image;
+  {
+    h5::Plist fapl(CONDENSER_H5_CHECK(H5Pcreate(H5P_FILE_ACCESS), "file access list"));
+    CONDENSER_H5_CHECK(H5Pset_fapl_core(fapl, 1 << 20, /*backing_store=*/0), "core driver");
+    h5::File file(CONDENSER_H5_CHECK(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl),
+                                     "create shard " + tmp));
     fill(file.get(), tmp);
-    // Close explicitly so a failing flush is reported, not swallowed by a destructor.
+    image = file_image(file, "shard " + tmp);
     file.close("close shard " + tmp);
-    fsync_file(tmp);
-  } catch (const Error& e) {
-    std::remove(tmp.c_str());
-    // HDF5's messages lose errno: name a full or read-only disk ourselves.
-    const std::string cause = disk_problem(parent_dir(final_path));
-    if (cause.empty()) throw;
-    throw RuntimeFailure(std::string(e.what()) + " (" + cause + ")");
-  } catch (...) {
-    std::remove(tmp.c_str());
-    throw;
   }
+  write_file_synced(tmp, image);  // the cause (ENOSPC, EROFS) named; no partial .tmp left
   if (std::rename(tmp.c_str(), final_path.c_str()) != 0) {
     const int err = errno;
     std::remove(tmp.c_str());
