@@ -26,6 +26,7 @@
 #include "coordinator/stages/progress.h"
 #include "coordinator/stages/prune_stage.h"
 #include "coordinator/stages/teacher_stage.h"
+#include "core/bounded_read.h"
 #include "core/errors.h"
 #include "core/files.h"
 #include "core/log.h"
@@ -64,7 +65,8 @@ void load_data(JobContext& job) {
 bool previous_run_finished(const RunPaths& paths) {
   if (!path_exists(paths.summary)) return false;
   try {
-    return nlohmann::json::parse(read_file(paths.summary)).value("finished", false);
+    const std::string text = read_file_at_most(paths.summary, kMaxRecordBytes, "summary");
+    return nlohmann::json::parse(text).value("finished", false);
   } catch (const nlohmann::json::exception&) {
     return false;
   }

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/bounded_read.h"
 #include "core/errors.h"
 #include "core/files.h"
 #include "core/path_inside.h"
@@ -29,7 +30,8 @@ T field(const json& j, const char* key, const std::string& where) {
 }  // namespace
 
 Manifest load_manifest(const std::string& path) {
-  const std::string text = read_file(path);  // UsageError when missing
+  // UsageError when missing, not a regular file or past the limit.
+  const std::string text = read_file_at_most(path, kMaxRecordBytes, "manifest");
   json j;
   try {
     j = json::parse(text);

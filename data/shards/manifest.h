@@ -41,7 +41,8 @@ struct Manifest {
   std::vector<ManifestEntry> shards;
 };
 
-// UsageError naming the path if the file is missing, is not valid JSON, lacks
+// UsageError naming the path if the file is missing, is not a regular file
+// of at most kMaxRecordBytes (core/bounded_read.h), is not valid JSON, lacks
 // a field, has a field of the wrong type, names an unknown dtype or format,
 // or has a top_k that does not fit the format (topk: > 0, full: 0), or views < 1.
 // format, top_k, views and teacher_precision are optional (defaults "full",

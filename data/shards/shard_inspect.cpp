@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "core/bounded_read.h"
 #include "core/errors.h"
 #include "core/files.h"
 #include "core/sha256.h"
@@ -141,10 +142,10 @@ void check_positions(ShardInspection* in) {
 // The "reason: ..." line of a quarantined shard's note ("" when unreadable).
 std::string quarantine_reason(const std::string& note) {
   struct stat st {};
-  if (::lstat(note.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > 64 * 1024) return "";
+  if (::lstat(note.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return "";  // no symlink out
   std::string text;
   try {
-    text = read_file(note);
+    text = read_file_at_most(note, 64 * 1024, "quarantine note");
   } catch (const Error&) {
     return "";
   }
