@@ -139,7 +139,6 @@ JobReport run_job(const Config& config, const JobOptions& options) {
   const bool root = options.comm == nullptr || options.comm->rank() == 0;
   // Everything a user can get wrong is refused before the run directory is touched.
   preflight(config);
-  check_run_name(config.name);
   // Rank 0 claims the run directory for the job's life (checked, marked,
   // locked); a refusal before begin_writing undoes whatever the claim made.
   std::optional<RunDirClaim> claim;

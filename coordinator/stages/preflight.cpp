@@ -7,6 +7,7 @@
 
 #include "cluster/rank_env.h"
 #include "config/prune_plan.h"
+#include "config/run_dir.h"
 #include "coordinator/stages/label_stage.h"
 #include "coordinator/stages/preflight_teacher.h"
 #include "coordinator/stages/prune_stage.h"
@@ -139,6 +140,7 @@ DataPlan check_data_sizes(const Config& config) {
 
 PreflightReport preflight(const Config& config) {
   const RankEnv env = discover_rank_env();
+  check_run_name(config.name);
   check_threads(config);
   const c10::Device device = resolve_device(config.runtime.device, env.local_rank);
   check_rank_roles(config, env.world_size);

@@ -1,7 +1,7 @@
 #pragma once
 // The checks a job must pass before anything is created, deleted or trained
 // (`condenser validate` runs the same ones, so validate passes exactly what
-// run accepts): the runtime (threads, device, ranks), the model names, the
+// run accepts): the job name (it names runs/NAME), the runtime (threads, device, ranks), the model names, the
 // soft-label and prune settings against the class count and the student,
 // the dataset (image headers, labels) against the data sizes asked for, and
 // a probe batch through a TorchScript teacher. Cheap: headers, the labels,

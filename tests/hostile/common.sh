@@ -7,5 +7,6 @@ expect() { local code=$1 regex=$2; shift 2; bash "$EXPECT" "$code" "$regex" -- "
 
 # tiny [ARGS...]: the tiny job on the test data.
 tiny() { "$CONDENSER" run "$TINY" data.path="$DATA" "$@"; }
+export -f tiny  # so that `expect CODE REGEX tiny ...` can run it
 
 fail() { echo "FAIL: $*"; exit 1; }

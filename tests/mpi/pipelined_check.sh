@@ -9,6 +9,7 @@ mpirun=$1; bin=$2; python=$3; work=$4; shift 4
 here=$(cd "$(dirname "$0")" && pwd)
 run=$work/run
 rm -rf "$work"; mkdir -p "$run"
+touch "$run/.condenser-run"  # a condenser run directory that an earlier job left
 echo '{"order": ["shard-000001.h5", "shard-999999.h5"]}' > "$run/shard_order.json"
 "$mpirun" -n 3 "$bin" run "$@" roles.teacher_ranks=1 --run-dir "$run" > "$work/run.log" 2>&1 &
 job=$!
