@@ -27,6 +27,7 @@
 #include "core/sha256.h"
 #include "data/dataset.h"
 #include "data/sampling.h"
+#include "protocol/job_token.h"
 #include "protocol/label_spec.h"
 #include "trainers/model_io.h"
 #include "trainers/model_spec.h"
@@ -107,7 +108,9 @@ TeacherRound make_teacher_round(const std::string& teacher_path, const ImageData
     r.tasks.push_back({t * task_rows, (t + 1) * task_rows, name});
   }
   r.token_file = dir + "/job.token";
-  atomic_write_file(r.token_file, r.token + "\n", 0600);
+  std::remove(r.token_file.c_str());  // a fresh token per round, as a job makes one
+  ensure_job_token(r.token_file);
+  r.token = read_job_token(r.token_file);
   return r;
 }
 

@@ -18,7 +18,7 @@ struct TeacherRound {
   LabelSpec spec;
   std::vector<LabelTask> tasks;
   std::vector<int64_t> samples;  // the labelled sample indices, in task order
-  std::string token = "bench-token";
+  std::string token;  // read back from token_file, made as a job makes it
   std::string token_file;
 };
 TeacherRound make_teacher_round(const std::string& teacher_path, const ImageDataset& data,

@@ -102,9 +102,7 @@ void serve_until_done(ControlServer& server, const TaskTable& table,
       // Exit 2: the worker refused its task for a usage error (a teacher whose
       // output is NaN, ...) that its own error line above names.
       const std::string& last = workers.failures().back();
-      const std::string usage = "exited with 2";
-      if (last.size() >= usage.size() &&
-          last.compare(last.size() - usage.size(), usage.size(), usage) == 0) {
+      if (workers.last_failure_was_usage()) {
         throw UsageError("labelling stopped: " + last + ", refusing its task (its error is above)");
       }
       throw RuntimeFailure("labelling stopped: " + last +

@@ -125,6 +125,7 @@ int LocalWorkers::poll(bool restart) {
         failures_.push_back("local worker " + name + " (pid " + std::to_string(pid) + ") " +
                             exit_text(status));
         const bool usage = WIFEXITED(status) && WEXITSTATUS(status) == 2;
+        last_failure_was_usage_ = usage;
         if (restart && !usage && c.restarts < max_restarts_) {
           ++c.restarts;
           log_warn("coordinator: ", failures_.back(), "; starting it again (restart ", c.restarts,

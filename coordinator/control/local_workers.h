@@ -38,6 +38,9 @@ class LocalWorkers {
   // Why reaped children failed ("local worker local-0 (pid 12) killed by
   // signal 9"), oldest first; restarted ones included.
   const std::vector<std::string>& failures() const { return failures_; }
+  // Whether the newest failure was an exit with 2: the worker refused its
+  // task for a usage error (its own error line names it), never restarted.
+  bool last_failure_was_usage() const { return last_failure_was_usage_; }
   // Waits up to `seconds` for the children to exit, then SIGKILLs the rest.
   void wait(double seconds);
   // The pids of the running children (for tests and logs).
@@ -55,6 +58,7 @@ class LocalWorkers {
   std::vector<Child> children_;
   int max_restarts_;
   std::vector<std::string> failures_;
+  bool last_failure_was_usage_ = false;
 };
 
 }  // namespace condenser

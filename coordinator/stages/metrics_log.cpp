@@ -1,5 +1,8 @@
 #include "coordinator/stages/metrics_log.h"
 
+#include <cerrno>
+#include <cstring>
+
 #include "core/errors.h"
 
 namespace condenser {
@@ -14,9 +17,16 @@ MetricsLog::MetricsLog(const std::string& path, bool truncate)
 void MetricsLog::write(const nlohmann::json& record) {
   if (path_.empty()) return;
   std::lock_guard<std::mutex> lock(mutex_);
+  errno = 0;
   out_ << record.dump() << '\n';
   out_.flush();
-  if (!out_) throw RuntimeFailure("cannot write to '" + path_ + "'");
+  // The stream keeps no cause; errno from the failed write(2) still holds it.
+  if (!out_) {
+    throw RuntimeFailure("cannot write to '" + path_ + "': " +
+                         (errno != 0 ? std::strerror(errno) : "write failed") +
+                         "; free space on that disk (or use another --run-dir) and run again "
+                         "(the job resumes from its last checkpoint)");
+  }
 }
 
 }  // namespace condenser

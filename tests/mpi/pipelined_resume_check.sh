@@ -12,8 +12,10 @@ mpirun=$1; bin=$2; python=$3; work=$4; shift 4
 weights=$(cd "$(dirname "$0")/../e2e" && pwd)/weights_sha256.py
 rm -rf "$work"; mkdir -p "$work/a" "$work/b"
 order='{"order": ["shard-000003.h5", "shard-000001.h5", "shard-000005.h5", "shard-000000.h5", "shard-000004.h5", "shard-000002.h5"]}'
-echo "$order" > "$work/a/shard_order.json"
-echo "$order" > "$work/b/shard_order.json"
+for d in a b; do  # condenser run directories holding a recorded shard order
+  touch "$work/$d/.condenser-run"
+  echo "$order" > "$work/$d/shard_order.json"
+done
 run() { "$mpirun" -n 3 "$@"; }
 run "$bin" run "$@" roles.teacher_ranks=1 --run-dir "$work/a" > "$work/a.log" 2>&1 \
   || { tail -30 "$work/a.log"; exit 1; }
