@@ -10,3 +10,15 @@ tiny() { "$CONDENSER" run "$TINY" data.path="$DATA" "$@"; }
 export -f tiny  # so that `expect CODE REGEX tiny ...` can run it
 
 fail() { echo "FAIL: $*"; exit 1; }
+
+# skip_unless_root WHAT: ends the test with a "skipped:" line unless root
+# (mounting a tmpfs to fill a disk needs it).
+skip_unless_root() { [ "$(id -u)" = 0 ] || { echo "skipped: $1 needs root"; exit 0; }; }
+
+# killed_after_first_step RUN_DIR: the tiny job SIGKILLed after its first
+# optimizer step, leaving an unfinished run in RUN_DIR (log: killed.log).
+killed_after_first_step() {
+  (CONDENSER_FAULT=after_step:1 exec "$CONDENSER" run "$TINY" data.path="$DATA" \
+     --run-dir "$1" > killed.log 2>&1) && fail "the fault did not kill the job" || true
+  [ -d "$1" ] || { tail killed.log; fail "the first run made no run directory"; }
+}

@@ -3,14 +3,9 @@
 # the file and the cause, and leaves no half-written checkpoint directory.
 source "$(dirname "$0")/common.sh"
 
-if [ "$(id -u)" != 0 ]; then
-  echo "skipped: mounting a tmpfs needs root"
-  exit 0
-fi
+skip_unless_root "mounting a tmpfs"
 run="$WORK/run"
-(CONDENSER_FAULT=after_step:1 exec "$CONDENSER" run "$TINY" data.path="$DATA" \
-   --run-dir "$run" > killed.log 2>&1) && fail "the fault did not kill the job" || true
-[ -d "$run" ] || { tail killed.log; fail "the first run made no run directory"; }
+killed_after_first_step "$run"
 mnt="$run/checkpoints"
 trap 'mountpoint -q "$mnt" && umount "$mnt" || true' EXIT
 rm -rf "$mnt" && mkdir -p "$mnt"

@@ -5,13 +5,9 @@
 # and the job ends with exit 1 once the restarts are used up.
 source "$(dirname "$0")/common.sh"
 
-if [ "$(id -u)" != 0 ]; then
-  echo "skipped: mounting a tmpfs needs root"
-  exit 0
-fi
+skip_unless_root "mounting a tmpfs"
 run="$WORK/run"
-(CONDENSER_FAULT=after_step:1 exec "$CONDENSER" run "$TINY" data.path="$DATA" \
-   --run-dir "$run" > killed.log 2>&1) && fail "the fault did not kill the job" || true
+killed_after_first_step "$run"
 mnt="$run/soft_labels"
 trap 'mountpoint -q "$mnt" && umount "$mnt" || true' EXIT
 rm -rf "$mnt" && mkdir -p "$mnt"
