@@ -1,4 +1,4 @@
-// A local worker's binding to its job (defects 3 and 7): without the
+// A local worker's binding to its job: without the
 // variable nothing changes; with its parent's pid it ignores SIGINT (the
 // job handles the terminal's Ctrl-C) and asks for SIGKILL at the parent's
 // death; started by a parent that is gone already, it exits at once.

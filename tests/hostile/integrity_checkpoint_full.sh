@@ -1,4 +1,4 @@
-# Defect 16: a checkpoint that cannot be written for a full disk (a 16 KiB
+# A checkpoint that cannot be written for a full disk (a 16 KiB
 # tmpfs on RUN_DIR/checkpoints; root only) ends the job with one line naming
 # the file and the cause, and leaves no half-written checkpoint directory.
 source "$(dirname "$0")/common.sh"

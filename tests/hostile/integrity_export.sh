@@ -1,4 +1,4 @@
-# Defects 6 and 16: the export. A job killed during its export is not taken
+# The export. A job killed during its export is not taken
 # for a finished run: the next run only exports again (no training). A full
 # disk during the export (a small tmpfs on RUN_DIR/export; root only) ends
 # with one line naming the cause, no *.tmp left, summary.json not finished;

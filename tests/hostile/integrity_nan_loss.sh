@@ -1,4 +1,4 @@
-# Defect 5 (training side): a learning rate that drives the student's loss to
+# A learning rate that drives the student's loss to
 # NaN stops the job with exit 2 naming the stage and the step, before the
 # NaN reaches the weights; every checkpoint kept verifies, nothing is exported
 # and summary.json does not say finished.

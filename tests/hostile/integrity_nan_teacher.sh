@@ -1,4 +1,4 @@
-# Defect 5: a teacher whose logits are NaN for a few samples (not those the
+# A teacher whose logits are NaN for a few samples (not those the
 # up-front probe runs). No shard holding a NaN is committed, the job stops
 # with exit 2 naming a sample, nothing is distilled or exported and
 # summary.json does not say finished.

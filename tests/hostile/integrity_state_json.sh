@@ -1,4 +1,4 @@
-# Defect 4: state.json is covered by its own checksum. A one-digit change to
+# state.json is covered by its own checksum. A one-digit change to
 # cursor.epoch, a state that is `[]` or lacks its cursor: `inspect
 # checkpoint` names the file as BAD (exit 1, no JSON exception), and the
 # resume skips that checkpoint with a warning and carries on from the

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Defects 10, 14, 16: every config `run` would refuse late (after the teacher
+# Every config `run` would refuse late (after the teacher
 # trained, after labelling, after distillation) is refused by `validate`, and
 # by `run` before anything exists: exit 2, one line naming the key and both
 # numbers where there are two. The config file itself is read bounded.
@@ -37,7 +37,7 @@ if [ $((4 * cores + 1)) -le 1024 ]; then
 fi
 refused "runtime.threads=1000000': expected an integer in \[0, 1024\]" runtime.threads=1000000
 
-# Defect 14: the config is read bounded, never /dev/zero until memory runs out.
+# The config is read bounded, never /dev/zero until memory runs out.
 expect 2 "config file '/dev/zero' is a device" timeout 20 "$CONDENSER" validate /dev/zero
 head -c $((2 * 1024 * 1024)) /dev/zero | tr '\0' '#' > "$WORK/huge.yaml"
 expect 2 "config file '.*huge.yaml' is larger than 1 MiB" timeout 20 "$CONDENSER" validate "$WORK/huge.yaml"

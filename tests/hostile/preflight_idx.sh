@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Defect 8: damaged or foreign IDX dataset files (no samples, a header
+# Damaged or foreign IDX dataset files (no samples, a header
 # announcing 10^12 bytes, a header whose size wraps to 0 in 64 bits, 10x10
 # images, images and labels that disagree, labels past the 10 classes) are
 # refused by validate and run with exit 2 and one line naming the file,

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Defect 8: a TorchScript teacher that does not fit the data (Linear(10,3),
+# A TorchScript teacher that does not fit the data (Linear(10,3),
 # scripted for a fixed batch of 2, 3 classes, NaN logits, batch-dependent
 # outputs, a tuple, not TorchScript) is refused by validate and by run before
 # the run directory exists, with exit 2 and one line naming the file; a

@@ -1,7 +1,7 @@
 # Hostile tests: run_dir (see CMakeLists.txt for hostile_test). The run
 # directory: containment, the lock, nothing deleted or created before the checks.
-hostile_test(run_dir_careless run_dir_careless.sh)          # defects 1, 12
-hostile_test(run_dir_nothing_left run_dir_nothing_left.sh)  # defect 15
-hostile_test(run_dir_manifest run_dir_manifest.sh)          # defects 2, 16 (inspect quarantine)
-hostile_test(run_dir_lock run_dir_lock.sh)                  # defect 9
-hostile_test(run_dir_resume_quoted run_dir_resume_quoted.sh)  # defect 13
+hostile_test(run_dir_careless run_dir_careless.sh)
+hostile_test(run_dir_nothing_left run_dir_nothing_left.sh)
+hostile_test(run_dir_manifest run_dir_manifest.sh)
+hostile_test(run_dir_lock run_dir_lock.sh)
+hostile_test(run_dir_resume_quoted run_dir_resume_quoted.sh)

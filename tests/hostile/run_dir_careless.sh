@@ -1,4 +1,4 @@
-# Defects 1 and 12: a careless --run-dir or name never deletes, moves or
+# A careless --run-dir or name never deletes, moves or
 # writes anything outside a condenser run directory; it gets exit 2 and one
 # line before any work starts.
 source "$(dirname "$0")/common.sh"
@@ -39,7 +39,7 @@ expect 2 "cannot name a run directory" tiny name=..
 cd "$WORK"
 [ ! -e x ] && [ ! -e inner/runs ] && [ ! -e "$WORK/../x" ] || fail "name= escaped runs/"
 
-# Defect 12: names that are not valid UTF-8 are refused up front (they would
+# Names that are not valid UTF-8 are refused up front (they would
 # end in JSON files), escaped in the message; nothing is created.
 expect 2 "run directory '.*run\\\\xFF' is not printable UTF-8" tiny --run-dir $'run\xff'
 expect 2 "name 'bad\\\\xFE' cannot name a run directory" tiny name=$'bad\xfe'

@@ -1,4 +1,4 @@
-# Defect 9: one job per run directory. A second job gets exit 2 naming the
+# One job per run directory. A second job gets exit 2 naming the
 # holder's pid; a run refused because its config differs from the
 # checkpoint's does not rewrite config.resolved.yaml, so the first job's
 # model card states its own alpha.

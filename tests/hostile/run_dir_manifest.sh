@@ -1,4 +1,4 @@
-# Defect 2 and 16 (inspect shards): a manifest entry naming a path outside
+# A manifest entry naming a path outside
 # the run directory ('..', absolute, or a symlink leading out) never makes a
 # resume read, move or delete that file; the entry is dropped and relabelled.
 # `inspect shards` names such entries and says what quarantine/ holds.

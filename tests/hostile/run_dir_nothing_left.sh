@@ -1,4 +1,4 @@
-# Defect 15: a refused run leaves the disk as it found it: no run directory,
+# A refused run leaves the disk as it found it: no run directory,
 # parents, config.resolved.yaml, job.token or metrics.jsonl.
 source "$(dirname "$0")/common.sh"
 export -f tiny  # expect runs its command in a child bash

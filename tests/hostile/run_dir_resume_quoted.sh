@@ -1,4 +1,4 @@
-# Defect 13: the resume command printed after a graceful stop is shell-quoted;
+# The resume command printed after a graceful stop is shell-quoted;
 # pasted back as is, it resumes a run directory with spaces and quotes.
 source "$(dirname "$0")/common.sh"
 export -f tiny  # expect runs its command in a child bash

@@ -1,4 +1,4 @@
-# Defect 7: one Ctrl-C in the terminal (SIGINT to the job's whole process
+# One Ctrl-C in the terminal (SIGINT to the job's whole process
 # group) killed the local worker and the job ended with exit 1. Now the
 # worker leaves the Ctrl-C to the job, which stops gracefully as a SIGINT
 # to it alone does: checkpoint, the resume command, exit 0; and the resumed

@@ -1,4 +1,4 @@
-# Defect 3: a local worker outlived its job (kill -9 of the job, or two
+# A local worker outlived its job (kill -9 of the job, or two
 # Ctrl-Cs) holding the coordinator's ports and reconnecting past its give-up
 # time. Now it dies with the job, inherits no port, and gives up on time.
 # Also (tasks.json containment): a tampered lease naming ../../victim.txt

@@ -1,4 +1,4 @@
-# Defect 7: with the default single local worker, a SIGKILL to it ended the
+# With the default single local worker, a SIGKILL to it ended the
 # job ("no local worker is left", exit 1). Now a crashed local worker is
 # started again (logged), the job finishes with every sample labelled
 # exactly once; restarts are bounded (3), then the job fails with exit 1.

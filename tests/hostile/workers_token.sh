@@ -1,4 +1,4 @@
-# Defect 11: a pre-existing empty job.token (mode 0644) was kept and a hello
+# A pre-existing empty job.token (mode 0644) was kept and a hello
 # with an empty token got a lease. Now an empty, short or group/world
 # readable token file is refused with exit 2 naming it and the fix, and left
 # as it is; a deleted one is created again, private and random. (The empty

@@ -1,4 +1,4 @@
-// The job token file (defect 11): a new one is private and random; an
+// The job token file: a new one is private and random; an
 // existing empty, short, non-hex or group/world-readable one is refused with
 // a usage error naming the file and the fix, and never rewritten.
 #include "protocol/job_token.h"

@@ -1,7 +1,7 @@
-// `condenser worker` against coordinators that never answer (defect 3): it
+// `condenser worker` against coordinators that never answer: it
 // gives up after --give-up-after even when the port accepts (it reconnected
 // forever to a listening socket it had inherited), and refuses an empty
-// token file before connecting (defect 11).
+// token file before connecting.
 #include "worker/worker_loop.h"
 
 #include <arpa/inet.h>

@@ -230,7 +230,7 @@ TEST_F(HandlerTest, MalformedMessagesCloseTheConnection) {
   EXPECT_EQ(only(r).type, MessageType::kError);
 }
 
-// Defect 11: an empty hello token got a lease when job.token was empty.
+// An empty hello token got a lease when job.token was empty.
 TEST(HandlerToken, EmptyOrShortTokenIsRefusedEvenWhenItMatches) {
   TaskTable table{{{0, 4, "shard-000000.h5"}}, seconds(10)};
   FakeEffects fx;
@@ -253,7 +253,7 @@ TEST_F(HandlerTest, EmptyHelloTokenIsRefused) {
   EXPECT_FALSE(s.authenticated);
 }
 
-// Defect 16: a worker named "x\ncoordinator: committed ..." forged a log line.
+// A worker named "x\ncoordinator: committed ..." forged a log line.
 TEST_F(HandlerTest, ControlCharactersInAWorkersNameAreEscaped) {
   ControlSession s{"p"};
   const std::string name = "w\ncoordinator: committed shard-000000.h5\x1b[2K\\";

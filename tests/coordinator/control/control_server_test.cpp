@@ -100,7 +100,7 @@ TEST_F(ServerTest, WorkerConversationOverLoopback) {
   server->run_on_io([&] { EXPECT_EQ(table.count(TaskState::kDone), 1); });
 }
 
-// Defect 3: a local worker inherited the coordinator's listening sockets and
+// A local worker inherited the coordinator's listening sockets and
 // kept both ports open after the coordinator died. Every listening socket
 // and every accepted connection of the server is close-on-exec.
 TEST_F(ServerTest, ListeningAndAcceptedSocketsAreCloseOnExec) {

@@ -136,7 +136,7 @@ TEST(TaskTable, RestoreRefusesAnotherPlan) {
   EXPECT_EQ(after.count(TaskState::kPending), 3);
 }
 
-// Defect 16: leases restored from a dead coordinator's tasks.json held their
+// Leases restored from a dead coordinator's tasks.json held their
 // tasks for a third of a lease (10 s) while every live worker waited.
 TEST(TaskTable, RestoredLeaseIsTakenAtOnceWhenNothingElseIsPending) {
   TaskTable before(three_tasks(), seconds(30));
