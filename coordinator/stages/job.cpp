@@ -98,8 +98,6 @@ void start_job(JobContext& job) {
                                    : prune_steps(pc).back().sparsity;
   Communicator* comm = job.options.comm;
   const int world = comm ? comm->size() : 1;
-  check_rank_roles(config, world);
-  check_prune_targets(config);
   log_info("job '", config.name, "' in ", job.options.run_dir, " on ", job.device.str(), " with ",
            at::get_num_threads(), " threads",
            world > 1 ? ", data-parallel over " + std::to_string(world) + " ranks (" +

@@ -1,6 +1,5 @@
 #include "coordinator/stages/teacher_stage.h"
 
-#include "core/errors.h"
 #include "core/log.h"
 #include "core/sha256.h"
 #include "data/sampling.h"
@@ -8,26 +7,6 @@
 #include "trainers/model_spec.h"
 
 namespace condenser {
-namespace {
-
-// A user's teacher must take this job's batches and return [N, classes]
-// logits; find out now, with one clear message, not deep inside labelling.
-void check_teacher_runs(JobContext& job, torch::jit::Module& teacher, const std::string& path) {
-  const std::vector<int64_t> probe(job.train.indices.begin(), job.train.indices.begin() + 2);
-  at::Tensor out;
-  try {
-    out = predict(teacher, job.train_data.images, probe, 2);
-  } catch (const c10::Error& e) {
-    throw UsageError("teacher '" + path + "' cannot run on this dataset's batches (float32 [N, " +
-                     "1, 28, 28], pixels in [0, 1]): " + e.what_without_backtrace());
-  }
-  if (out.dim() != 2 || out.size(0) != 2 || out.size(1) != job.train_data.num_classes) {
-    throw UsageError("teacher '" + path + "' returns shape " + c10::str(out.sizes()) +
-                     "; expected [N, " + std::to_string(job.train_data.num_classes) + "] logits");
-  }
-}
-
-}  // namespace
 
 torch::jit::Module teacher_stage(JobContext& job, JobCheckpoints& checkpoints) {
   const TeacherConfig& t = job.config.teacher;
@@ -37,8 +16,7 @@ torch::jit::Module teacher_stage(JobContext& job, JobCheckpoints& checkpoints) {
   int64_t steps = 0;
   if (!t.path.empty()) {
     teacher = load_module(t.path, "teacher");
-    teacher.to(job.device);
-    check_teacher_runs(job, teacher, t.path);
+    teacher.to(job.device);  // preflight has probed it on this job's images
     job.report.teacher_source = t.path;
     job.report.teacher_sha256 = sha256_file(t.path);
     log_info("teacher: loaded ", t.path, " (sha256 ", job.report.teacher_sha256.substr(0, 12), ")");
