@@ -22,3 +22,11 @@ killed_after_first_step() {
      --run-dir "$1" > killed.log 2>&1) && fail "the fault did not kill the job" || true
   [ -d "$1" ] || { tail killed.log; fail "the first run made no run directory"; }
 }
+
+# full_disk_at DIR SIZE: DIR replaced by an empty tmpfs of SIZE (e.g. 16k),
+# unmounted when the test exits, so writes there fail with ENOSPC (root only).
+full_disk_at() {
+  trap "mountpoint -q '$1' && umount '$1' || true" EXIT
+  rm -rf "$1" && mkdir -p "$1"
+  mount -t tmpfs -o size="$2" tmpfs "$1"
+}

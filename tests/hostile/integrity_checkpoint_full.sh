@@ -7,9 +7,7 @@ skip_unless_root "mounting a tmpfs"
 run="$WORK/run"
 killed_after_first_step "$run"
 mnt="$run/checkpoints"
-trap 'mountpoint -q "$mnt" && umount "$mnt" || true' EXIT
-rm -rf "$mnt" && mkdir -p "$mnt"
-mount -t tmpfs -o size=16k tmpfs "$mnt"
+full_disk_at "$mnt" 16k
 expect 1 "cannot write '$mnt/\.step-[0-9]+\.tmp-[0-9]+/[a-z]+\.pt': No space left on device; free space" \
   "$CONDENSER" run "$TINY" data.path="$DATA" checkpoint.every_steps=2 --run-dir "$run" --resume none
 leftover=$(ls -A "$mnt")

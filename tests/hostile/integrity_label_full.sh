@@ -9,9 +9,7 @@ skip_unless_root "mounting a tmpfs"
 run="$WORK/run"
 killed_after_first_step "$run"
 mnt="$run/soft_labels"
-trap 'mountpoint -q "$mnt" && umount "$mnt" || true' EXIT
-rm -rf "$mnt" && mkdir -p "$mnt"
-mount -t tmpfs -o size=8k tmpfs "$mnt"
+full_disk_at "$mnt" 8k
 code=0
 "$CONDENSER" run "$TINY" data.path="$DATA" --run-dir "$run" --resume none > full.log 2>&1 || code=$?
 [ "$code" = 1 ] || { tail -5 full.log; fail "expected exit 1, got $code"; }
