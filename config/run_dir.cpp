@@ -71,11 +71,6 @@ std::string escaped(const std::string& s) {
   return out;
 }
 
-std::string real_path_or_empty(const std::string& path) {
-  char buf[PATH_MAX];
-  return ::realpath(path.c_str(), buf) ? std::string(buf) : std::string();
-}
-
 std::string absolute_of(const std::string& path) {
   if (!path.empty() && path.front() == '/') return path;
   char cwd[PATH_MAX];
@@ -85,9 +80,9 @@ std::string absolute_of(const std::string& path) {
 // The user's home directories (from $HOME and from the password database).
 std::vector<std::string> home_dirs() {
   std::vector<std::string> homes;
-  if (const char* h = std::getenv("HOME"); h && *h) homes.push_back(real_path_or_empty(h));
+  if (const char* h = std::getenv("HOME"); h && *h) homes.push_back(resolved_path(h).value_or(""));
   if (const passwd* pw = ::getpwuid(::getuid()); pw && pw->pw_dir) {
-    homes.push_back(real_path_or_empty(pw->pw_dir));
+    homes.push_back(resolved_path(pw->pw_dir).value_or(""));
   }
   return homes;
 }
@@ -168,7 +163,7 @@ void check_run_dir(const std::string& root) {
   if (!S_ISDIR(st.st_mode)) {
     throw UsageError("run directory '" + shown + "' exists and is not a folder; pass another --run-dir");
   }
-  const std::string real = real_path_or_empty(root);
+  const std::string real = absolute_path(root);  // it exists: stat succeeded
   if (real == "/") {
     throw UsageError("run directory '" + shown + "' is the file system root; pass a folder of "
                      "its own, e.g. --run-dir runs/NAME");

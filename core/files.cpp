@@ -133,11 +133,13 @@ bool path_exists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0;
 }
 
-std::string absolute_path(const std::string& path) {
+std::optional<std::string> resolved_path(const std::string& path) {
   char buf[PATH_MAX];
-  if (::realpath(path.c_str(), buf) == nullptr) return path;
-  return buf;
+  if (::realpath(path.c_str(), buf) == nullptr) return std::nullopt;
+  return std::string(buf);
 }
+
+std::string absolute_path(const std::string& path) { return resolved_path(path).value_or(path); }
 
 void remove_tree(const std::string& path) {
   nftw(

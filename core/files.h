@@ -3,6 +3,7 @@
 // shards, checkpoints, coordinator.json) goes through write-temp + fsync +
 // rename + fsync(parent), so a crash leaves either the old or the new file,
 // never a torn one. Errors name the path and carry strerror.
+#include <optional>
 #include <string>
 
 namespace condenser {
@@ -39,8 +40,11 @@ std::string read_file(const std::string& path);
 // True if `path` exists (any type).
 bool path_exists(const std::string& path);
 
-// The absolute, symlink-free form of an existing `path` (realpath); `path`
-// itself when it cannot be resolved. Paths handed to other processes
+// The absolute, symlink-free form of an existing `path` (realpath(3));
+// nullopt when it cannot be resolved (missing, a dangling symlink, a loop).
+std::optional<std::string> resolved_path(const std::string& path);
+
+// resolved_path(path), or `path` itself when it cannot be resolved. Paths handed to other processes
 // (workers) must not depend on this process's working directory.
 std::string absolute_path(const std::string& path);
 

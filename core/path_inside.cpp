@@ -2,21 +2,11 @@
 
 #include <sys/stat.h>
 
-#include <climits>
-#include <cstdlib>
-
 #include "core/errors.h"
+#include "core/files.h"
 
 namespace condenser {
 namespace {
-
-// realpath(3) into a string; false when it cannot be resolved.
-bool real_path(const std::string& path, std::string* out) {
-  char buf[PATH_MAX];
-  if (::realpath(path.c_str(), buf) == nullptr) return false;
-  *out = buf;
-  return true;
-}
 
 bool is_within(const std::string& real_root, const std::string& real) {
   if (real == real_root) return true;
@@ -47,16 +37,16 @@ bool resolves_inside(const std::string& root, const std::string& relative) {
       relative.find('\0') != std::string::npos) {
     return false;
   }
-  std::string real_root;
-  if (!real_path(root, &real_root)) return false;
+  const std::optional<std::string> real_root = resolved_path(root);
+  if (!real_root) return false;
   // The deepest part that exists decides: symlinks can only be there.
   std::string path = root + "/" + relative;
   while (true) {
     struct stat st {};
     if (::lstat(path.c_str(), &st) == 0) {
-      std::string real;
-      if (!real_path(path, &real)) return false;  // a dangling symlink (or a loop)
-      return is_within(real_root, real);
+      const std::optional<std::string> real = resolved_path(path);
+      if (!real) return false;  // a dangling symlink (or a loop)
+      return is_within(*real_root, *real);
     }
     const auto slash = path.find_last_of('/');
     if (slash == std::string::npos || path.size() <= root.size()) return false;
