@@ -44,6 +44,9 @@ struct TeacherConfig {
   std::string model = "cnn";  // built-in zoo name, used when path is empty
   std::string path;           // a TorchScript teacher; when set, no teacher training
   std::string precision = "fp32";  // fp32 | bf16: the weights the teacher labels with
+  // A built-in teacher trains on the augmented views it will label
+  // (soft_labels.views_per_sample > 1), so it labels views it knows.
+  bool augment = true;
   OptimConfig train;
 };
 
@@ -62,7 +65,20 @@ struct SoftLabelConfig {
 struct StudentConfig {
   std::string model = "small_cnn";
   double alpha = 0.9;  // weight of the KD term; (1 - alpha) on hard-label CE
+  // Mixing two samples of a batch while distilling (and in the control):
+  // none | mixup (blend the images) | cutmix (paste a box of one into the
+  // other). The targets mix with the same weight, drawn from Beta(mix_alpha,
+  // mix_alpha) per batch: the stored soft labels of both views, and both labels.
+  std::string mix = "none";
+  double mix_alpha = 1.0;
   OptimConfig train;
+};
+
+// The no-teacher control: the student trained again with cross-entropy only
+// (no soft labels read) on the same batches, views, mixing and schedule, so
+// the report can say what distillation gained.
+struct ControlConfig {
+  bool enabled = true;
 };
 
 struct PruneConfig {
@@ -119,6 +135,7 @@ struct Config {
   TeacherConfig teacher;
   SoftLabelConfig soft_labels;
   StudentConfig student;
+  ControlConfig control;
   PruneConfig prune;
   BudgetConfig budget;
   LoggingConfig logging;

@@ -120,6 +120,9 @@ void add_distillation_keys(Section<Config>& root) {
   teacher.choice("precision", &TeacherConfig::precision, {"fp32", "bf16"},
                  "teacher inference (labelling) precision: bf16 casts the teacher's weights "
                  "(top-1 agrees with fp32 on >= 99% of Fashion-MNIST; tests/gpu)");
+  teacher.boolean("augment", &TeacherConfig::augment,
+                  "train the built-in teacher on the same augmented views it labels (with "
+                  "soft_labels.views_per_sample > 1); false: on the original images only");
   add_optim(teacher.sub("train", &TeacherConfig::train));
 
   auto soft = root.sub("soft_labels", &Config::soft_labels);
@@ -143,7 +146,18 @@ void add_distillation_keys(Section<Config>& root) {
   student.text("model", &StudentConfig::model, false, "built-in zoo model for the student");
   student.number("alpha", &StudentConfig::alpha, closed(0, 1),
                  "weight of the KD term; (1 - alpha) on hard-label cross-entropy");
+  student.choice("mix", &StudentConfig::mix, {"none", "mixup", "cutmix"},
+                 "mix pairs of samples in each distillation batch: mixup blends the images, "
+                 "cutmix pastes a box of one into the other; the stored soft labels (and the "
+                 "labels) mix with the same weight");
+  student.number("mix_alpha", &StudentConfig::mix_alpha, above(0),
+                 "the mixing weight is drawn from Beta(mix_alpha, mix_alpha) per batch");
   add_optim(student.sub("train", &StudentConfig::train));
+
+  auto control = root.sub("control", &Config::control);
+  control.boolean("enabled", &ControlConfig::enabled,
+                  "also train the student without the teacher (cross-entropy only, same "
+                  "batches, views, mixing and schedule) and report the gain from distillation");
 }
 
 // The prune schedule and the accuracy budget it must stay within.

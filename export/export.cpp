@@ -54,12 +54,27 @@ json cost_json(const JobReport& r) {
             {"teacher_inference_seconds", label_s},
             {"teacher_forward_passes", r.teacher_forward_samples},
             {"teacher_forward_passes_avoided", r.soft_label_reads},
-            {"student_training_seconds", stage_seconds(r, "distill") + stage_seconds(r, "prune")}};
+            {"student_training_seconds", stage_seconds(r, "distill") + stage_seconds(r, "prune")},
+            {"control_training_seconds", stage_seconds(r, "control")}};
   // Labelling time per pass times the passes avoided (null when this run
   // reused every shard and so never timed the teacher).
   c["estimated_teacher_seconds_avoided"] =
       std::isfinite(per_pass) ? json(per_pass * double(r.soft_label_reads)) : json(nullptr);
   return c;
+}
+
+// The distilled student against the no-teacher control (null without one).
+json gain_json(const JobReport& r) {
+  if (!r.has_control) return nullptr;
+  return {{"points_test", distillation_gain_points(r)},
+          {"points_validation", distillation_gain_val_points(r)},
+          {"student", {{"test_accuracy", r.student_dense.test_accuracy},
+                       {"val_accuracy", r.student_dense.val_accuracy}}},
+          {"control", {{"test_accuracy", r.student_control.test_accuracy},
+                       {"val_accuracy", r.student_control.val_accuracy}}},
+          {"what", "the distilled student (before pruning) minus the same student trained "
+                   "without the teacher (cross-entropy only) on the same batches, views, mixing "
+                   "and schedule, in percentage points"}};
 }
 
 json prune_stages_json(const Config& c) {
@@ -80,6 +95,8 @@ json recipe_json(const Config& c, const std::string& manifest_path) {
   json student = optim(c.student.train);
   student["model"] = c.student.model;
   student["alpha"] = c.student.alpha;
+  student["mix"] = c.student.mix;
+  student["mix_alpha"] = c.student.mix_alpha;
   json teacher = optim(c.teacher.train);
   teacher["model"] = c.teacher.path.empty() ? c.teacher.model : "";
   teacher["path"] = c.teacher.path;
@@ -94,6 +111,7 @@ json recipe_json(const Config& c, const std::string& manifest_path) {
               {"dtype", c.soft_labels.dtype},
               {"views_per_sample", c.soft_labels.views_per_sample}}},
             {"student", student},
+            {"control", {{"enabled", c.control.enabled}}},
             {"prune",
              {{"enabled", c.prune.enabled},
               {"method", c.prune.enabled ? c.prune.method : "none"},
@@ -257,6 +275,7 @@ void export_files(const RunPaths& paths, const JobReport& report, const std::str
                       {"normalisation", "inside the model"}};
   metrics["comparison"] = comparison_json(report, paths, student, student_file);
   metrics["cost"] = cost_json(report);
+  metrics["distillation_gain"] = gain_json(report);
   const Config config = load_config(paths.config_resolved);
   metrics["recipe"] = recipe_json(config, paths.manifest);
   metrics["int8"] = int8_json(config, student, out_dir);

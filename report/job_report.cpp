@@ -1,5 +1,6 @@
 #include "report/job_report.h"
 
+#include <cmath>
 #include <cstdio>
 
 #include "core/errors.h"
@@ -57,6 +58,16 @@ PruneAttempt attempt_from(const nlohmann::json& j) {
 
 }  // namespace
 
+double distillation_gain_points(const JobReport& r) {
+  if (!r.has_control) return std::nan("");
+  return 100.0 * (r.student_dense.test_accuracy - r.student_control.test_accuracy);
+}
+
+double distillation_gain_val_points(const JobReport& r) {
+  if (!r.has_control) return std::nan("");
+  return 100.0 * (r.student_dense.val_accuracy - r.student_control.val_accuracy);
+}
+
 nlohmann::json to_json(const JobReport& r) {
   nlohmann::json stages = nlohmann::json::array();
   for (const StageRecord& s : r.stages) {
@@ -75,6 +86,7 @@ nlohmann::json to_json(const JobReport& r) {
           {"teacher", stats_json(r.teacher)},
           {"student_dense", stats_json(r.student_dense)},
           {"student_final", stats_json(r.student_final)},
+          {"student_control", r.has_control ? stats_json(r.student_control) : nlohmann::json()},
           {"stages", stages},
           {"teacher_forward_samples", r.teacher_forward_samples},
           {"soft_label_reads", r.soft_label_reads},
@@ -99,6 +111,9 @@ JobReport report_from_json(const nlohmann::json& j, const std::string& origin) {
     r.teacher = stats_from(j.at("teacher"));
     r.student_dense = stats_from(j.at("student_dense"));
     r.student_final = stats_from(j.at("student_final"));
+    // null (or absent, in summaries written before the control) without one
+    r.has_control = j.contains("student_control") && !j.at("student_control").is_null();
+    if (r.has_control) r.student_control = stats_from(j.at("student_control"));
     for (const auto& s : j.at("stages")) {
       StageRecord rec;
       rec.name = s.at("name").get<std::string>();
@@ -169,6 +184,14 @@ std::string format_summary_table(const JobReport& r) {
                 static_cast<long long>(r.student_final.nonzeros),
                 pct(r.student_final.sparsity).c_str(), r.total_seconds);
   out += line;
+  if (r.has_control) {
+    std::snprintf(line, sizeof line,
+                  "gain from distillation: %+.2f points test (student %s, control without the "
+                  "teacher %s; validation %+.2f)\n",
+                  distillation_gain_points(r), pct(r.student_dense.test_accuracy).c_str(),
+                  pct(r.student_control.test_accuracy).c_str(), distillation_gain_val_points(r));
+    out += line;
+  }
   std::snprintf(line, sizeof line,
                 "teacher forward passes: %lld paid once for labelling, %lld avoided by the "
                 "soft-label cache\n",

@@ -50,6 +50,10 @@ struct JobReport {
   ModelStats teacher;
   ModelStats student_dense;  // after distillation
   ModelStats student_final;  // after pruning and fine-tuning
+  // The no-teacher control (control.enabled): the same student trained with
+  // cross-entropy only on the same batches. has_control: it ran.
+  bool has_control = false;
+  ModelStats student_control;
   std::vector<StageRecord> stages;
   int64_t teacher_forward_samples = 0;  // teacher passes paid, once, for labelling
   int64_t soft_label_reads = 0;         // cached labels read by training (passes avoided)
@@ -62,6 +66,11 @@ struct JobReport {
   std::string prune_outcome;
   bool budget_missed = false;  // not even the first stage met the budget (exit 3)
 };
+
+// What distillation gained: the distilled (dense) student's accuracy minus
+// the control's, in percentage points. NaN when the job has no control.
+double distillation_gain_points(const JobReport& report);  // test set
+double distillation_gain_val_points(const JobReport& report);  // validation set
 
 nlohmann::json to_json(const JobReport& report);
 // Throws UsageError naming `origin` when a field is missing or mistyped.

@@ -25,6 +25,7 @@ std::string stage_color(const std::string& stage) {
   static const std::map<std::string, std::string> kColors = {{"teacher", "#8e5bd6"},
                                                              {"label", "#d4a017"},
                                                              {"distill", "#2e7dd7"},
+                                                             {"control", "#9aa5b1"},
                                                              {"prune", "#e8623a"},
                                                              {"export", "#4a5a6a"}};
   // Prune attempts (prune.2, prune.2.1) and the compaction share prune's colour.
@@ -154,7 +155,8 @@ std::string accuracy_sparsity_chart(const json& summary, const std::string& id_p
   student.points = true;
   for (const json& s : stages) {
     const std::string name = str_or(s, "name", "");
-    if (!s.contains("model") || name == "teacher" || dense <= 0) continue;
+    // The no-teacher control is a baseline, not a state of the student.
+    if (!s.contains("model") || name == "teacher" || name == "control" || dense <= 0) continue;
     const double removed = 1.0 - num_or(s["model"], "nonzeros", dense) / dense;
     const double acc = num_or(s["model"], "test_accuracy", 0.0);
     student.xy.emplace_back(removed, acc);
@@ -182,6 +184,7 @@ std::string cost_chart(const json& summary, const std::string& id_prefix) {
       {"teacher", "teacher training"},
       {"label", "teacher labelling (inference, paid once)"},
       {"distill", "student distillation"},
+      {"control", "no-teacher control (the baseline the gain is measured against)"},
       {"prune", "student pruning + fine-tuning"},
       {"export", "export (latency measurement included)"}};
   const json stages =

@@ -105,6 +105,15 @@ std::string render_report(const json& m, const std::vector<json>& records) {
                      html_escape(str(m, {"recipe", "dataset"})) + "</p></header><main>";
   body += "<div class=\"cards\">";
   body += card(fmt_pct(sa), "student test accuracy (teacher " + fmt_pct(ta) + ")");
+  const double gain = num(m, {"distillation_gain", "points_test"});
+  body += card(std::isfinite(gain) ? (gain >= 0 ? "+" : "") + fmt_num(gain, 2) + " pts" : "n/a",
+               std::isfinite(gain)
+                   ? "gain from distillation (before pruning " +
+                         fmt_pct(num(m, {"distillation_gain", "student", "test_accuracy"})) +
+                         " vs " +
+                         fmt_pct(num(m, {"distillation_gain", "control", "test_accuracy"})) +
+                         " without the teacher)"
+                   : "gain from distillation: no control was trained");
   body += card(count_or_na(sp), "student parameters (" + fmt_pct(sp / tp, 1) + " of teacher)");
   body += card(count_or_na(num(m, {"student_final", "nonzeros"})), "nonzero parameters");
   const double sf = num(m, {"student_file_bytes"});

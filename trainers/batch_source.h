@@ -47,6 +47,11 @@ struct Batch {
   at::Tensor rows;  // [local_rows] int64
   int64_t local_rows = 0;
   int64_t global_rows = 0;  // of the whole global batch, over every rank
+  // Mixed (trainers/mixing.h): row i's image holds `lambda` of its own and
+  // 1 - lambda of row partner[i]'s; the targets mix the same way. Undefined:
+  // not mixed.
+  at::Tensor partner;  // [local_rows] int64, on the CPU
+  double lambda = 1.0;
 };
 
 // How each rank takes its share of each global batch. Fixed for the

@@ -13,17 +13,32 @@
 namespace condenser {
 namespace {
 
-at::Tensor distill_loss(const at::Tensor& logits, const Batch& b, const StepSetup& s,
-                        const at::Tensor& labels) {
+// The loss of `logits` against the targets of `rows` of the soft-label
+// table (KD) or, without soft targets, against `labels` (cross-entropy).
+at::Tensor target_loss(const at::Tensor& logits, const Batch& b, const StepSetup& s,
+                       const at::Tensor& labels, const at::Tensor& rows) {
   const SoftTargets& t = b.soft;
+  if (!t.defined()) return torch::nll_loss(torch::log_softmax(logits, 1), labels);
   if (t.logits.defined()) {
-    return kd_loss(logits, gather_to_device(t.logits, b.rows, s.device), labels, s.temperature,
+    return kd_loss(logits, gather_to_device(t.logits, rows, s.device), labels, s.temperature,
                    s.alpha);
   }
-  return sparse_kd_loss(logits, gather_to_device(t.topk_values, b.rows, s.device),
-                        gather_to_device(t.topk_indices, b.rows, s.device),
-                        gather_to_device(t.logsumexp, b.rows, s.device), labels, s.temperature,
+  return sparse_kd_loss(logits, gather_to_device(t.topk_values, rows, s.device),
+                        gather_to_device(t.topk_indices, rows, s.device),
+                        gather_to_device(t.logsumexp, rows, s.device), labels, s.temperature,
                         s.alpha);
+}
+
+// A mixed batch's loss mixes the losses of both rows' targets by the same
+// weight as the images (trainers/mixing.h).
+at::Tensor batch_loss(const at::Tensor& logits, const Batch& b, const StepSetup& s,
+                      const at::Tensor& labels) {
+  const at::Tensor own = target_loss(logits, b, s, labels, b.rows);
+  if (!b.partner.defined() || b.lambda >= 1.0) return own;
+  const at::Tensor other =
+      target_loss(logits, b, s, labels.index_select(0, b.partner.to(labels.device())),
+                  b.rows.index_select(0, b.partner));
+  return own * b.lambda + other * (1.0 - b.lambda);
 }
 
 }  // namespace
@@ -61,9 +76,7 @@ StepOutcome optimizer_step(const StepSetup& s, const Batch& batch, int64_t step)
     const at::Tensor x = to_device(batch.images, s.device);
     const at::Tensor y = to_device(batch.labels, s.device);
     const at::Tensor logits = s.module->forward({x}).toTensor();
-    const at::Tensor loss = batch.soft.defined()
-                                ? distill_loss(logits, batch, s, y)
-                                : torch::nll_loss(torch::log_softmax(logits, 1), y);
+    const at::Tensor loss = batch_loss(logits, batch, s, y);
     out.loss = loss.item<double>();
     // A NaN or infinite loss would poison the weights: no step, the caller stops.
     if (!std::isfinite(out.loss)) return out;

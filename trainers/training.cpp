@@ -38,6 +38,11 @@ uint64_t stage_salt(const std::string& stage) {
   return h;
 }
 
+// The stage whose batch order, mixing and dropout seed `o` follows.
+uint64_t order_salt(const StageOptions& o) {
+  return stage_salt(o.order_of.empty() ? o.stage : o.order_of);
+}
+
 // The stream, else the table in the pipelined order, else in epoch order.
 std::unique_ptr<BatchSource> make_source(const LabelledSet& train, const StageOptions& o,
                                          BatchShare share) {
@@ -46,7 +51,7 @@ std::unique_ptr<BatchSource> make_source(const LabelledSet& train, const StageOp
     return std::make_unique<StreamBatches>(*o.data.stream, train, d.augment_seed, share);
   }
   const SampleViews views{d.views_per_sample, d.augment_seed};
-  const uint64_t salt = stage_salt(o.stage);
+  const uint64_t salt = order_salt(o);
   if (o.data.order_source) {
     return std::make_unique<PipelinedBatches>(*o.data.order_source, train, d.soft, views, o.seed,
                                               salt, share);
@@ -69,6 +74,8 @@ class StageRun {
   // UsageError naming the stage and the step whose loss is NaN or infinite.
   [[noreturn]] void stop_non_finite(int64_t epoch, int64_t batch, double loss) const;
   bool ask_hook(const StageCursor& cursor, bool epoch_end, double val_accuracy);
+  // The pairing and weight of a batch's mixing: a function of where it is.
+  uint64_t mixing_seed(int64_t epoch, int64_t batch) const;
   StageResume capture(const StageCursor& cursor);  // collective
   at::Tensor reduce_sum(at::Tensor t);             // over the ranks, in place
   void resume_from(const StageResume& resume);
@@ -130,7 +137,7 @@ StageRun::StageRun(torch::jit::Module& module, const LabelledSet& train,
   step_.alpha = options.distill.alpha;
   // Dropout draws from the global generator: seed it per stage (and rank)
   // for determinism.
-  torch::manual_seed(mix_seed(options.seed, stage_salt(options.stage)) + uint64_t(rank_));
+  torch::manual_seed(mix_seed(options.seed, order_salt(options)) + uint64_t(rank_));
   if (options.checkpoint.resume) resume_from(*options.checkpoint.resume);
   module.train();
   if (masks) masks->apply_to_weights(module);
@@ -167,7 +174,8 @@ bool StageRun::train_epoch(int64_t epoch) {
   int64_t correct = resumed ? static_cast<int64_t>(from_.correct) : 0;
   source_->start_epoch(epoch);
   source_->skip(batch_index);
-  while (const std::optional<Batch> batch = source_->next()) {
+  while (std::optional<Batch> batch = source_->next()) {
+    mix_batch(*batch, options_.distill.mix, mixing_seed(epoch, batch_index));
     const StepOutcome step = optimizer_step(step_, *batch, result_.steps);
     if (!std::isfinite(step.loss)) stop_non_finite(epoch, batch_index, step.loss);
     ++result_.steps;
@@ -184,6 +192,11 @@ bool StageRun::train_epoch(int64_t epoch) {
     }
   }
   return !end_epoch(epoch, loss_sum, correct);
+}
+
+uint64_t StageRun::mixing_seed(int64_t epoch, int64_t batch) const {
+  const uint64_t stage = mix_seed(options_.seed, order_salt(options_) ^ 0x6d6978ull);
+  return mix_seed(mix_seed(mix_seed(stage, uint64_t(epoch)), uint64_t(batch)), uint64_t(rank_));
 }
 
 void StageRun::stop_non_finite(int64_t epoch, int64_t batch, double loss) const {

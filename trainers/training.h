@@ -13,6 +13,7 @@
 #include "config/config.h"
 #include "data/shards/soft_label_table.h"
 #include "trainers/batch_source.h"
+#include "trainers/mixing.h"
 
 namespace condenser {
 
@@ -61,6 +62,8 @@ struct DistillOptions {
   // view_for_epoch(s, e, K), augmented from (augment_seed, s, view).
   int views_per_sample = 1;
   uint64_t augment_seed = 0;
+  // Mixup / CutMix within each batch (trainers/mixing.h), with or without soft targets.
+  MixOptions mix;
 };
 
 // Where batches come from instead of the table in epoch order
@@ -93,6 +96,9 @@ struct CheckpointOptions {
 
 struct StageOptions {
   std::string stage;  // names the stage in metrics and salts its batch order
+  // Another stage whose batch order, mixing and dropout seed this one
+  // repeats exactly (the no-teacher control repeats "distill"); empty: its own.
+  std::string order_of;
   uint64_t seed = 0;
   OptimConfig optim;
   DistillOptions distill;

@@ -6,6 +6,17 @@
 
 namespace condenser {
 
+torch::jit::Module fresh_student(const JobContext& job) {
+  torch::jit::Module student =
+      build_model(zoo_spec(job.config.student.model), mix_seed(job.config.seed, 2));
+  student.to(job.device);
+  return student;
+}
+
+MixOptions mix_options(const Config& config) {
+  return {config.student.mix, config.student.mix_alpha};
+}
+
 StageOptions distill_options(JobContext& job, const std::string& stage, const OptimConfig& optim,
                              const SoftLabels& soft, JobCheckpoints& checkpoints) {
   StageOptions o = job.stage_options(stage, optim);
@@ -15,6 +26,8 @@ StageOptions distill_options(JobContext& job, const std::string& stage, const Op
   o.distill.augment_seed = augment_seed(job.config);
   o.distill.temperature = job.config.soft_labels.temperature;
   o.distill.alpha = job.config.student.alpha;
+  // Mixing is part of the student's recipe, not of the prune fine-tunes.
+  if (stage == "distill") o.distill.mix = mix_options(job.config);
   o.data.stream = soft.stream.get();
   const StageResume* resume = o.checkpoint.resume;
   if (soft.pipeline) {
@@ -37,9 +50,7 @@ torch::jit::Module distill_stage(JobContext& job, const SoftLabels& soft,
                                  JobCheckpoints& checkpoints) {
   const auto start = Clock::now();
   const Config& config = job.config;
-  torch::jit::Module student =
-      build_model(zoo_spec(config.student.model), mix_seed(config.seed, 2));
-  student.to(job.device);
+  torch::jit::Module student = fresh_student(job);
   if (checkpoints.from() != nullptr && checkpoints.finished("distill")) {
     // Skipped: the checkpoint holds this stage's weights (distill) or later ones (prune).
     load_module_state(student, checkpoints.from()->weights);

@@ -15,6 +15,13 @@
 
 namespace condenser {
 
+// A freshly initialised student (student.model, the job's student seed) on
+// job.device: the distilled student and the no-teacher control start equal.
+torch::jit::Module fresh_student(const JobContext& job);
+
+// student.mix and student.mix_alpha.
+MixOptions mix_options(const Config& config);
+
 // Options of a stage that distills from `soft` (distill, each prune
 // fine-tune): the stage's optimizer, its resume point, the KD settings and
 // where its batches come from. Pipelined, only the distill stage's first

@@ -16,6 +16,7 @@
 #include "config/prune_plan.h"
 #include "config/run_dir.h"
 #include "coordinator/checkpoints/checkpoint.h"
+#include "coordinator/stages/control_stage.h"
 #include "coordinator/stages/distill_stage.h"
 #include "coordinator/stages/export_stage.h"
 #include "coordinator/stages/job_checkpoints.h"
@@ -165,6 +166,7 @@ JobReport run_job(const Config& config, const JobOptions& options) {
   const SoftLabels soft_logits = label_stage(job, teacher, config.teacher.path.empty());
   if (soft_logits.labeller_only) return job.report;  // a pipelined teacher rank: labelling was all
   if (soft_logits.students) ranks.comm = soft_logits.students.get();
+  if (config.control.enabled) control_stage(job, checkpoints);
   torch::jit::Module student = distill_stage(job, soft_logits, checkpoints);
   if (soft_logits.pipeline) soft_logits.pipeline->finish();  // every shard in; labelling over
   if (config.prune.enabled) student = prune_stage(job, student, soft_logits, checkpoints);

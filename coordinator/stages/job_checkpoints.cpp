@@ -17,9 +17,9 @@
 namespace condenser {
 namespace {
 
-const std::vector<std::string> kStages = {"teacher", "distill", "prune"};
+const std::vector<std::string> kStages = {"teacher", "control", "distill", "prune"};
 
-// Training stages in job order: teacher < distill < prune attempts, which
+// Training stages in job order: teacher < control < distill < prune attempts, which
 // are "prune" (a one-stage schedule), "prune.K" and retries "prune.K.R".
 using StageOrder = std::array<int, 3>;
 

@@ -51,6 +51,9 @@ std::vector<StagePlan> plan_progress(const Config& c, int64_t train_samples, int
   if (c.teacher.path.empty())
     plan.push_back({"teacher", c.teacher.train.epochs, steps(c.teacher.train)});
   plan.push_back({"label", 0, 0});
+  if (c.control.enabled) {
+    plan.push_back({"control", c.student.train.epochs, steps(c.student.train)});
+  }
   plan.push_back({"distill", c.student.train.epochs, steps(c.student.train)});
   if (c.prune.enabled) {
     // The planned stages (retries, if any, are added as they happen).

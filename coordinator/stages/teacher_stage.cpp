@@ -30,6 +30,10 @@ torch::jit::Module teacher_stage(JobContext& job, JobCheckpoints& checkpoints) {
     teacher = build_model(zoo_spec(t.model), mix_seed(job.config.seed, 1));
     teacher.to(job.device);
     StageOptions o = job.stage_options("teacher", t.train);
+    if (t.augment) {  // the views it will label (data/augment.h), cross-entropy on the labels
+      o.distill.views_per_sample = job.config.soft_labels.views_per_sample;
+      o.distill.augment_seed = augment_seed(job.config);
+    }
     o.checkpoint.resume = checkpoints.inside("teacher");
     if (o.checkpoint.resume) load_module_state(teacher, checkpoints.from()->weights);
     o.checkpoint.on_step = checkpoints.hook("teacher", teacher, nullptr);

@@ -166,6 +166,45 @@ TEST(Training, WithoutSoftLogitsTheHardLabelsAreLearned) {
   EXPECT_GT(accuracy(m, p.train), 0.9);
 }
 
+// The no-teacher control repeats the distill stage's steps: same batches,
+// views and mixing, and no soft label is read, so it equals distillation at
+// alpha = 0 (cross-entropy only) and differs from any alpha > 0.
+TEST(Training, AControlRepeatsTheDistillStepsWithoutTheSoftLabels) {
+  DistillProblem p = distill_problem();
+  // Two views per sample: rows sample * 2 + view.
+  const at::Tensor soft = p.teacher_logits.repeat_interleave(2, 0);
+  const auto run = [&](const std::string& stage, const std::string& order_of, bool with_soft,
+                       double alpha) {
+    torch::jit::Module m = build_model(zoo_spec("small_cnn"), 2);
+    StageOptions o = adam_options(2, 25, 3e-3);
+    o.stage = stage;
+    o.order_of = order_of;
+    o.distill.views_per_sample = 2;
+    o.distill.augment_seed = 4;
+    o.distill.mix = {"mixup", 0.4};
+    o.distill.temperature = 2.0;
+    o.distill.alpha = alpha;
+    if (with_soft) o.distill.soft = {soft, {}, {}, {}, 2};
+    train_stage(m, p.train, p.validation, o, nullptr, kIgnore);
+    return m;
+  };
+  torch::jit::Module control = run("control", "distill", false, 0.0);
+  torch::jit::Module ce = run("distill", "", true, 0.0);
+  torch::jit::Module kd = run("distill", "", true, 0.9);
+  torch::jit::Module own_order = run("control", "", false, 0.0);
+  const auto pc = control.named_parameters(), pe = ce.named_parameters(),
+             pk = kd.named_parameters(), po = own_order.named_parameters();
+  bool kd_differs = false, order_differs = false;
+  for (auto c = pc.begin(), e = pe.begin(), k = pk.begin(), o = po.begin(); c != pc.end();
+       ++c, ++e, ++k, ++o) {
+    EXPECT_TRUE(torch::allclose((*c).value, (*e).value, 1e-5, 1e-6)) << (*c).name;
+    kd_differs = kd_differs || !torch::allclose((*c).value, (*k).value, 1e-3, 1e-4);
+    order_differs = order_differs || !torch::allclose((*c).value, (*o).value, 1e-3, 1e-4);
+  }
+  EXPECT_TRUE(kd_differs) << "alpha 0.9 must train another student";
+  EXPECT_TRUE(order_differs) << "without order_of the control would see other batches";
+}
+
 TEST(Training, PredictSelectsRowsInOrderUsesEvalModeAndRestoresTheFlag) {
   torch::jit::Module m = build_model(zoo_spec("small_cnn"), 3);
   {
