@@ -87,7 +87,9 @@ labelled_rows = sum(e["rows"] for e in manifest["shards"][len(manifest["shards"]
 check(metrics["teacher_forward_samples"] == labelled_rows,
       f"teacher ran on {metrics['teacher_forward_samples']} rows, labelled {labelled_rows}")
 stages = [s["name"] for s in metrics["stages"]]
-check(stages[:4] == ["teacher", "label", "distill", "prune"], f"stages {stages}")
+with_control = metrics["recipe"]["control"]["enabled"]
+expected = ["teacher", "label"] + (["control"] if with_control else []) + ["distill", "prune"]
+check(stages[:len(expected)] == expected, f"stages {stages}, expected {expected}")
 
 records = [json.loads(line) for line in open(os.path.join(run, "metrics.jsonl"))]
 for stage in (["teacher"] if trained_teacher else []) + ["distill", "prune"]:
@@ -119,6 +121,32 @@ if trained_teacher:
     teacher_acc = float((teacher_pred == labels[:n]).mean())
     check(abs(teacher_acc - teacher["test_accuracy"]) <= min(0.001, 1.0 / n) + 1e-9,
           f"Python teacher accuracy {teacher_acc} differs from the reported {teacher['test_accuracy']}")
+# The no-teacher control: the same steps as distill, its accuracy reproduced
+# by Python from models/student_control.pt, the gain computed from the two.
+gain = metrics["distillation_gain"]
+if with_control:
+    by_name = {st["name"]: st for st in metrics["stages"]}
+    control = by_name["control"]["model"]
+    check(by_name["control"]["steps"] == by_name["distill"]["steps"] > 0,
+          f"control trained {by_name['control']['steps']} steps, distill {by_name['distill']['steps']}")
+    check(control["parameters"] == metrics["student_dense"]["parameters"], "control is another model")
+    with torch.no_grad():
+        control_pred = torch.jit.load(os.path.join(run, "models", "student_control.pt"))(x)
+    control_acc = float((control_pred.argmax(1).numpy() == labels[:n]).mean())
+    check(abs(control_acc - control["test_accuracy"]) <= min(0.001, 1.0 / n) + 1e-9,
+          f"Python control accuracy {control_acc} differs from the reported {control['test_accuracy']}")
+    want = 100 * (metrics["student_dense"]["test_accuracy"] - control["test_accuracy"])
+    check(abs(gain["points_test"] - want) < 1e-9, f"gain {gain['points_test']} is not {want}")
+    check(gain["control"]["test_accuracy"] == control["test_accuracy"], "gain: control accuracy")
+    check(metrics["cost"]["control_training_seconds"] == by_name["control"]["seconds"], "cost: control")
+    # Only distillation and the fine-tunes read soft labels, never the control.
+    recipe = metrics["recipe"]
+    epochs = recipe["student"]["epochs"] + sum(st["epochs"] for st in recipe["prune"]["stages"])
+    if len(metrics["prune_schedule"]["attempts"]) == len(recipe["prune"]["stages"]):
+        check(metrics["soft_label_reads"] == recipe["train_samples"] * epochs,
+              f"soft_label_reads {metrics['soft_label_reads']}: the control read soft labels?")
+else:
+    check(gain is None, f"distillation_gain without a control: {gain}")
 weights = [p for name, p in model.named_parameters() if p.dim() >= 2]
 zeros = sum(int((w == 0).sum()) for w in weights) / sum(w.numel() for w in weights)
 check(abs(zeros - metrics["target_sparsity"]) < 0.01, f"student.pt has sparsity {zeros}")
@@ -182,7 +210,8 @@ check(front["teacher"] == metrics["teacher_source"], "card teacher")
 check(abs(front["metrics"]["test_accuracy"] - student["test_accuracy"]) < 1e-6, "card accuracy")
 check(abs(front["metrics"]["cpu_latency_ms_batch_1"] -
           cmp["student"]["latency_ms"]["batch_1"]["median"]) < 1e-5, "card latency")
-for needle in ["torch.jit.load(", "torch::jit::load(", "## Compression recipe", "```yaml"]:
+for needle in ["torch.jit.load(", "torch::jit::load(", "## Compression recipe", "```yaml",
+               "Gain from distillation"]:
     check(needle in card, f"README.md lacks {needle}")
 check(os.path.isfile(os.path.join(run, "export", "report.html")), "missing export/report.html")
 progress = json.load(open(os.path.join(run, "progress.json")))

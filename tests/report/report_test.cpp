@@ -1,6 +1,7 @@
 // report/: charts, report.html, model card and dashboard from JSON alone.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <regex>
 #include <string>
 #include <vector>
@@ -8,6 +9,7 @@
 #include "core/files.h"
 #include "report/dashboard.h"
 #include "report/html.h"
+#include "report/job_report.h"
 #include "report/model_card.h"
 #include "report/report_charts.h"
 #include "report/report_html.h"
@@ -157,6 +159,45 @@ TEST(ModelCard, FrontMatterAndLoadingInstructions) {
   EXPECT_NE(card.find("torch.jit.load(\"student.pt\")"), std::string::npos);
   EXPECT_NE(card.find("torch::jit::load(\"student.pt\")"), std::string::npos);
   EXPECT_NE(card.find("```yaml\nname: t\nseed: 1\n```"), std::string::npos);
+}
+
+TEST(JobReport, TheGainIsTheDistilledMinusTheControlTestAccuracy) {
+  JobReport r;
+  r.student_dense.test_accuracy = 0.912;
+  r.student_dense.val_accuracy = 0.915;
+  EXPECT_TRUE(std::isnan(distillation_gain_points(r)));  // no control: not measured
+  EXPECT_TRUE(to_json(r)["student_control"].is_null());
+  EXPECT_EQ(format_summary_table(r).find("gain from distillation"), std::string::npos);
+  json old = to_json(r);
+  old.erase("student_control");  // a summary written before the control existed
+  EXPECT_FALSE(report_from_json(old, "old").has_control);
+
+  r.has_control = true;
+  r.student_control.test_accuracy = 0.905;
+  r.student_control.val_accuracy = 0.918;
+  EXPECT_NEAR(distillation_gain_points(r), 0.7, 1e-9);
+  EXPECT_NEAR(distillation_gain_val_points(r), -0.3, 1e-9);
+  const JobReport back = report_from_json(to_json(r), "summary.json");
+  ASSERT_TRUE(back.has_control);
+  EXPECT_EQ(back.student_control.test_accuracy, 0.905);
+  EXPECT_NE(format_summary_table(r).find("gain from distillation: +0.70 points test (student "
+                                         "91.20%, control without the teacher 90.50%"),
+            std::string::npos)
+      << format_summary_table(r);
+}
+
+TEST(ModelCard, ShowsTheGainOverTheControlAndSaysWhenThereIsNone) {
+  json m = sample_metrics();
+  EXPECT_NE(render_model_card(m, "").find("Gain from distillation: not measured"),
+            std::string::npos);
+  m["distillation_gain"] = {{"points_test", 0.7},
+                            {"student", {{"test_accuracy", 0.912}}},
+                            {"control", {{"test_accuracy", 0.905}}}};
+  const std::string card = render_model_card(m, "");
+  EXPECT_NE(card.find("**Gain from distillation: +0.70 points**"), std::string::npos) << card;
+  EXPECT_NE(card.find("  distillation_gain_points: 0.7\n"), std::string::npos);
+  EXPECT_NE(card.find("  control_test_accuracy: 0.905\n"), std::string::npos);
+  EXPECT_NE(render_report(m, sample_records()).find("+0.70 pts"), std::string::npos);
 }
 
 TEST(RunFiles, SkipsAHalfWrittenLine) {

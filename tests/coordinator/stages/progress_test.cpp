@@ -31,6 +31,7 @@ Config small_config() {
   c.student.train.batch_size = 128;
   c.prune.finetune.epochs = 1;
   c.prune.finetune.batch_size = 128;
+  c.control.enabled = false;
   return c;
 }
 
@@ -50,6 +51,14 @@ TEST(ProgressPlan, StepsFromEpochsSamplesAndRanks) {
   const std::vector<StagePlan> short_plan = plan_progress(given, 1000);
   ASSERT_EQ(short_plan.size(), 3u);
   EXPECT_EQ(short_plan[0].name, "label");
+  // The no-teacher control trains the student's steps, before distill.
+  Config controlled = small_config();
+  controlled.control.enabled = true;
+  const std::vector<StagePlan> with_control = plan_progress(controlled, 1000);
+  ASSERT_EQ(with_control.size(), 6u);
+  EXPECT_EQ(with_control[2].name, "control");
+  EXPECT_EQ(with_control[2].total_steps, with_control[3].total_steps);
+  EXPECT_EQ(with_control[3].name, "distill");
 }
 
 TEST(ProgressFormat, BarAndLine) {
