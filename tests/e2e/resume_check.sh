@@ -31,8 +31,10 @@ for line in open(sys.argv[1]):
   echo "$name: $got (same)"
 }
 
-for fault in after_step:9 in_checkpoint:30 after_stage:distill; do
-  name=${fault%%:*}
+# Job steps: the teacher's first, then the control's (in_checkpoint:30 is
+# inside the control), distill's, the fine-tune's.
+for fault in after_step:9 in_checkpoint:30 after_stage:control after_stage:distill; do
+  name=${fault%%:*}; [ "$fault" = after_stage:control ] && name=after_control
   set +e
   (CONDENSER_FAULT=$fault exec "$bin" run "$@" --run-dir "$work/$name" > "$work/$name.log" 2>&1)
   code=$?
