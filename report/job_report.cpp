@@ -191,6 +191,11 @@ std::string format_summary_table(const JobReport& r) {
                   distillation_gain_points(r), pct(r.student_dense.test_accuracy).c_str(),
                   pct(r.student_control.test_accuracy).c_str(), distillation_gain_val_points(r));
     out += line;
+    if (distillation_gain_points(r) <= 0) {
+      out += "distillation did not beat the control on this job: try more student epochs "
+             "(the cache makes them cheap), another soft_labels.temperature / student.alpha, "
+             "or a stronger teacher\n";
+    }
   }
   std::snprintf(line, sizeof line,
                 "teacher forward passes: %lld paid once for labelling, %lld avoided by the "

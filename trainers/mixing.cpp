@@ -53,6 +53,8 @@ double paste_box(at::Tensor& images, const at::Tensor& partner, double lambda, S
 double sample_beta(SplitMix64& g, double a) {
   if (!(a > 0.0)) throw UsageError("mix_alpha must be > 0; got " + std::to_string(a));
   const double x = sample_gamma(g, a), y = sample_gamma(g, a);
+  // A tiny a can underflow both draws to 0; Beta(a, a) is then all but a coin flip.
+  if (!(x + y > 0.0)) return uniform01(g) < 0.5 ? 0.0 : 1.0;
   return x / (x + y);
 }
 

@@ -10,7 +10,8 @@ run_dir, ranks, train_samples, batch = sys.argv[1], int(sys.argv[2]), int(sys.ar
 records = [json.loads(line) for line in open(os.path.join(run_dir, "metrics.jsonl"))]
 epochs = [r for r in records if "train_loss" in r]
 stages = [r["stage"] for r in epochs]
-assert stages == ["teacher", "distill", "prune"], f"epoch records {stages}: written by more than rank 0?"
+# The no-teacher control trains data-parallel like the student, same steps.
+assert stages == ["teacher", "control", "distill", "prune"], f"epoch records {stages}: written by more than rank 0?"
 steps = math.ceil(train_samples / (ranks * batch))
 for r in epochs:
     assert r["step"] == steps, f"{r['stage']}: {r['step']} steps, expected {steps} at world {ranks}"

@@ -184,6 +184,11 @@ TEST(JobReport, TheGainIsTheDistilledMinusTheControlTestAccuracy) {
                                          "91.20%, control without the teacher 90.50%"),
             std::string::npos)
       << format_summary_table(r);
+  EXPECT_EQ(format_summary_table(r).find("did not beat the control"), std::string::npos);
+  r.student_control.test_accuracy = 0.92;  // the control won: say so, and what to try
+  EXPECT_NE(format_summary_table(r).find("gain from distillation: -0.80 points test"),
+            std::string::npos);
+  EXPECT_NE(format_summary_table(r).find("did not beat the control"), std::string::npos);
 }
 
 TEST(ModelCard, ShowsTheGainOverTheControlAndSaysWhenThereIsNone) {
