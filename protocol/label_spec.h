@@ -14,7 +14,9 @@ namespace condenser {
 
 struct LabelSpec {
   std::string teacher_path;    // TorchScript file (absolute)
-  std::string teacher_sha256;  // checked by the worker before use
+  // The teacher's identity: SHA-256 of its parameters, buffers and code
+  // (module_identity), checked by the worker on the file it loads.
+  std::string teacher_sha256;
   // The labelled sample list: make_train_val_split(N, validation_size,
   // train_subset, split_seed).train over the dataset's training split.
   std::string dataset = "fashion_mnist";

@@ -43,7 +43,7 @@ struct PruneAttempt {
 struct JobReport {
   std::string job_name;
   std::string teacher_source;  // "built-in cnn (trained)" or the TorchScript path
-  std::string teacher_sha256;
+  std::string teacher_sha256;  // its identity: SHA-256 of parameters, buffers and code
   std::string student_model;
   std::string dataset_fingerprint;
   double target_sparsity = 0.0;

@@ -1,9 +1,11 @@
 #include "trainers/model_io.h"
 
+#include <map>
 #include <sstream>
 
 #include "core/errors.h"
 #include "core/files.h"
+#include "core/sha256.h"
 
 namespace condenser {
 
@@ -41,6 +43,40 @@ torch::jit::Module load_module(const std::string& path, const std::string& what)
                      "load (" + e.what_without_backtrace() +
                      "); save it with torch.jit.save(torch.jit.script(model), path)");
   }
+}
+
+namespace {
+
+void hash_text(Sha256& hash, const std::string& text) {
+  const uint64_t n = text.size();  // length first: "ab"+"c" differs from "a"+"bc"
+  hash.update(&n, sizeof n);
+  hash.update(text.data(), text.size());
+}
+
+void hash_tensor(Sha256& hash, const std::string& name, const at::Tensor& value) {
+  const at::Tensor t = value.detach().to(c10::kCPU).contiguous();
+  std::string header = name + " " + std::string(c10::toString(t.scalar_type())) + " [";
+  for (int64_t d : t.sizes()) header += std::to_string(d) + ",";
+  hash_text(hash, header + "]");
+  hash.update(t.data_ptr(), t.numel() * t.element_size());
+}
+
+}  // namespace
+
+std::string module_identity(const torch::jit::Module& module) {
+  Sha256 hash;
+  std::map<std::string, at::Tensor> values;  // sorted: the order of registration may differ
+  for (const auto& p : module.named_parameters(/*recurse=*/true)) values["p " + p.name] = p.value;
+  for (const auto& b : module.named_buffers(/*recurse=*/true)) values["b " + b.name] = b.value;
+  for (const auto& v : values) hash_tensor(hash, v.first, v.second);
+  std::map<std::string, std::string> code;
+  for (const auto& sub : module.named_modules()) {
+    for (const auto& method : sub.value.get_methods()) {
+      code[sub.name + "." + method.name()] = method.graph()->toString(/*print_source_locations=*/false);
+    }
+  }
+  for (const auto& c : code) hash_text(hash, c.first + "\n" + c.second);
+  return hash.hex_digest();
 }
 
 }  // namespace condenser

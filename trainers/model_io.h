@@ -14,4 +14,12 @@ void save_module(torch::jit::Module& module, const std::string& path);
 // 'x.pt'"): a missing or unreadable file is a UsageError saying so.
 torch::jit::Module load_module(const std::string& path, const std::string& what);
 
+// A model's identity: SHA-256 over every parameter and buffer (name, dtype,
+// shape, bytes, in name order) and the code of every method of every
+// submodule (graphs without source locations). Unlike the file's hash it
+// does not change when the same module is saved again (torch.jit.save
+// writes a different file each time), so unchanged soft labels stay valid.
+// The module may live on any device; values are hashed as stored (CPU copy).
+std::string module_identity(const torch::jit::Module& module);
+
 }  // namespace condenser

@@ -1,7 +1,6 @@
 #include "worker/worker_job.h"
 
 #include "core/errors.h"
-#include "core/sha256.h"
 #include "data/dataset.h"
 #include "data/sampling.h"
 #include "trainers/device.h"
@@ -46,12 +45,13 @@ std::unique_ptr<LoadedJob> load_job(const LabelSpec& spec, const std::string& de
     throw RuntimeFailure("worker: sample list of " + std::to_string(split.train.size()) +
                          " differs from the coordinator's " + std::to_string(spec.num_samples));
   }
-  const std::string sha = sha256_file(spec.teacher_path);
-  if (sha != spec.teacher_sha256) {
-    throw UsageError("worker: teacher '" + spec.teacher_path + "' has sha256 " + sha.substr(0, 12) +
-                     ", the coordinator's has " + spec.teacher_sha256.substr(0, 12));
-  }
   job->teacher = load_module(spec.teacher_path, "teacher");
+  const std::string identity = module_identity(job->teacher);
+  if (identity != spec.teacher_sha256) {
+    throw UsageError("worker: teacher '" + spec.teacher_path + "' has identity " +
+                     identity.substr(0, 12) + " (a hash of its parameters, buffers and code), " +
+                     "the coordinator's has " + spec.teacher_sha256.substr(0, 12));
+  }
   job->teacher.to(resolve_device(device));
   set_teacher_precision(job->teacher, spec.precision);
   job->teacher.eval();

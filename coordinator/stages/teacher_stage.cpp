@@ -1,7 +1,6 @@
 #include "coordinator/stages/teacher_stage.h"
 
 #include "core/log.h"
-#include "core/sha256.h"
 #include "data/sampling.h"
 #include "trainers/model_io.h"
 #include "trainers/model_spec.h"
@@ -16,10 +15,11 @@ torch::jit::Module teacher_stage(JobContext& job, JobCheckpoints& checkpoints) {
   int64_t steps = 0;
   if (!t.path.empty()) {
     teacher = load_module(t.path, "teacher");
+    job.report.teacher_sha256 = module_identity(teacher);  // what the workers will load
     teacher.to(job.device);  // preflight has probed it on this job's images
     job.report.teacher_source = t.path;
-    job.report.teacher_sha256 = sha256_file(t.path);
-    log_info("teacher: loaded ", t.path, " (sha256 ", job.report.teacher_sha256.substr(0, 12), ")");
+    log_info("teacher: loaded ", t.path, " (identity ", job.report.teacher_sha256.substr(0, 12),
+             ": its parameters, buffers and code)");
     if (checkpoints.finished("teacher")) return teacher;
   } else if (checkpoints.finished("teacher")) {
     teacher = load_module(saved, "teacher");  // written before the stage's checkpoint
@@ -44,7 +44,7 @@ torch::jit::Module teacher_stage(JobContext& job, JobCheckpoints& checkpoints) {
     if (job.is_root()) save_module(teacher, saved);
     job.barrier();  // the other ranks hash the file rank 0 wrote
     job.report.teacher_source = "built-in " + t.model + " (trained by this job)";
-    job.report.teacher_sha256 = sha256_file(saved);
+    job.report.teacher_sha256 = module_identity(load_module(saved, "teacher"));
   }
   job.record("teacher", since(start), steps, &teacher);
   job.report.teacher = job.report.stages.back().model;

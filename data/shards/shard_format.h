@@ -27,7 +27,7 @@ constexpr int kShardSchemaVersion = 1;
 
 struct ShardMeta {
   int schema_version = kShardSchemaVersion;
-  std::string teacher_sha256;       // sha256 of the teacher file that produced the logits
+  std::string teacher_sha256;       // identity of the teacher that produced the logits (SHA-256 of its parameters, buffers and code)
   std::string dataset_fingerprint;  // identifies the input data (and its split)
   double temperature = 1.0;         // logits are stored raw; T is recorded for the student
   int num_classes = 0;

@@ -3,6 +3,7 @@
 #  1. a run with a Python-made teacher labels top-k shards with 2 views;
 #  2. one shard gets a flipped byte: the next run quarantines it, relabels only
 #     it, and finishes;
+#  2b. the same teacher saved again to another file reuses every shard;
 #  3. a different teacher is refused (exit 2, both hashes named);
 #  4. --relabel accepts it;
 #  5. the same teacher in bf16 relabels (the manifest records the precision).
@@ -29,6 +30,13 @@ grep -q "reusing 2 verified shard(s), labelling 1" "$work/last.log" ||
   { cat "$work/last.log"; fail "did not relabel exactly the bad shard"; }
 ls "$work/run/soft_labels/quarantine/" | grep -q "shard-000001.h5" || fail "shard not in quarantine/"
 "$py" "$src/check_run.py" "$work/run" "$bin" 0.0 || fail "check_run after relabelling"
+
+# The same teacher saved again (torch.jit.save writes other bytes each time)
+# keeps its identity: every shard is reused.
+"$py" "$src/make_python_teacher.py" "$work/t1_again.pt" 10 1 >/dev/null || fail "teacher 1 again"
+run teacher.path="$work/t1_again.pt" || { cat "$work/last.log"; fail "run with teacher 1 saved again"; }
+grep -q "reusing 3 verified shard(s), labelling 0" "$work/last.log" ||
+  { cat "$work/last.log"; fail "the same teacher saved again was not recognised"; }
 
 run teacher.path="$work/t2.pt"; code=$?
 [ "$code" = 2 ] || { cat "$work/last.log"; fail "another teacher: exit $code, wanted 2"; }
