@@ -43,6 +43,16 @@ struct QuantizedResolver : torch::jit::Resolver {
   }
 };
 
+// Parameter prefixes of every linear layer, residual bodies included.
+void linear_layers(const std::vector<LayerSpec>& layers, const std::string& parent,
+                   std::vector<std::string>* out) {
+  for (size_t i = 0; i < layers.size(); ++i) {
+    const std::string p = layer_prefix(parent, i);
+    if (layers[i].kind == LayerKind::kLinear) out->push_back(p);
+    if (layers[i].kind == LayerKind::kResidual) linear_layers(layers[i].body, p, out);
+  }
+}
+
 }  // namespace
 
 Int8Model quantize_linear_dynamic(const torch::jit::Module& student, const ModelSpec& spec) {
@@ -67,9 +77,9 @@ Int8Model quantize_linear_dynamic(const torch::jit::Module& student, const Model
   torch::jit::Module q(spec.name + "_int8");
   q.register_attribute("training", c10::BoolType::get(), false);
   std::string source = model_source(spec);
-  for (size_t i = 0; i < spec.layers.size(); ++i) {
-    if (spec.layers[i].kind != LayerKind::kLinear) continue;
-    const std::string p = "l" + std::to_string(i);
+  std::vector<std::string> linears;
+  linear_layers(spec.layers, "", &linears);
+  for (const std::string& p : linears) {
     const std::string call = "torch.linear(x, self." + p + "_w, self." + p + "_b)";
     const size_t at = source.find(call);
     if (at == std::string::npos || !params.count(p + "_w")) {

@@ -1,5 +1,5 @@
 #pragma once
-// Optional int8 export: dynamic quantization of a zoo student's linear layers
+// Optional int8 export: dynamic quantization of a student's linear layers
 // (weights stored as int8 per tensor, activations quantized on the fly by
 // quantized::linear_dynamic), done on the TorchScript module itself, since
 // quantize_dynamic is a Python-only (eager) transformation.
@@ -19,9 +19,11 @@ struct Int8Model {
   int64_t quantized_layers = 0;
 };
 
-// `student` must be built from `spec` (parameters l<i>_w / l<i>_b, as
-// build_model and compact() name them). Convolutions, BatchNorm and
-// biases stay float32. Unavailable (with the reason) when this LibTorch has
+// `student` must be built from `spec` (parameters l<i>_w / l<i>_b, l<i>_<j>_w
+// in residual bodies, as build_model and compact() name them; a compacted
+// student may come with its uncompacted spec). Every linear layer, residual
+// bodies included, is quantized; convolutions, BatchNorm and biases stay
+// float32. Unavailable (with the reason) when this LibTorch has
 // no quantized engine or the student has no linear layer.
 Int8Model quantize_linear_dynamic(const torch::jit::Module& student, const ModelSpec& spec);
 

@@ -6,26 +6,21 @@
 
 namespace condenser {
 
-ModelFlops model_flops(const ModelSpec& spec, const torch::jit::Module& module) {
-  torch::NoGradGuard no_grad;
-  int64_t height = spec.input_shape.size() == 3 ? spec.input_shape[1] : 1;
-  int64_t width = spec.input_shape.size() == 3 ? spec.input_shape[2] : 1;
-  ModelFlops total;
-  for (size_t i = 0; i < spec.layers.size(); ++i) {
-    const LayerSpec& l = spec.layers[i];
-    if (l.kind == LayerKind::kMaxPool) {
-      height /= l.kernel;
-      width /= l.kernel;
-      continue;
-    }
+namespace {
+
+void count(const ModelSpec& spec, const torch::jit::Module& module,
+           const std::vector<LayerSpec>& layers, std::vector<int64_t> shape,
+           const std::string& parent, ModelFlops* total) {
+  for (size_t i = 0; i < layers.size(); ++i) {
+    const LayerSpec& l = layers[i];
+    const std::string p = layer_prefix(parent, i);
+    const std::vector<int64_t> out = layer_output_shape(l, shape, "model '" + spec.name + "' " + p);
+    if (l.kind == LayerKind::kResidual) count(spec, module, l.body, shape, p, total);
+    shape = out;
     if (l.kind != LayerKind::kConv && l.kind != LayerKind::kLinear) continue;
-    int64_t positions = 1;
-    if (l.kind == LayerKind::kConv) {
-      height = height + 2 * l.padding - l.kernel + 1;
-      width = width + 2 * l.padding - l.kernel + 1;
-      positions = height * width;
-    }
-    const std::string name = "l" + std::to_string(i) + "_w";
+    // Output positions come from the spec: spatial sizes do not depend on channels.
+    const int64_t positions = l.kind == LayerKind::kConv ? out[1] * out[2] : 1;
+    const std::string name = p + "_w";
     if (!module.hasattr(name)) {
       throw RuntimeFailure("model_flops: the module has no weight '" + name + "' of spec '" +
                            spec.name + "'");
@@ -33,10 +28,18 @@ ModelFlops model_flops(const ModelSpec& spec, const torch::jit::Module& module) 
     const at::Tensor w = module.attr(name).toTensor();
     LayerFlops layer{name, 2 * positions * w.numel(),
                      2 * positions * w.count_nonzero().item<int64_t>()};
-    total.dense += layer.dense;
-    total.effective += layer.effective;
-    total.layers.push_back(layer);
+    total->dense += layer.dense;
+    total->effective += layer.effective;
+    total->layers.push_back(layer);
   }
+}
+
+}  // namespace
+
+ModelFlops model_flops(const ModelSpec& spec, const torch::jit::Module& module) {
+  torch::NoGradGuard no_grad;
+  ModelFlops total;
+  count(spec, module, spec.layers, spec.input_shape, "", &total);
   return total;
 }
 

@@ -4,7 +4,6 @@
 #include <torch/torch.h>
 
 #include <cmath>
-#include <sstream>
 
 #include "core/errors.h"
 
@@ -23,143 +22,103 @@ LayerSpec dropout(double rate) { return {LayerKind::kDropout, 0, 0, 0, rate}; }
 constexpr double kFashionMean = 0.2860;
 constexpr double kFashionStd = 0.3530;
 
-std::string prefix(size_t i) { return "l" + std::to_string(i); }
-
-// Formats a double so TorchScript parses it back exactly.
-std::string literal(double v) {
-  std::ostringstream out;
-  out.precision(17);
-  out << v;
-  std::string s = out.str();
-  if (s.find_first_of(".e") == std::string::npos) s += ".0";
-  return s;
-}
-
 }  // namespace
 
 std::vector<std::string> zoo_names() { return {"cnn", "small_cnn", "mlp"}; }
 
-ModelSpec zoo_spec(const std::string& name) {
+ModelSpec zoo_spec(const std::string& name, const std::vector<int64_t>& input_shape,
+                   int64_t classes) {
   ModelSpec spec;
   spec.name = name;
-  spec.input_mean = kFashionMean;
-  spec.input_std = kFashionStd;
+  spec.input_shape = input_shape;
+  if (input_shape == std::vector<int64_t>{1, 28, 28}) {
+    spec.input_mean = {kFashionMean};
+    spec.input_std = {kFashionStd};
+  }
   if (name == "cnn") {
     spec.layers = {conv(32), bn(),      relu(),     pool(),       conv(64),  bn(), relu(),
-                   pool(),   flatten(), linear(128), relu(), dropout(0.3), linear(10)};
+                   pool(),   flatten(), linear(128), relu(), dropout(0.3), linear(classes)};
   } else if (name == "small_cnn") {
     spec.layers = {conv(16), bn(),      relu(),     pool(), conv(24), bn(), relu(),
-                   pool(),   flatten(), linear(32), relu(), linear(10)};
+                   pool(),   flatten(), linear(32), relu(), linear(classes)};
   } else if (name == "mlp") {
-    spec.layers = {flatten(), linear(128), relu(), linear(10)};
+    spec.layers = {flatten(), linear(128), relu(), linear(classes)};
   } else {
     std::string names;
     for (const auto& n : zoo_names()) names += (names.empty() ? "" : ", ") + n;
     throw UsageError("unknown model '" + name + "'; built-in models are: " + names +
                      " (or give a TorchScript file as teacher.path)");
   }
+  check_spec(spec, classes, "model '" + name + "' layers");
   return spec;
 }
 
-std::string model_source(const ModelSpec& spec) {
-  std::ostringstream src;
-  src << "def forward(self, x):\n";
-  src << "    x = (x - " << literal(spec.input_mean) << ") / " << literal(spec.input_std) << "\n";
-  for (size_t i = 0; i < spec.layers.size(); ++i) {
-    const LayerSpec& l = spec.layers[i];
-    const std::string p = "self." + prefix(i);
-    switch (l.kind) {
-      case LayerKind::kConv:
-        src << "    x = torch.conv2d(x, " << p << "_w, " << p << "_b, [1, 1], [" << l.padding
-            << ", " << l.padding << "])\n";
-        break;
-      case LayerKind::kBatchNorm:
-        src << "    x = torch.batch_norm(x, " << p << "_w, " << p << "_b, " << p << "_mean, " << p
-            << "_var, self.training, 0.1, 1e-05, True)\n";
-        break;
-      case LayerKind::kReLU:
-        src << "    x = torch.relu(x)\n";
-        break;
-      case LayerKind::kMaxPool:
-        src << "    x = torch.max_pool2d(x, [" << l.kernel << ", " << l.kernel << "], [" << l.kernel
-            << ", " << l.kernel << "])\n";
-        break;
-      case LayerKind::kFlatten:
-        src << "    x = torch.flatten(x, 1)\n";
-        break;
-      case LayerKind::kLinear:
-        src << "    x = torch.linear(x, " << p << "_w, " << p << "_b)\n";
-        break;
-      case LayerKind::kDropout:
-        src << "    x = torch.dropout(x, " << literal(l.rate) << ", self.training)\n";
-        break;
-    }
+namespace {
+
+// Registers a spec's parameters on a module, drawing weights in layer order.
+struct Builder {
+  torch::jit::Module& module;
+  at::Generator gen;
+  std::string key;   // for shape errors
+  std::string last;  // prefix of the class layer: gain 1, not 2 (it feeds no ReLU)
+
+  at::Tensor weight(const std::vector<int64_t>& shape, int64_t fan_in, double gain) {
+    return torch::randn(shape, gen, torch::kFloat32).mul_(gain / std::sqrt(double(fan_in)));
   }
-  src << "    return x\n";
-  return src.str();
-}
+  void param(const std::string& name, const at::Tensor& t) {
+    module.register_parameter(name, t.set_requires_grad(true), /*is_buffer=*/false);
+  }
+
+  std::vector<int64_t> add(const std::vector<LayerSpec>& layers, std::vector<int64_t> shape,
+                           const std::string& parent, const std::string& where) {
+    for (size_t i = 0; i < layers.size(); ++i) {
+      const LayerSpec& l = layers[i];
+      const std::string p = layer_prefix(parent, i);
+      const std::string at = where + "[" + std::to_string(i) + "]";
+      const std::vector<int64_t> out = layer_output_shape(l, shape, at);
+      const int64_t in = shape[0];
+      if (l.kind == LayerKind::kConv) {
+        const int64_t fan_in = in * l.kernel * l.kernel;
+        param(p + "_w", weight({l.out, in, l.kernel, l.kernel}, fan_in, std::sqrt(2.0)));
+        param(p + "_b", torch::zeros({l.out}));
+      } else if (l.kind == LayerKind::kLinear) {
+        param(p + "_w", weight({l.out, in}, in, p == last ? 1.0 : std::sqrt(2.0)));
+        param(p + "_b", torch::zeros({l.out}));
+      } else if (l.kind == LayerKind::kBatchNorm) {
+        param(p + "_w", torch::ones({in}));
+        param(p + "_b", torch::zeros({in}));
+        module.register_buffer(p + "_mean", torch::zeros({in}));
+        module.register_buffer(p + "_var", torch::ones({in}));
+      } else if (l.kind == LayerKind::kResidual) {
+        add(l.body, shape, p, at + ".residual");
+      }
+      shape = out;
+    }
+    return shape;
+  }
+};
+
+}  // namespace
 
 torch::jit::Module build_model(const ModelSpec& spec, uint64_t seed) {
   torch::NoGradGuard no_grad;
-  auto gen = at::detail::createCPUGenerator(seed);
-  torch::jit::Module module(spec.name);
+  torch::jit::Module module(spec.name.empty() ? "model" : spec.name);
   // A Module made from C++ has no `training` flag until we add one; forward
   // reads it (BatchNorm, dropout) and train()/eval() set it.
   if (!module.hasattr("training")) {
     module.register_attribute("training", c10::BoolType::get(), true);
   }
-  int64_t channels = spec.input_shape.at(0), height = spec.input_shape.at(1),
-          width = spec.input_shape.at(2);
-  int64_t features = 0;  // set once flattened
-  auto weight = [&](const std::vector<int64_t>& shape, int64_t fan_in, double gain) {
-    return torch::randn(shape, gen, torch::kFloat32).mul_(gain / std::sqrt(double(fan_in)));
-  };
-  auto param = [&](const std::string& name, const torch::Tensor& t) {
-    module.register_parameter(name, t.set_requires_grad(true), /*is_buffer=*/false);
-  };
-  size_t last_linear = 0;
-  for (size_t i = 0; i < spec.layers.size(); ++i)
-    if (spec.layers[i].kind == LayerKind::kLinear) last_linear = i;
-
-  for (size_t i = 0; i < spec.layers.size(); ++i) {
-    const LayerSpec& l = spec.layers[i];
-    const std::string p = prefix(i);
-    switch (l.kind) {
-      case LayerKind::kConv: {
-        const int64_t fan_in = channels * l.kernel * l.kernel;
-        param(p + "_w", weight({l.out, channels, l.kernel, l.kernel}, fan_in, std::sqrt(2.0)));
-        param(p + "_b", torch::zeros({l.out}));
-        channels = l.out;
-        height = height + 2 * l.padding - l.kernel + 1;
-        width = width + 2 * l.padding - l.kernel + 1;
-        break;
-      }
-      case LayerKind::kBatchNorm:
-        param(p + "_w", torch::ones({channels}));
-        param(p + "_b", torch::zeros({channels}));
-        module.register_buffer(p + "_mean", torch::zeros({channels}));
-        module.register_buffer(p + "_var", torch::ones({channels}));
-        break;
-      case LayerKind::kMaxPool:
-        height /= l.kernel;
-        width /= l.kernel;
-        break;
-      case LayerKind::kFlatten:
-        features = channels * height * width;
-        break;
-      case LayerKind::kLinear: {
-        if (features == 0) throw RuntimeFailure("model '" + spec.name + "': linear before flatten");
-        const double gain = i == last_linear ? 1.0 : std::sqrt(2.0);
-        param(p + "_w", weight({l.out, features}, features, gain));
-        param(p + "_b", torch::zeros({l.out}));
-        features = l.out;
-        break;
-      }
-      case LayerKind::kReLU:
-      case LayerKind::kDropout:
-        break;
-    }
+  const size_t rank = spec.input_shape.size();
+  if (rank != 1 && rank != 3) {
+    throw UsageError("model '" + spec.name + "': the input shape must be [features] or "
+                     "[channels, height, width], not " + std::to_string(rank) + " dimensions");
   }
+  Builder builder{module, at::detail::createCPUGenerator(seed), "model '" + spec.name + "' layers",
+                  ""};
+  for (size_t i = 0; i < spec.layers.size(); ++i) {
+    if (spec.layers[i].kind == LayerKind::kLinear) builder.last = layer_prefix("", i);
+  }
+  builder.add(spec.layers, spec.input_shape, "", builder.key);
   module.define(model_source(spec));
   return module;
 }

@@ -68,5 +68,24 @@ TEST(Int8Export, SaysWhyWithoutLinearLayers) {
   EXPECT_NE(q.reason.find("no linear layer"), std::string::npos) << q.reason;
 }
 
+TEST(Int8Export, DeclaredResidualModelsQuantizeEveryLinear) {
+  if (at::globalContext().supportedQEngines().size() <= 1) GTEST_SKIP() << "no quantized engine";
+  ModelSpec spec;
+  spec.name = "student";
+  spec.input_shape = {1, 28, 28};
+  spec.input_mean = {0.3};
+  spec.input_std = {0.3};
+  spec.layers = parse_model_layers(
+      "[{conv: 8, stride: 2}, batch_norm, relu, {residual: [{conv: 8}, batch_norm, relu]},"
+      " {max_pool: 2}, flatten, {linear: 32}, relu,"
+      " {residual: [{linear: 16}, relu, {linear: 32}]}, {linear: 10}]",
+      "student.layers");
+  torch::jit::Module fp = build_model(spec, 5);
+  Int8Model q = quantize_linear_dynamic(fp, spec);
+  ASSERT_TRUE(q.available) << q.reason;
+  EXPECT_EQ(q.quantized_layers, 4);  // l6, l8_0, l8_2, l9; the convolutions stay float
+  expect_close_to_float(fp, q.module);
+}
+
 }  // namespace
 }  // namespace condenser
