@@ -63,7 +63,10 @@ int command_validate(const RunArgs& args) {
               << " validation, " << checked.data.test_samples << " test samples in '"
               << config.data.path << "'"
               << (checked.teacher_probed ? "; teacher '" + config.teacher.path + "' probed" : "")
-              << "\n";
+              << "\n  data: " << checked.dataset.kind << ", samples " << checked.dataset.shape_text()
+              << ", " << checked.dataset.num_classes << " classes, inputs "
+              << checked.dataset.normalisation << "\n";
+    for (const std::string& line : checked.models) std::cout << "  " << line << "\n";
   }
   return 0;
 }

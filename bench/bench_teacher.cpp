@@ -91,7 +91,7 @@ TeacherRound make_teacher_round(const std::string& teacher_path, const ImageData
   TeacherRound r;
   LabelSpec& spec = r.spec;
   spec.teacher_path = teacher_path;
-  spec.teacher_sha256 = sha256_file(teacher_path);
+  spec.teacher_sha256 = module_identity(load_module(teacher_path, "teacher"));
   spec.data_dir = data_dir;
   spec.train_subset = task_rows * (timed_tasks + 1);
   spec.split_seed = 7;

@@ -23,9 +23,11 @@ struct RolesConfig {
 };
 
 struct DataConfig {
-  std::string dataset = "fashion_mnist";
-  std::string path = "/usr/share/datasets/fashion-mnist";
-  int validation_size = 5000;  // carved from the training set (test set only reports)
+  std::string dataset = "fashion_mnist";  // fashion_mnist | hdf5 (data/hdf5_dataset.h: the layout)
+  std::string path = "/usr/share/datasets/fashion-mnist";  // the IDX folder, or the .h5 file
+  // Carved from the training set when the source has no validation split
+  // (and as many again when it has no test split; the test set only reports).
+  int validation_size = 5000;
   int train_subset = 0;        // 0 = the whole training split
   int test_subset = 0;         // 0 = the whole test set
 };
@@ -41,8 +43,9 @@ struct OptimConfig {
 };
 
 struct TeacherConfig {
-  std::string model = "cnn";  // built-in zoo name, used when path is empty
+  std::string model = "cnn";  // built-in zoo name, used when path and layers are empty
   std::string path;           // a TorchScript teacher; when set, no teacher training
+  std::string layers;         // YAML list of layers (config/model_decl.h): a declared teacher
   std::string precision = "fp32";  // fp32 | bf16: the weights the teacher labels with
   // A built-in teacher trains on the augmented views it will label
   // (soft_labels.views_per_sample > 1), so it labels views it knows.
@@ -63,7 +66,9 @@ struct SoftLabelConfig {
 };
 
 struct StudentConfig {
-  std::string model = "small_cnn";
+  std::string model = "small_cnn";  // built-in zoo name, used when path and layers are empty
+  std::string path;    // a TorchScript student, trained as given (its own initial weights)
+  std::string layers;  // YAML list of layers (config/model_decl.h): a declared student
   double alpha = 0.9;  // weight of the KD term; (1 - alpha) on hard-label CE
   // Mixing two samples of a batch while distilling (and in the control):
   // none | mixup (blend the images) | cutmix (paste a box of one into the

@@ -1,6 +1,7 @@
 // The schema table: the one place that binds dotted keys to Config fields.
 #include "config/config_schema.h"
 
+#include "config/model_decl.h"
 #include "config/prune_plan.h"
 
 namespace condenser {
@@ -100,8 +101,11 @@ void add_job_keys(Section<Config>& root) {
                 "on shards as they are committed); needs k < ranks");
 
   auto data = root.sub("data", &Config::data);
-  data.choice("dataset", &DataConfig::dataset, {"fashion_mnist"}, "dataset to distill on");
-  data.text("path", &DataConfig::path, false, "folder holding the dataset files");
+  data.choice("dataset", &DataConfig::dataset, {"fashion_mnist", "hdf5"},
+              "dataset to distill on: Fashion-MNIST IDX files, or your own HDF5 file (groups "
+              "train, optional validation and test, each with inputs [N, ...] and labels [N])");
+  data.text("path", &DataConfig::path, false,
+            "fashion_mnist: the folder of its IDX files; hdf5: the .h5 file");
   data.integer("validation_size", &DataConfig::validation_size, at_least(0),
                "training examples held out for validation (the test set only reports)");
   data.integer("train_subset", &DataConfig::train_subset, at_least(0),
@@ -114,9 +118,13 @@ void add_job_keys(Section<Config>& root) {
 void add_distillation_keys(Section<Config>& root) {
   auto teacher = root.sub("teacher", &Config::teacher);
   teacher.text("model", &TeacherConfig::model, false,
-               "built-in zoo model, trained when teacher.path is empty");
+               "built-in zoo model, trained when teacher.path and teacher.layers are empty");
   teacher.text("path", &TeacherConfig::path, true,
-               "a TorchScript teacher; when set, no teacher training");
+               "a TorchScript teacher taking the dataset's samples; when set, no teacher training");
+  teacher.structured("layers", &TeacherConfig::layers, check_model_layers,
+                     "a teacher declared as a list of layers (conv, batch_norm, relu, gelu, tanh, "
+                     "max_pool, avg_pool, global_avg_pool, flatten, linear, dropout, residual), "
+                     "trained by the job; empty = teacher.model");
   teacher.choice("precision", &TeacherConfig::precision, {"fp32", "bf16"},
                  "teacher inference (labelling) precision: bf16 casts the teacher's weights "
                  "(top-1 agrees with fp32 on >= 99% of Fashion-MNIST; tests/gpu)");
@@ -143,7 +151,14 @@ void add_distillation_keys(Section<Config>& root) {
               "stored soft-label precision");
 
   auto student = root.sub("student", &Config::student);
-  student.text("model", &StudentConfig::model, false, "built-in zoo model for the student");
+  student.text("model", &StudentConfig::model, false,
+               "built-in zoo model for the student, used when student.path and student.layers "
+               "are empty");
+  student.text("path", &StudentConfig::path, true,
+               "a TorchScript student (e.g. scripted in PyTorch), trained from its own weights");
+  student.structured("layers", &StudentConfig::layers, check_model_layers,
+                     "a student declared as a list of layers (as teacher.layers); empty = "
+                     "student.path or student.model");
   student.number("alpha", &StudentConfig::alpha, closed(0, 1),
                  "weight of the KD term; (1 - alpha) on hard-label cross-entropy");
   student.choice("mix", &StudentConfig::mix, {"none", "mixup", "cutmix"},

@@ -4,6 +4,7 @@
 #include <torch/script.h>
 
 #include <cmath>
+#include <optional>
 
 #include "config/config.h"
 #include "config/prune_plan.h"
@@ -12,7 +13,7 @@
 #include "core/fault_injection.h"
 #include "core/files.h"
 #include "core/log.h"
-#include "data/dataset.h"
+#include "data/datasets.h"
 #include "data/shards/manifest.h"
 #include "export/int8_export.h"
 #include "export/latency.h"
@@ -20,6 +21,7 @@
 #include "report/model_card.h"
 #include "report/report_html.h"
 #include "report/run_files.h"
+#include "trainers/model_choice.h"
 #include "trainers/model_io.h"
 #include "trainers/prune_masks.h"
 #include "trainers/training.h"
@@ -86,22 +88,28 @@ json prune_stages_json(const Config& c) {
   return stages;
 }
 
-json recipe_json(const Config& c, const std::string& manifest_path) {
+json recipe_json(const Config& c, const JobReport& report, const std::string& manifest_path) {
   const auto optim = [](const OptimConfig& o) {
     return json{{"epochs", o.epochs},           {"batch_size", o.batch_size},
                 {"optimizer", o.optimizer},     {"lr", o.lr},
                 {"lr_schedule", o.lr_schedule}, {"weight_decay", o.weight_decay}};
   };
   json student = optim(c.student.train);
-  student["model"] = c.student.model;
+  student["model"] = report.student_model;  // zoo name, "declared (N layers)" or the file
+  student["layers"] = c.student.layers;
+  student["path"] = c.student.path;
   student["alpha"] = c.student.alpha;
   student["mix"] = c.student.mix;
   student["mix_alpha"] = c.student.mix_alpha;
   json teacher = optim(c.teacher.train);
-  teacher["model"] = c.teacher.path.empty() ? c.teacher.model : "";
+  teacher["model"] = c.teacher.path.empty() && c.teacher.layers.empty() ? c.teacher.model : "";
+  teacher["layers"] = c.teacher.layers;
   teacher["path"] = c.teacher.path;
   json r = {{"dataset", c.data.dataset},
-            {"test_samples", c.data.test_subset > 0 ? std::min(c.data.test_subset, 10000) : 10000},
+            {"test_samples", report.data.test_samples > 0 ? report.data.test_samples
+                                                           : c.data.test_subset > 0
+                                                               ? std::min(c.data.test_subset, 10000)
+                                                               : 10000},  // legacy summaries
             {"seed", c.seed},
             {"teacher", teacher},
             {"soft_labels",
@@ -132,15 +140,64 @@ json recipe_json(const Config& c, const std::string& manifest_path) {
   return r;
 }
 
+// What the exported models take (legacy summaries: Fashion-MNIST pixels).
+json input_json(const DataSummary& d) {
+  if (d.sample_shape.empty()) {
+    return {{"shape", {"N", 1, 28, 28}},
+            {"dtype", "float32"},
+            {"range", {0.0, 1.0}},
+            {"normalisation", "inside the model"}};
+  }
+  json shape = json::array({"N"});
+  for (int64_t s : d.sample_shape) shape.push_back(s);
+  return {{"shape", shape},
+          {"dtype", d.input_dtype},
+          {"normalisation", d.normalisation},
+          {"classes", d.classes},
+          {"class_names", d.class_names},
+          {"dataset", {{"kind", d.kind}, {"path", d.path}}}};
+}
+
+// Latency on inputs of the data's shape: random floats, or token id 0.
+LatencyOptions latency_options(const DataSummary& d) {
+  LatencyOptions o;
+  if (d.sample_shape.empty()) return o;  // the default [N, 1, 28, 28] pixels
+  std::vector<int64_t> shape = {1};
+  shape.insert(shape.end(), d.sample_shape.begin(), d.sample_shape.end());
+  o.sample = d.input_dtype == "int64" ? at::zeros(shape, at::kLong) : at::rand(shape);
+  return o;
+}
+
+// The job's dataset as the export finds it, or none when it moved.
+std::optional<DatasetInfo> dataset_now(const Config& config) {
+  try {
+    return describe_dataset(config.data.dataset, config.data.path);
+  } catch (const Error& e) {
+    log_warn("export: the dataset is not readable any more (", e.what(), ")");
+    return std::nullopt;
+  }
+}
+
 // The int8 student (export/int8_export.h) next to the float one:
 // size, accuracy on the job's test samples, latency measured side by side.
-json int8_json(const Config& config, torch::jit::Module& student, const std::string& out_dir) {
+// `data` is the job's dataset, or null when it is no longer where the config
+// says (then no test accuracy, and no int8 model for a student that needs
+// the data's shape to be rebuilt).
+json int8_json(const Config& config, const DatasetInfo* data, torch::jit::Module& student,
+               const std::string& out_dir, const DataSummary& inputs) {
   const std::string path = out_dir + "/student_int8.pt";
   Int8Model q;
-  try {
-    q = quantize_linear_dynamic(student, zoo_spec(config.student.model));
-  } catch (const std::exception& e) {
-    q.reason = std::string("quantization failed: ") + e.what();
+  const std::optional<ModelSpec> spec =
+      data != nullptr ? student_spec(config, *data) : std::optional<ModelSpec>();
+  if (!spec) {
+    q.reason = data == nullptr ? "the dataset is not at '" + config.data.path + "' any more"
+                               : "a TorchScript student's layers are unknown to condenser";
+  } else {
+    try {
+      q = quantize_linear_dynamic(student, *spec);
+    } catch (const std::exception& e) {
+      q.reason = std::string("quantization failed: ") + e.what();
+    }
   }
   if (!q.available) {
     remove_tree(path);  // never leave an earlier export's int8 model beside this student
@@ -156,22 +213,21 @@ json int8_json(const Config& config, torch::jit::Module& student, const std::str
             {"quantized_layers", q.quantized_layers},
             {"file_bytes", file_bytes(path)}};
   try {
-    const ImageDataset test = load_fashion_mnist(config.data.path, /*train=*/false);
-    const int64_t n = config.data.test_subset > 0
-                          ? std::min<int64_t>(config.data.test_subset, test.size())
-                          : test.size();
-    std::vector<int64_t> rows(static_cast<size_t>(n));
-    for (int64_t i = 0; i < n; ++i) rows[static_cast<size_t>(i)] = i;
+    const DataConfig& d = config.data;
+    const SetRows test =
+        test_rows(*data, plan_splits(*data, d.validation_size, d.train_subset, config.seed),
+                  d.test_subset);
+    const ImageDataset set = load_split(*data, test.split);
     // Activations are quantized per batch, so predictions depend on the
     // batching: record it, a user reproducing the number needs it.
     const int64_t batch = 1000;
-    j["test_accuracy"] = accuracy(q.module, LabelledSet{test.images, test.labels, rows}, batch);
+    j["test_accuracy"] = accuracy(q.module, LabelledSet{set.images, set.labels, test.rows}, batch);
     j["test_batch_size"] = batch;
-  } catch (const Error& e) {  // the dataset moved since the run
+  } catch (const Error& e) {  // the dataset changed since the run
     j["test_accuracy"] = nullptr;
     j["test_accuracy_unavailable"] = e.what();
   }
-  const json cmp = compare_latency(student, q.module);
+  const json cmp = compare_latency(student, q.module, latency_options(inputs));
   j["latency_ms"] = cmp["student"]["latency_ms"];
   j["float_student_latency_ms"] = cmp["teacher"]["latency_ms"];
   j["speedup_vs_float_student"] = cmp["speedup"];
@@ -187,7 +243,7 @@ json comparison_json(const JobReport& r, const RunPaths& paths, torch::jit::Modu
   json c;
   if (path_exists(teacher_file)) {
     torch::jit::Module teacher = load_module(teacher_file, "teacher");
-    c = compare_latency(teacher, student);
+    c = compare_latency(teacher, student, latency_options(r.data));
   } else {
     c = {{"teacher_missing", "'" + teacher_file + "' not found: latency not measured"}};
   }
@@ -269,16 +325,14 @@ void export_files(const RunPaths& paths, const JobReport& report, const std::str
   metrics["student_file_bytes"] = file_bytes(student_file);
   // The dense student as distilled, saved the same way: what pruning saved on disk.
   metrics["dense_student_file_bytes"] = file_bytes(paths.models + "/student_distilled.pt");
-  metrics["input"] = {{"shape", {"N", 1, 28, 28}},
-                      {"dtype", "float32"},
-                      {"range", {0.0, 1.0}},
-                      {"normalisation", "inside the model"}};
+  metrics["input"] = input_json(report.data);
   metrics["comparison"] = comparison_json(report, paths, student, student_file);
   metrics["cost"] = cost_json(report);
   metrics["distillation_gain"] = gain_json(report);
   const Config config = load_config(paths.config_resolved);
-  metrics["recipe"] = recipe_json(config, paths.manifest);
-  metrics["int8"] = int8_json(config, student, out_dir);
+  metrics["recipe"] = recipe_json(config, report, paths.manifest);
+  const std::optional<DatasetInfo> data = dataset_now(config);
+  metrics["int8"] = int8_json(config, data ? &*data : nullptr, student, out_dir, report.data);
   atomic_write_file(out_dir + "/metrics.json", metrics.dump(2) + "\n");
 
   atomic_write_file(out_dir + "/README.md",

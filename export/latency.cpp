@@ -24,6 +24,13 @@ nlohmann::json timing_ms(const Timing& t, int iterations) {
   return {{"median", t.median * k}, {"min", t.min * k}, {"max", t.max * k}};
 }
 
+// [batch, ...] for a sample [1, ...].
+std::vector<int64_t> batch_shape(const at::Tensor& sample, int64_t batch) {
+  std::vector<int64_t> shape = sample.sizes().vec();
+  shape[0] = batch;
+  return shape;
+}
+
 }  // namespace
 
 nlohmann::json compare_latency(const torch::jit::Module& teacher_in,
@@ -51,7 +58,9 @@ nlohmann::json compare_latency(const torch::jit::Module& teacher_in,
   // A fixed generator: the same input on every export of every run.
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(1234);
   for (int64_t batch : options.batch_sizes) {
-    const at::Tensor x = at::rand({batch, 1, 28, 28}, gen);
+    const at::Tensor x = options.sample.defined()
+                             ? options.sample.to(c10::kCPU).expand(batch_shape(options.sample, batch)).contiguous()
+                             : at::rand({batch, 1, 28, 28}, gen);
     // Size each round from the slower model's warmed-up forward, so short
     // forwards are not lost in timer noise and long ones stay quick.
     for (int i = 0; i < 2; ++i) seconds_of_forward(teacher, x), seconds_of_forward(student, x);

@@ -21,10 +21,13 @@ struct LatencyOptions {
   // machine (OpenMP workers spin-waiting for a busy core made both models
   // take ~70 ms a forward at 2 threads under load). 0 = LibTorch's current.
   int threads = 1;
+  // One real input [1, ...] (any shape and dtype the models take), repeated
+  // to each batch size; undefined: random [batch, 1, 28, 28] pixels.
+  at::Tensor sample;
 };
 
 // Both models run on the CPU in eval mode without gradients, on the same
-// random [batch, 1, 28, 28] input. Returns
+// input (options.sample repeated, or random [batch, 1, 28, 28]). Returns
 // {"device": "cpu", "threads": N, "method": "...",
 //  "teacher"/"student": {"latency_ms": {"batch_B": {"median","min","max"}},
 //                        "throughput_samples_per_s": {"batch_B": x}},

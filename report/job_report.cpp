@@ -30,11 +30,13 @@ std::string pct(double v) {
   return buf;
 }
 
+nlohmann::json count_or_null(int64_t n) { return n >= 0 ? nlohmann::json(n) : nlohmann::json(); }
+
 nlohmann::json attempt_json(const PruneAttempt& a) {
   return {{"name", a.name},       {"stage", a.stage},
           {"retry", a.retry},     {"target_sparsity", a.target},
-          {"model", stats_json(a.model)}, {"flops", a.flops},
-          {"dense_flops", a.dense_flops}, {"layer_sparsity", a.layer_sparsity},
+          {"model", stats_json(a.model)}, {"flops", count_or_null(a.flops)},
+          {"dense_flops", count_or_null(a.dense_flops)}, {"layer_sparsity", a.layer_sparsity},
           {"drop_points", a.drop_points}, {"passed", a.passed},
           {"seconds", a.seconds},   {"steps", a.steps}};
 }
@@ -46,8 +48,8 @@ PruneAttempt attempt_from(const nlohmann::json& j) {
   a.retry = j.at("retry").get<int>();
   a.target = j.at("target_sparsity").get<double>();
   a.model = stats_from(j.at("model"));
-  a.flops = j.at("flops").get<int64_t>();
-  a.dense_flops = j.at("dense_flops").get<int64_t>();
+  a.flops = j.at("flops").is_null() ? -1 : j.at("flops").get<int64_t>();
+  a.dense_flops = j.at("dense_flops").is_null() ? -1 : j.at("dense_flops").get<int64_t>();
   a.layer_sparsity = j.at("layer_sparsity");
   a.drop_points = j.at("drop_points").get<double>();
   a.passed = j.at("passed").get<bool>();
@@ -78,6 +80,15 @@ nlohmann::json to_json(const JobReport& r) {
   nlohmann::json attempts = nlohmann::json::array();
   for (const PruneAttempt& a : r.prune_attempts) attempts.push_back(attempt_json(a));
   return {{"job_name", r.job_name},
+          {"data",
+           {{"kind", r.data.kind},
+            {"path", r.data.path},
+            {"sample_shape", r.data.sample_shape},
+            {"input_dtype", r.data.input_dtype},
+            {"normalisation", r.data.normalisation},
+            {"classes", r.data.classes},
+            {"class_names", r.data.class_names},
+            {"test_samples", r.data.test_samples}}},
           {"teacher_source", r.teacher_source},
           {"teacher_sha256", r.teacher_sha256},
           {"student_model", r.student_model},
@@ -103,6 +114,17 @@ JobReport report_from_json(const nlohmann::json& j, const std::string& origin) {
   try {
     JobReport r;
     r.job_name = j.at("job_name").get<std::string>();
+    if (j.contains("data")) {  // absent in summaries written before own datasets
+      const auto& d = j.at("data");
+      r.data.kind = d.at("kind").get<std::string>();
+      r.data.path = d.at("path").get<std::string>();
+      r.data.sample_shape = d.at("sample_shape").get<std::vector<int64_t>>();
+      r.data.input_dtype = d.at("input_dtype").get<std::string>();
+      r.data.normalisation = d.at("normalisation").get<std::string>();
+      r.data.classes = d.at("classes").get<int>();
+      r.data.class_names = d.at("class_names").get<std::vector<std::string>>();
+      r.data.test_samples = d.at("test_samples").get<int64_t>();
+    }
     r.teacher_source = j.at("teacher_source").get<std::string>();
     r.teacher_sha256 = j.at("teacher_sha256").get<std::string>();
     r.student_model = j.at("student_model").get<std::string>();
@@ -164,10 +186,12 @@ std::string format_summary_table(const JobReport& r) {
                   "target", "reached", "val acc", "test acc", "drop", "nonzeros", "MFLOPs", "budget");
     out += line;
     for (const PruneAttempt& a : r.prune_attempts) {
-      std::snprintf(line, sizeof line, "%-12s %8s %8s %9s %9s %7.2f %10lld %10.3f %s\n",
+      char mflops[32] = "n/a";
+      if (a.flops >= 0) std::snprintf(mflops, sizeof mflops, "%.3f", a.flops / 1e6);
+      std::snprintf(line, sizeof line, "%-12s %8s %8s %9s %9s %7.2f %10lld %10s %s\n",
                     a.name.c_str(), pct(a.target).c_str(), pct(a.model.sparsity).c_str(),
                     pct(a.model.val_accuracy).c_str(), pct(a.model.test_accuracy).c_str(),
-                    a.drop_points, static_cast<long long>(a.model.nonzeros), a.flops / 1e6,
+                    a.drop_points, static_cast<long long>(a.model.nonzeros), mflops,
                     a.passed ? "met" : "missed, rolled back");
       out += line;
     }

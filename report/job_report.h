@@ -31,8 +31,10 @@ struct PruneAttempt {
   int retry = 0;     // 0 as planned; r: the r-th back-off
   double target = 0.0;    // sparsity asked for
   ModelStats model;       // after the fine-tune (sparsity reached, accuracies)
-  int64_t flops = 0;        // per sample, nonzero weights only (model_flops)
-  int64_t dense_flops = 0;  // per sample, every weight
+  // Per sample (model_flops); -1 when unknown (a TorchScript student's
+  // layers are not condenser's to count): null in JSON, "n/a" in tables.
+  int64_t flops = 0;        // nonzero weights only
+  int64_t dense_flops = 0;  // every weight
   nlohmann::json layer_sparsity = nlohmann::json::object();  // weight -> sparsity
   double drop_points = 0.0;  // reference accuracy - val accuracy, in points
   bool passed = true;        // within the budget (or no budget)
@@ -40,8 +42,22 @@ struct PruneAttempt {
   int64_t steps = 0;
 };
 
+// The data the job ran on and what its models take: the model card and
+// metrics.json say it, so a user feeds the export the right inputs.
+struct DataSummary {
+  std::string kind;           // fashion_mnist | hdf5
+  std::string path;           // as the config gave it
+  std::vector<int64_t> sample_shape;  // per sample; empty in summaries older than this field
+  std::string input_dtype;    // float32 | int64: what the models take
+  std::string normalisation;  // how stored values become inputs, in words
+  int classes = 0;
+  std::vector<std::string> class_names;
+  int64_t test_samples = 0;  // the test set the accuracies are measured on
+};
+
 struct JobReport {
   std::string job_name;
+  DataSummary data;
   std::string teacher_source;  // "built-in cnn (trained)" or the TorchScript path
   std::string teacher_sha256;  // its identity: SHA-256 of parameters, buffers and code
   std::string student_model;

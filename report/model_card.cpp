@@ -82,6 +82,15 @@ std::string yaml_quote(const std::string& s) {
 
 namespace {
 
+// "[N, 3, 32, 32]" from metrics.json's input shape.
+std::string shape_of(const json& input) {
+  const json shape = get(input, {"shape"});
+  if (!shape.is_array()) return "n/a";
+  std::string s;
+  for (const json& d : shape) s += (s.empty() ? "" : ", ") + (d.is_string() ? d.get<std::string>() : d.dump());
+  return "[" + s + "]";
+}
+
 // YAML front matter: the card's machine-readable summary.
 std::string front_matter(const json& m, const json& r) {
   std::string s = "---\n";
@@ -89,6 +98,9 @@ std::string front_matter(const json& m, const json& r) {
   s += "library_name: torchscript\n";
   s += "tags: [knowledge-distillation, pruning, condenser]\n";
   s += "dataset: " + yaml_value(get(r, {"dataset"})) + "\n";
+  s += "dataset_path: " + yaml_value(get(m, {"input", "dataset", "path"})) + "\n";
+  s += "dataset_sha256: " + yaml_value(get(m, {"dataset_fingerprint"})) + "\n";
+  s += "input_shape: " + shape_of(get(m, {"input"})) + "\n";
   s += "teacher: " + yaml_value(get(m, {"teacher_source"})) + "\n";
   s += "teacher_sha256: " + yaml_value(get(m, {"teacher_sha256"})) + "\n";
   s += "student_architecture: " + yaml_value(get(m, {"student_model"})) + "\n";
@@ -131,8 +143,9 @@ std::string summary_section(const json& m, const json& r) {
   s += "# " + text(get(m, {"job_name"})) + " student (" + text(get(m, {"student_model"})) + ")\n\n";
   s += "A " + text(get(m, {"student_model"})) + " distilled from " +
        text(get(m, {"teacher_source"})) + " and pruned (" + text(get(r, {"prune", "method"})) +
-       ") by condenser, for " + text(get(r, {"dataset"})) +
-       " image classification (10 classes).\n\n";
+       ") by condenser, for " + text(get(r, {"dataset"})) + " classification (" +
+       (get(m, {"input", "classes"}).is_number() ? get(m, {"input", "classes"}).dump() : "10") +
+       " classes, inputs " + shape_of(get(m, {"input"})) + ").\n\n";
   s += "| | teacher | student |\n|---|---|---|\n";
   s += "| test accuracy | " + fmt_pct(ta) + " | " + fmt_pct(sa) + " |\n";
   s += "| parameters | " + fmt_count(static_cast<int64_t>(tp)) + " | " +
@@ -171,18 +184,33 @@ std::string gain_section(const json& m) {
          fmt_pct(number(get(g, {"control", "test_accuracy"}))) + ".\n\n";
 }
 
-std::string usage_section() {
-  std::string s;
-  s += "## Input\n\nfloat32 pixels in [0, 1], shaped `[N, 1, 28, 28]`; the model normalises "
-       "them itself and returns `[N, 10]` logits.\n\n";
+std::string usage_section(const json& m) {
+  const json input = get(m, {"input"});
+  const std::string shape = shape_of(input);
+  const std::string dtype = text(get(input, {"dtype"}));
+  const json classes = get(input, {"classes"});
+  const std::string outputs = classes.is_number() ? classes.dump() : "10";
+  std::string s = "## Input\n\n";
+  if (get(input, {"range"}).is_array()) {  // Fashion-MNIST pixels, normalised inside the model
+    s += "float32 pixels in [0, 1], shaped `" + shape + "`; the model normalises them itself";
+  } else {
+    s += dtype + " inputs shaped `" + shape + "`, made from the dataset's stored values as " +
+         text(get(input, {"normalisation"}));
+  }
+  s += ", and returns `[N, " + outputs + "]` logits.\n\n";
+  const json names = get(input, {"class_names"});
+  if (names.is_array() && !names.empty()) {
+    std::string list;
+    for (const json& n : names) list += (list.empty() ? "" : ", ") + text(n);
+    s += "Classes, in logit order: " + list + ".\n\n";
+  }
   s += "## Load it in Python\n\n```python\nimport torch\n\nmodel = torch.jit.load(\"student.pt\")\n"
-       "model.eval()\nwith torch.no_grad():\n    logits = model(images)  # images: float32 [N, 1, "
-       "28, 28] in [0, 1]\n"
-       "    predicted = logits.argmax(1)\n```\n\n";
+       "model.eval()\nwith torch.no_grad():\n    logits = model(inputs)  # " + dtype + " " + shape +
+       "\n    predicted = logits.argmax(1)\n```\n\n";
   s += "## Load it in C++ (LibTorch)\n\n```cpp\n#include <torch/script.h>\n\n"
        "torch::jit::Module model = torch::jit::load(\"student.pt\");\nmodel.eval();\n"
-       "torch::NoGradGuard no_grad;\nat::Tensor logits = model.forward({images}).toTensor();  "
-       "// images: float32 [N, 1, 28, 28]\nat::Tensor predicted = logits.argmax(1);\n```\n\n";
+       "torch::NoGradGuard no_grad;\nat::Tensor logits = model.forward({inputs}).toTensor();  "
+       "// " + dtype + " " + shape + "\nat::Tensor predicted = logits.argmax(1);\n```\n\n";
   return s;
 }
 
@@ -239,7 +267,7 @@ std::string int8_section(const json& m) {
 
 std::string render_model_card(const json& m, const std::string& config_yaml) {
   const json& r = m.contains("recipe") ? m["recipe"] : json::object();
-  std::string s = front_matter(m, r) + summary_section(m, r) + gain_section(m) + usage_section() +
+  std::string s = front_matter(m, r) + summary_section(m, r) + gain_section(m) + usage_section(m) +
                   recipe_section(m, r) + int8_section(m);
   s += "\nThe full configuration as run (`config.resolved.yaml`):\n\n```yaml\n" + config_yaml +
        (config_yaml.empty() || config_yaml.back() == '\n' ? "" : "\n") + "```\n\n";

@@ -1,7 +1,7 @@
 #include "worker/worker_job.h"
 
 #include "core/errors.h"
-#include "data/dataset.h"
+#include "data/datasets.h"
 #include "data/sampling.h"
 #include "trainers/device.h"
 #include "trainers/model_io.h"
@@ -31,16 +31,15 @@ std::unique_ptr<LoadedJob> load_job(const LabelSpec& spec, const std::string& de
   auto job = std::make_unique<LoadedJob>();
   job->spec = spec;
   job->setup = labeller_setup(spec, worker_name);
-  if (spec.dataset != "fashion_mnist") {
-    throw RuntimeFailure("worker: dataset '" + spec.dataset + "' is not supported");
-  }
-  const ImageDataset data = load_fashion_mnist(spec.data_dir, /*train=*/true);
+  // The coordinator's own description and split of the same source.
+  const DatasetInfo info = describe_dataset(spec.dataset, spec.data_dir);
+  const ImageDataset data = load_split(info, "train");
   if (data.fingerprint != spec.dataset_fingerprint) {
     throw UsageError("worker: the data in '" + spec.data_dir + "' (" + data.fingerprint.substr(0, 12) +
                      ") is not the coordinator's (" + spec.dataset_fingerprint.substr(0, 12) + ")");
   }
-  const TrainValSplit split =
-      make_train_val_split(data.size(), spec.validation_size, spec.train_subset, spec.split_seed);
+  const SplitPlan split =
+      plan_splits(info, spec.validation_size, spec.train_subset, spec.split_seed);
   if (static_cast<int64_t>(split.train.size()) != spec.num_samples) {
     throw RuntimeFailure("worker: sample list of " + std::to_string(split.train.size()) +
                          " differs from the coordinator's " + std::to_string(spec.num_samples));

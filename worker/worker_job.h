@@ -27,7 +27,9 @@ LabellerSetup labeller_setup(const LabelSpec& spec, const std::string& worker_na
 
 // Loads data and teacher for `spec` onto `device`. UsageError when this
 // machine's data or teacher file differs from the coordinator's;
-// RuntimeFailure for anything else (unknown dataset, other sample count).
+// RuntimeFailure for another sample count. The data are described and split
+// as the coordinator does (data/datasets.h); a source that cannot be read is
+// a UsageError naming it.
 std::unique_ptr<LoadedJob> load_job(const LabelSpec& spec, const std::string& device,
                                     const std::string& worker_name);
 

@@ -1,14 +1,13 @@
 #include "coordinator/stages/distill_stage.h"
 
 #include "data/sampling.h"
+#include "trainers/model_choice.h"
 #include "trainers/model_io.h"
-#include "trainers/model_spec.h"
 
 namespace condenser {
 
 torch::jit::Module fresh_student(const JobContext& job) {
-  torch::jit::Module student =
-      build_model(zoo_spec(job.config.student.model), mix_seed(job.config.seed, 2));
+  torch::jit::Module student = fresh_student(job.config, job.dataset);
   student.to(job.device);
   return student;
 }

@@ -1,5 +1,5 @@
 #pragma once
-// The distill stage: a fresh student (student.model) trained from the
+// The distill stage: a fresh student (trainers/model_choice.h) trained from the
 // teacher's soft labels with the KD loss (soft_labels.temperature,
 // student.alpha): from the in-memory table, the shard stream
 // (soft_labels.reader), or pipelined, its first epoch in the order the
@@ -15,8 +15,8 @@
 
 namespace condenser {
 
-// A freshly initialised student (student.model, the job's student seed) on
-// job.device: the distilled student and the no-teacher control start equal.
+// The job's fresh student (trainers/model_choice.h) on job.device: the distilled
+// student and the no-teacher control start equal.
 torch::jit::Module fresh_student(const JobContext& job);
 
 // student.mix and student.mix_alpha.

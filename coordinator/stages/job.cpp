@@ -32,35 +32,44 @@
 #include "core/files.h"
 #include "core/log.h"
 #include "protocol/job_token.h"
-#include "data/dataset.h"
+#include "data/datasets.h"
 #include "data/sampling.h"
 #include "trainers/device.h"
+#include "trainers/model_choice.h"
 #include "trainers/model_io.h"
 #include "trainers/training.h"
 
 namespace condenser {
 namespace {
 
-std::vector<int64_t> range(int64_t n) {
-  std::vector<int64_t> v(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) v[static_cast<size_t>(i)] = i;
-  return v;
-}
-
-void load_data(JobContext& job) {
+void load_data(JobContext& job, const DatasetInfo& checked) {
   const DataConfig& d = job.config.data;
-  job.train_data = load_fashion_mnist(d.path, /*train=*/true);
-  job.test_data = load_fashion_mnist(d.path, /*train=*/false);
-  const TrainValSplit split = make_train_val_split(job.train_data.size(), d.validation_size,
-                                                   d.train_subset, job.config.seed);
-  job.train = {job.train_data.images, job.train_data.labels, split.train};
-  job.validation = {job.train_data.images, job.train_data.labels, split.validation};
-  int64_t test_n = job.test_data.size();
-  if (d.test_subset > 0) test_n = std::min<int64_t>(test_n, d.test_subset);
-  job.test = {job.test_data.images, job.test_data.labels, range(test_n)};
+  job.dataset = checked;
+  const DatasetInfo& info = job.dataset;
+  const SplitPlan plan = plan_splits(info, d.validation_size, d.train_subset, job.config.seed);
+  job.train_data = load_split(info, "train");
+  job.train = {job.train_data.images, job.train_data.labels, plan.train};
+  // A set of the source's own split, or of the rows carved from train.
+  const auto set_of = [&](const SetRows& set, ImageDataset& own) {
+    const ImageDataset& data = set.split == "train" ? job.train_data : (own = load_split(info, set.split));
+    return LabelledSet{data.images, data.labels, set.rows};
+  };
+  job.validation = set_of(validation_rows(info, plan), job.validation_data);
+  job.test = set_of(test_rows(info, plan, d.test_subset), job.test_data);
   job.report.dataset_fingerprint = job.train_data.fingerprint;
-  log_info("data: ", split.train.size(), " train, ", split.validation.size(), " validation, ",
-           test_n, " test samples from ", d.path);
+  job.report.data = {d.dataset,
+                     d.path,
+                     info.sample_shape,
+                     info.stored_dtype == "int64" ? "int64" : "float32",
+                     info.normalisation,
+                     info.num_classes,
+                     info.class_names,
+                     static_cast<int64_t>(job.test.indices.size())};
+  log_info("data: ", job.train.indices.size(), " train, ", job.validation.indices.size(),
+           " validation, ", job.test.indices.size(), " test samples of ", info.shape_text(), " (",
+           info.num_classes, " classes) from ", d.path,
+           info.validation_rows > 0 ? "" : ", validation carved from train",
+           info.test_rows > 0 ? "" : ", test carved from train");
 }
 
 bool previous_run_finished(const RunPaths& paths) {
@@ -90,7 +99,7 @@ std::optional<Checkpoint> resume_point(const JobOptions& options, const RunPaths
 void start_job(JobContext& job) {
   const Config& config = job.config;
   job.report.job_name = config.name;
-  job.report.student_model = config.student.model;
+  job.report.student_model = student_description(config);
   // Weight sparsity the prune schedule aims at: structured pruning removes
   // channels (the compacted model is dense), N:M zeroes m - n of every m.
   const PruneConfig& pc = config.prune;
@@ -137,7 +146,7 @@ JobReport run_job(const Config& config, const JobOptions& options) {
   const auto job_start = Clock::now();
   const bool root = options.comm == nullptr || options.comm->rank() == 0;
   // Everything a user can get wrong is refused before the run directory is touched.
-  preflight(config);
+  const PreflightReport checked = preflight(config);
   // Rank 0 claims the run directory for the job's life (checked, marked,
   // locked); a refusal before begin_writing undoes whatever the claim made.
   std::optional<RunDirClaim> claim;
@@ -152,7 +161,7 @@ JobReport run_job(const Config& config, const JobOptions& options) {
                  MetricsLog(root ? paths.metrics : "", /*truncate=*/false)};
   job.barrier();
   start_job(job);
-  load_data(job);
+  load_data(job, checked.dataset);
   if (from) job.report = report_from_json(from->report, from->path + "/state.json");
   if (root) begin_writing(*claim, config, /*fresh=*/!from);
   job.barrier();  // the run directory is ready before any rank writes into it

@@ -11,7 +11,7 @@
 #include "config/run_dir.h"
 #include "coordinator/stages/job.h"
 #include "coordinator/stages/metrics_log.h"
-#include "data/dataset.h"
+#include "data/datasets.h"
 #include "report/job_report.h"
 #include "trainers/training.h"
 
@@ -33,7 +33,10 @@ struct JobContext {
   RunPaths paths;
   MetricsLog metrics;
   JobReport report;
-  ImageDataset train_data, test_data;
+  DatasetInfo dataset;  // what preflight found: kind, sample shape, classes, splits
+  // The source's splits in memory (validation_data / test_data stay empty
+  // when those sets are carved from train_data).
+  ImageDataset train_data, validation_data, test_data;
   LabelledSet train, validation, test;
   ProgressReporter* progress = nullptr;  // rank 0's live progress (not owned), or null
 

@@ -3,6 +3,9 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <iomanip>
+#include <optional>
+#include <sstream>
 #include <thread>
 
 #include "cluster/rank_env.h"
@@ -12,10 +15,13 @@
 #include "coordinator/stages/preflight_teacher.h"
 #include "coordinator/stages/prune_stage.h"
 #include "core/errors.h"
-#include "data/dataset.h"
+#include "data/datasets.h"
 #include "data/sampling.h"
 #include "trainers/device.h"
+#include "trainers/model_choice.h"
+#include "trainers/model_flops.h"
 #include "trainers/model_spec.h"
+#include "trainers/prune_masks.h"
 #include "trainers/pruning/nm.h"
 #include "trainers/pruning/structured.h"
 #include "trainers/pruning/targeted.h"
@@ -27,6 +33,13 @@ namespace {
 constexpr int64_t kProbeImages = 4;
 
 std::string count(int64_t n) { return std::to_string(n); }
+
+// "3, 32, 32"
+std::string shape_list(const std::vector<int64_t>& shape) {
+  std::string s;
+  for (int64_t d : shape) s += (s.empty() ? "" : ", ") + count(d);
+  return s;
+}
 
 // More threads than 4 per core only slow LibTorch down; a huge number would
 // be created (and exhaust the process) rather than refused.
@@ -41,27 +54,34 @@ void check_threads(const Config& config) {
   }
 }
 
-// A zoo name, with the key it came from in the message.
-void check_model_name(const std::string& key, const std::string& name) {
-  try {
-    zoo_spec(name);
-  } catch (const UsageError& e) {
-    throw UsageError(key + ": " + e.what());
-  }
-}
-
-void check_soft_labels(const Config& config) {
+void check_soft_labels(const Config& config, const DatasetInfo& data) {
   const SoftLabelConfig& s = config.soft_labels;
-  if (s.format == "topk" && s.top_k > kFashionMnistClasses) {
-    throw UsageError("soft_labels.top_k = " + count(s.top_k) + " exceeds the " +
-                     count(kFashionMnistClasses) + " classes of the dataset; use 1 .. " +
-                     count(kFashionMnistClasses) + " (or soft_labels.format: full)");
+  const int classes = data.num_classes;
+  if (s.format == "topk" && s.top_k > classes) {
+    throw UsageError("soft_labels.top_k = " + count(s.top_k) + " exceeds the " + count(classes) +
+                     " classes of the dataset; use 1 .. " + count(classes) +
+                     " (or soft_labels.format: full)");
+  }
+  // Crops, flips and CutMix boxes are image operations: on other inputs
+  // they would move features or tokens around.
+  if (!data.is_image() && s.views_per_sample > 1) {
+    throw UsageError("soft_labels.views_per_sample = " + count(s.views_per_sample) +
+                     ": augmentation views (random crop and flip) apply to images [C, H, W] only, "
+                     "and this dataset's samples are " + data.shape_text() + "; use 1");
+  }
+  if (data.stored_dtype == "int64" && config.student.mix != "none") {
+    throw UsageError("student.mix: " + config.student.mix + " blends inputs, and this dataset's "
+                     "inputs are int64 ids (tokens, categories) that cannot be blended; use none");
+  }
+  if (!data.is_image() && config.student.mix == "cutmix") {
+    throw UsageError("student.mix: cutmix pastes image boxes and this dataset's samples are " +
+                     data.shape_text() + "; use mixup or none");
   }
 }
 
 // The cut of every prune method once on a fresh student, at the last
 // stage's target: what the prune stage would refuse after hours of training.
-void check_prune(const Config& config) {
+void check_prune(const Config& config, const DatasetInfo& data) {
   const PruneConfig& p = config.prune;
   if (!p.enabled) return;
   if (p.method == "nm" && p.nm_n >= p.nm_m) {
@@ -69,28 +89,57 @@ void check_prune(const Config& config) {
                      count(p.nm_m) + ": N:M pruning keeps n of every m weights (e.g. nm_n: 2, "
                      "nm_m: 4); set prune.enabled: false to skip pruning");
   }
-  check_prune_targets(config);  // exclusions, layer targets, magnitude stages
-  const ModelSpec spec = zoo_spec(config.student.model);
-  const torch::jit::Module student = build_model(spec, 0);
+  const torch::jit::Module student = fresh_student(config, data);
+  check_prune_targets(config, student);  // exclusions, layer targets, magnitude stages
   const std::vector<std::string> excluded =
       resolve_weight_names(student, prune_exclusions(p), "prune.exclude");
   if (p.method == "nm") nm_masks(student, p.nm_n, p.nm_m, excluded);
-  if (p.method == "structured") {
+  const std::optional<ModelSpec> spec = student_spec(config, data);
+  if (p.method == "structured" && spec) {
     const double last = prune_steps(p).back().sparsity;
-    structured_masks(student, spec, plan_structured(student, spec, last, p.structured_norm));
+    structured_masks(student, *spec, plan_structured(student, *spec, last, p.structured_norm));
   }
 }
 
-// The images the teacher labels first: the first samples of the training
+// The inputs the teacher labels first: the first samples of the training
 // split, exactly as the job will draw it.
-at::Tensor probe_images(const Config& config, const DataPlan& plan) {
+at::Tensor probe_inputs(const Config& config, const DatasetInfo& data) {
   const DataConfig& d = config.data;
-  const TrainValSplit split = make_train_val_split(plan.train_file_samples, d.validation_size,
-                                                   d.train_subset, config.seed);
+  const SplitPlan split = plan_splits(data, d.validation_size, d.train_subset, config.seed);
   const int64_t n = std::min<int64_t>(kProbeImages, static_cast<int64_t>(split.train.size()));
   const std::vector<int64_t> first(split.train.begin(), split.train.begin() + n);
-  const at::Tensor head = fashion_mnist_first_images(d.path, /*train=*/true, first.back() + 1);
+  const at::Tensor head = first_train_inputs(data, first.back() + 1);
   return head.index_select(0, torch::tensor(first, torch::kInt64));
+}
+
+// "teacher: cnn, 421642 parameters, 5.6 MFLOPs per sample" for validate.
+std::string model_line(const std::string& role, const std::string& what, const ModelSpec& spec) {
+  const torch::jit::Module m = build_model(spec, 0);
+  const double flops = double(model_flops(spec, m).dense);
+  std::ostringstream out;
+  out << role << ": " << what << ", " << parameter_count(spec) << " parameters, "
+      << std::setprecision(3);
+  if (flops >= 1e6) {
+    out << flops / 1e6 << " MFLOPs per sample";
+  } else {
+    out << flops << " FLOPs per sample";
+  }
+  return out.str();
+}
+
+std::vector<std::string> model_lines(const Config& config, const DatasetInfo& data) {
+  std::vector<std::string> lines;
+  if (const auto t = teacher_spec(config, data)) {
+    lines.push_back(model_line("teacher", t->name == "teacher" ? "declared" : t->name, *t));
+  }
+  if (const auto s = student_spec(config, data)) {
+    lines.push_back(model_line("student", student_description(config), *s));
+  } else {
+    lines.push_back("student: " + student_description(config) + ", " +
+                    std::to_string(measure_sparsity(fresh_student(config, data)).parameters) +
+                    " parameters");
+  }
+  return lines;
 }
 
 // Full float16 soft labels cannot hold logits past 65504; labelling would
@@ -108,19 +157,29 @@ void check_half_range(const Config& config, const at::Tensor& logits) {
 
 }  // namespace
 
-DataPlan check_data_sizes(const Config& config) {
+DataPlan check_data_sizes(const Config& config, const DatasetInfo& data) {
   const DataConfig& d = config.data;
   DataPlan plan;
-  plan.train_file_samples = check_fashion_mnist_split(d.path, /*train=*/true);
-  plan.test_file_samples = check_fashion_mnist_split(d.path, /*train=*/false);
+  plan.train_file_samples = data.train_rows;
   const std::string where = " in '" + d.path + "'";
-  if (d.validation_size >= plan.train_file_samples) {
+  // A set the source lacks is carved from train (data/datasets.h plan_splits).
+  const int64_t carve_test = data.test_rows > 0 ? 0 : d.validation_size;
+  const int64_t carve_validation = data.validation_rows > 0 ? 0 : d.validation_size;
+  if (carve_test > 0 || data.test_rows > 0) {
+    plan.test_file_samples = data.test_rows > 0 ? data.test_rows : carve_test;
+  } else {
+    throw UsageError("'" + d.path + "' has no test split, and data.validation_size = 0 carves "
+                     "none from train; set data.validation_size > 0 or add a test group");
+  }
+  const int64_t carved = carve_test + carve_validation;
+  if (carved >= plan.train_file_samples) {
     throw UsageError("data.validation_size = " + count(d.validation_size) +
                      " leaves nothing to train on: the training split has " +
-                     count(plan.train_file_samples) + " samples" + where + "; use at most " +
-                     count(plan.train_file_samples - 1));
+                     count(plan.train_file_samples) + " samples" + where + " and " +
+                     count(carved) + " are carved from it (validation" +
+                     (carve_test > 0 ? " and test, which the file lacks" : "") + "); use less");
   }
-  const int64_t left = plan.train_file_samples - d.validation_size;
+  const int64_t left = plan.train_file_samples - carved;
   if (d.train_subset > left) {
     throw UsageError("data.train_subset = " + count(d.train_subset) + " is larger than the " +
                      count(left) + " training samples left after data.validation_size = " +
@@ -132,7 +191,7 @@ DataPlan check_data_sizes(const Config& config) {
                      count(plan.test_file_samples) + " test samples" + where +
                      "; use at most " + count(plan.test_file_samples) + ", or 0 for all of them");
   }
-  plan.validation_samples = d.validation_size;
+  plan.validation_samples = data.validation_rows > 0 ? data.validation_rows : d.validation_size;
   plan.train_samples = d.train_subset > 0 ? d.train_subset : left;
   plan.test_samples = d.test_subset > 0 ? d.test_subset : plan.test_file_samples;
   return plan;
@@ -144,15 +203,20 @@ PreflightReport preflight(const Config& config) {
   check_threads(config);
   const c10::Device device = resolve_device(config.runtime.device, env.local_rank);
   check_rank_roles(config, env.world_size);
-  if (config.teacher.path.empty()) check_model_name("teacher.model", config.teacher.model);
-  check_model_name("student.model", config.student.model);
-  check_soft_labels(config);
-  check_prune(config);
   PreflightReport report;
-  report.data = check_data_sizes(config);
+  report.dataset = describe_dataset(config.data.dataset, config.data.path);
+  const DatasetInfo& data = report.dataset;
+  report.data = check_data_sizes(config, data);
+  check_soft_labels(config, data);
+  const at::Tensor probe = probe_inputs(config, data);
+  check_models(config, data, probe);
+  check_prune(config, data);
+  report.models = model_lines(config, data);
   if (!config.teacher.path.empty()) {
-    const at::Tensor logits = probe_teacher(config.teacher.path, probe_images(config, report.data),
-                                            kFashionMnistClasses, device);
+    const at::Tensor logits = probe_teacher(config.teacher.path, probe, data.num_classes, device,
+                                            "[N, " + shape_list(data.sample_shape) + "] " +
+                                                (data.stored_dtype == "int64" ? "int64" : "float32") +
+                                                " inputs (" + data.normalisation + ")");
     check_half_range(config, logits);
     report.teacher_probed = true;
   }

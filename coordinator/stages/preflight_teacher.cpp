@@ -22,11 +22,12 @@ std::string shape_text(const at::Tensor& t) {
 // One forward pass; any failure inside the model is the user's teacher not
 // fitting this data, said in one line.
 at::Tensor run_once(torch::jit::Module& teacher, const at::Tensor& x, const std::string& path,
-                    c10::Device device) {
+                    c10::Device device, const std::string& expected_input) {
   const auto fails = [&](const std::string& error) {
-    return UsageError("teacher '" + path + "' fails on " + shape_text(x) +
-                      " float32 images (pixels in [0, 1]): " + last_line(error) +
-                      "; it must take [N, 1, 28, 28] for any N and return [N, classes] logits");
+    return UsageError("teacher '" + path + "' fails on " + shape_text(x) + " " +
+                      (x.scalar_type() == at::kLong ? "int64" : "float32") + " inputs: " + last_line(error) +
+                      "; it must take " + expected_input +
+                      " for any N and return [N, classes] logits");
   };
   c10::IValue out;
   try {
@@ -70,7 +71,7 @@ std::string last_line(const std::string& message) {
 }
 
 at::Tensor probe_teacher(const std::string& path, const at::Tensor& images, int classes,
-                   c10::Device device) {
+                         c10::Device device, const std::string& expected_input) {
   struct stat st {};
   if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
     throw UsageError("teacher.path '" + path + "' is not a regular file; give a TorchScript "
@@ -80,9 +81,9 @@ at::Tensor probe_teacher(const std::string& path, const at::Tensor& images, int 
   teacher.eval();
   teacher.to(device);
   const int64_t batch = images.size(0);
-  const at::Tensor together = run_once(teacher, images, path, device);
+  const at::Tensor together = run_once(teacher, images, path, device, expected_input);
   check_output(together, batch, classes, path);
-  const at::Tensor alone = run_once(teacher, images.slice(0, 0, 1), path, device);
+  const at::Tensor alone = run_once(teacher, images.slice(0, 0, 1), path, device, expected_input);
   check_output(alone, 1, classes, path);
   // Eval-mode outputs of one image do not depend on its batch mates; float
   // kernels for other batch sizes may differ in the last bits.

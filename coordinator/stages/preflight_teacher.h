@@ -11,14 +11,16 @@
 namespace condenser {
 
 // Loads the teacher at `path` onto `device` and runs it in eval mode on
-// `images` ([B, 1, 28, 28] float32 in [0, 1], B >= 1) and on images[0] alone.
+// `images` (the first B >= 1 training inputs, [B, ...sample shape]) and on
+// images[0] alone. `expected_input` says in messages what the teacher must
+// take ("[N, 3, 32, 32] float32 inputs (...)").
 // Throws UsageError naming the file and the problem: not a regular file or
 // not TorchScript, forward fails (the error's last line), the output is not
 // [B, classes], holds NaN or infinity, or row 0 of the batch differs from the
 // single image's output by more than a float tolerance. Returns the batch's
 // logits ([B, classes], float32, on the CPU).
 at::Tensor probe_teacher(const std::string& path, const at::Tensor& images, int classes,
-                   c10::Device device);
+                         c10::Device device, const std::string& expected_input);
 
 // The last non-empty line of a (TorchScript) error message: the line that
 // says what failed, without the interpreter's traceback.

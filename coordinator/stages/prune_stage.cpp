@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include <optional>
 #include <utility>
 
 #include "cluster/communicator.h"
@@ -14,6 +15,7 @@
 #include "core/log.h"
 #include "data/sampling.h"
 #include "data/shards/shard_stream.h"
+#include "trainers/model_choice.h"
 #include "trainers/model_flops.h"
 #include "trainers/model_spec.h"
 #include "trainers/prune_masks.h"
@@ -37,16 +39,16 @@ void sync_masks(JobContext& job, PruneMasks& masks) {
 // What one cut needs besides the weights.
 struct Cutter {
   JobContext& job;
-  ModelSpec spec;
+  std::optional<ModelSpec> spec;  // none for a TorchScript student (no structured cuts)
   PruneTargets targets;
   double final_sparsity = 0;  // of the schedule's last stage: own layer targets scale by it
 
   // Channels to keep at `fraction`; excluded layers keep all of theirs.
   StructuredPlan plan(const torch::jit::Module& student, double fraction) const {
     StructuredPlan plan =
-        plan_structured(student, spec, fraction, job.config.prune.structured_norm);
+        plan_structured(student, *spec, fraction, job.config.prune.structured_norm);
     for (const std::string& name : resolve_weight_names(student, targets.exclude, "prune.exclude")) {
-      plan.keep.erase(std::stoul(name.substr(1, name.find('_') - 1)));  // "l4_w" -> layer 4
+      exclude_from_plan(plan, name);
     }
     return plan;
   }
@@ -58,7 +60,7 @@ struct Cutter {
     PruneMasks masks;
     if (p.method == "structured") {
       // Channels cut earlier are all zero, so they rank first again: the cut only grows.
-      masks = structured_masks(student, spec, plan(student, sparsity));
+      masks = structured_masks(student, *spec, plan(student, sparsity));
     } else if (p.method == "nm") {
       masks = nm_masks(student, p.nm_n, p.nm_m,
                        resolve_weight_names(student, targets.exclude, "prune.exclude"));
@@ -109,8 +111,8 @@ int64_t stage_epoch_steps(const JobContext& job, const StageOptions& o) {
                          o.parallel.comm ? o.parallel.comm->size() : 1);
 }
 
-PruneAttempt describe(const ScheduledAttempt& a, const StageRecord& rec, const ModelSpec& spec,
-                      torch::jit::Module& student) {
+PruneAttempt describe(const ScheduledAttempt& a, const StageRecord& rec,
+                      const std::optional<ModelSpec>& spec, torch::jit::Module& student) {
   PruneAttempt out;
   out.name = a.name;
   out.stage = a.stage;
@@ -119,9 +121,12 @@ PruneAttempt describe(const ScheduledAttempt& a, const StageRecord& rec, const M
   out.model = rec.model;
   out.seconds = rec.seconds;
   out.steps = rec.steps;
-  const ModelFlops flops = model_flops(spec, student);
-  out.flops = flops.effective;
-  out.dense_flops = flops.dense;
+  out.flops = out.dense_flops = -1;  // a TorchScript student's layers are unknown
+  if (spec) {
+    const ModelFlops flops = model_flops(*spec, student);
+    out.flops = flops.effective;
+    out.dense_flops = flops.dense;
+  }
   for (const LayerSparsity& l : measure_sparsity(student).layers) {
     out.layer_sparsity[l.name] = l.sparsity();
   }
@@ -174,7 +179,7 @@ torch::jit::Module compact_stage(const Cutter& cutter, torch::jit::Module& stude
   JobContext& job = cutter.job;
   const auto start = Clock::now();
   torch::jit::Module compacted =
-      compact(student, cutter.spec, cutter.plan(student, kept_sparsity)).module;
+      compact(student, *cutter.spec, cutter.plan(student, kept_sparsity)).module;
   compacted.to(job.device);
   log_info("prune: compacted to ", measure_sparsity(compacted).parameters, " parameters");
   job.record("compact", since(start), 0, &compacted);
@@ -184,9 +189,8 @@ torch::jit::Module compact_stage(const Cutter& cutter, torch::jit::Module& stude
 
 }  // namespace
 
-void check_prune_targets(const Config& config) {
+void check_prune_targets(const Config& config, const torch::jit::Module& student) {
   if (!config.prune.enabled) return;
-  const torch::jit::Module student = build_model(zoo_spec(config.student.model), 0);
   const PruneTargets targets = prune_targets(config.prune);
   resolve_weight_names(student, targets.exclude, "prune.exclude");
   if (config.prune.method == "global_magnitude" || config.prune.method == "layer_magnitude") {
@@ -202,7 +206,8 @@ torch::jit::Module prune_stage(JobContext& job, torch::jit::Module student,
                                const SoftLabels& soft_logits, JobCheckpoints& checkpoints) {
   const PruneConfig& p = job.config.prune;
   const std::vector<PruneStep> steps = prune_steps(p);
-  Cutter cutter{job, zoo_spec(job.config.student.model), prune_targets(p), steps.back().sparsity};
+  Cutter cutter{job, student_spec(job.config, job.dataset), prune_targets(p),
+                steps.back().sparsity};
   const BudgetConfig& b = job.config.budget;
   const double reference = b.reference == "teacher" ? job.report.teacher.val_accuracy
                                                     : job.report.student_dense.val_accuracy;

@@ -14,10 +14,10 @@
 
 namespace condenser {
 
-// Checks prune.exclude and prune.layer_sparsity against the student's
+// Checks prune.exclude and prune.layer_sparsity against a fresh `student`'s
 // weights and that every stage's target is reachable, before anything is
 // trained: UsageError naming the key.
-void check_prune_targets(const Config& config);
+void check_prune_targets(const Config& config, const torch::jit::Module& student);
 
 // Returns the student kept (the last attempt within the budget, else the
 // dense student) and sets job.report.student_final to its stats.

@@ -3,7 +3,7 @@
 #include "core/log.h"
 #include "data/sampling.h"
 #include "trainers/model_io.h"
-#include "trainers/model_spec.h"
+#include "trainers/model_choice.h"
 
 namespace condenser {
 
@@ -27,7 +27,8 @@ torch::jit::Module teacher_stage(JobContext& job, JobCheckpoints& checkpoints) {
     log_info("teacher: trained before the checkpoint; loaded ", saved);
     return teacher;
   } else {
-    teacher = build_model(zoo_spec(t.model), mix_seed(job.config.seed, 1));
+    const ModelSpec spec = *teacher_spec(job.config, job.dataset);
+    teacher = build_model(spec, mix_seed(job.config.seed, 1));
     teacher.to(job.device);
     StageOptions o = job.stage_options("teacher", t.train);
     if (t.augment) {  // the views it will label (data/augment.h), cross-entropy on the labels
@@ -37,13 +38,15 @@ torch::jit::Module teacher_stage(JobContext& job, JobCheckpoints& checkpoints) {
     o.checkpoint.resume = checkpoints.inside("teacher");
     if (o.checkpoint.resume) load_module_state(teacher, checkpoints.from()->weights);
     o.checkpoint.on_step = checkpoints.hook("teacher", teacher, nullptr);
-    log_info("teacher: training built-in '", t.model, "' for ", t.train.epochs, " epochs");
+    const std::string what =
+        "built-in " + (spec.name == "teacher" ? std::string("declared (teacher.layers)") : t.model);
+    log_info("teacher: training ", what, " for ", t.train.epochs, " epochs");
     const StageResult r = train_stage(teacher, job.train, job.validation, o, nullptr, job.sink());
     stop_if_interrupted(r);
     steps = r.steps;
     if (job.is_root()) save_module(teacher, saved);
     job.barrier();  // the other ranks hash the file rank 0 wrote
-    job.report.teacher_source = "built-in " + t.model + " (trained by this job)";
+    job.report.teacher_source = what + " (trained by this job)";
     job.report.teacher_sha256 = module_identity(load_module(saved, "teacher"));
   }
   job.record("teacher", since(start), steps, &teacher);

@@ -5,7 +5,7 @@
 #include <algorithm>
 
 #include "core/errors.h"
-#include "data/shards/hdf5_check.h"
+#include "data/hdf5_check.h"
 
 namespace condenser {
 namespace {

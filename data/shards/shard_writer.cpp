@@ -10,7 +10,7 @@
 
 #include "core/errors.h"
 #include "core/files.h"
-#include "data/shards/hdf5_check.h"
+#include "data/hdf5_check.h"
 
 namespace condenser {
 namespace {

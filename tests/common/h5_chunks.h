@@ -2,7 +2,7 @@
 // Reads back how a shard dataset is chunked, for the chunk-size tests.
 #include <gtest/gtest.h>
 
-#include "data/shards/hdf5_check.h"
+#include "data/hdf5_check.h"
 
 namespace condenser::testing_util {
 

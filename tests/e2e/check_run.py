@@ -67,6 +67,8 @@ views = manifest.get("views", 1)
 check({v for _, v in seen} == set(range(views)), f"views {sorted({v for _, v in seen})}")
 metrics = json.load(open(os.path.join(run, "export", "metrics.json")))
 trained_teacher = metrics["teacher_source"].startswith("built-in")
+teacher_file = (os.path.join(run, "models", "teacher.pt") if trained_teacher
+                else metrics["teacher_source"])
 # The teacher's identity hashes its parameters, buffers and code, not the file.
 check(re.fullmatch("[0-9a-f]{64}", manifest["teacher_sha256"]) is not None, "teacher identity")
 check(metrics["teacher_sha256"] == manifest["teacher_sha256"],

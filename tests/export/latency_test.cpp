@@ -40,5 +40,23 @@ TEST(Latency, TeacherAndStudentSideBySide) {
   EXPECT_GT(j["speedup"]["batch_8"].get<double>(), 1.0);
 }
 
+// Models of another input shape (tabular rows of 5 features) are timed on
+// the sample given, repeated to each batch size (the default 1x28x28 input
+// would not even fit them).
+TEST(Latency, TimesModelsOnTheirOwnInputShape) {
+  torch::jit::Module teacher = build_model(zoo_spec("mlp", {5}, 3), 1);
+  torch::jit::Module student = build_model(zoo_spec("mlp", {5}, 3), 2);
+  LatencyOptions o;
+  o.batch_sizes = {1, 4};
+  o.repeats = 1;
+  o.warmup = 0;
+  o.round_seconds = 0.001;
+  o.sample = torch::randn({1, 5});
+  const nlohmann::json j = compare_latency(teacher, student, o);
+  EXPECT_GT(j["student"]["latency_ms"]["batch_4"]["median"].get<double>(), 0.0);
+  o.sample = at::Tensor();
+  EXPECT_ANY_THROW(compare_latency(teacher, student, o));
+}
+
 }  // namespace
 }  // namespace condenser

@@ -17,7 +17,7 @@ refused() {
   [ ! -e "$WORK/run" ] || fail "run created $WORK/run before refusing teacher $1"
 }
 
-refused linear_10_3 "fails on \[4, 1, 28, 28\] float32 images.*mat1 and mat2 shapes cannot be multiplied"
+refused linear_10_3 "fails on \[4, 1, 28, 28\] float32 inputs.*mat1 and mat2 shapes cannot be multiplied"
 refused fixed_batch "fails on \[4, 1, 28, 28\].*shape '\[2, 784\]' is invalid"
 refused batch_of_two "returns shape \[2, 10\] for 4 images; expected \[4, 10\]"
 refused three_classes "returns shape \[4, 3\] for 4 images; expected \[4, 10\]"

@@ -76,7 +76,7 @@ TEST(Preflight, AFittingConfigPassesAndCountsTheData) {
   EXPECT_FALSE(report.teacher_probed);
   job.config.data.train_subset = 25;
   job.config.data.test_subset = 20;
-  const DataPlan plan = check_data_sizes(job.config);
+  const DataPlan plan = check_data_sizes(job.config, report.dataset);
   EXPECT_EQ(plan.train_file_samples, 40);
   EXPECT_EQ(plan.test_file_samples, 20);
   EXPECT_EQ(plan.train_samples, 25);
@@ -167,7 +167,7 @@ TEST(Preflight, TeacherProbeRefusesTeachersThatDoNotFit) {
   c.teacher.path = save_teacher(d, "good", "    return x.flatten(1)[:, :10] * 2.0\n");
   EXPECT_TRUE(preflight(c).teacher_probed);
   c.teacher.path = save_teacher(d, "linear", "    return torch.linear(x, self.weight)\n");
-  EXPECT_TRUE(Contains(refusal(c), "fails on [4, 1, 28, 28] float32 images"));
+  EXPECT_TRUE(Contains(refusal(c), "fails on [4, 1, 28, 28] float32 inputs"));
   c.teacher.path = save_teacher(d, "classes", "    return x.flatten(1)[:, :3]\n");
   EXPECT_TRUE(Contains(refusal(c), "returns shape [4, 3] for 4 images; expected [4, 10]"));
   c.teacher.path = save_teacher(d, "fixed", "    return x.view(2, 784)[:, :10]\n");

@@ -11,7 +11,7 @@
 #include "core/errors.h"
 #include "core/files.h"
 #include "core/sha256.h"
-#include "data/shards/hdf5_check.h"
+#include "data/hdf5_check.h"
 #include "data/shards/manifest.h"
 #include "data/shards/shard_reader.h"
 #include "data/shards/shard_writer.h"

@@ -1,0 +1,167 @@
+#include "trainers/model_choice.h"
+
+#include <torch/torch.h>
+
+#include "core/errors.h"
+#include "data/sampling.h"
+#include "trainers/model_io.h"
+
+namespace condenser {
+namespace {
+
+// Zoo models and declared ones are fitted to the data; only Fashion-MNIST
+// inputs arrive as raw [0, 1] pixels that the model normalises itself.
+ModelSpec fit_to_data(ModelSpec spec, const DatasetInfo& data) {
+  spec.input_shape = data.sample_shape;
+  if (data.kind != "fashion_mnist") {
+    spec.input_mean.clear();
+    spec.input_std.clear();
+  }
+  return spec;
+}
+
+ModelSpec declared(const std::string& name, const std::string& layers, const std::string& key,
+                   const DatasetInfo& data) {
+  ModelSpec spec;
+  spec.name = name;
+  spec.layers = parse_model_layers(layers, key);
+  if (data.kind == "fashion_mnist") {  // the zoo's own normalisation of raw pixels
+    const ModelSpec zoo = zoo_spec("mlp");
+    spec.input_mean = zoo.input_mean;
+    spec.input_std = zoo.input_std;
+  }
+  return fit_to_data(spec, data);
+}
+
+ModelSpec zoo(const std::string& name, const std::string& key, const DatasetInfo& data) {
+  try {
+    return fit_to_data(zoo_spec(name, data.sample_shape, data.num_classes), data);
+  } catch (const UsageError& e) {
+    throw UsageError(key + ": " + e.what());
+  }
+}
+
+// An empty text and an empty list ("[]") both mean: no declared layers.
+bool declares(const std::string& layers, const std::string& key) {
+  return !layers.empty() && !parse_model_layers(layers, key).empty();
+}
+
+void check_one_source(const std::string& role, const std::string& path, const std::string& layers) {
+  if (!path.empty() && declares(layers, role + ".layers")) {
+    throw UsageError(role + ".path and " + role + ".layers are both set; give one: a TorchScript "
+                     "file or a declared layer list");
+  }
+}
+
+std::string shape_text(const at::Tensor& t) {
+  std::string s;
+  for (int64_t d : t.sizes()) s += (s.empty() ? "" : ", ") + std::to_string(d);
+  return "[" + s + "]";
+}
+
+void probe_student(const Config& config, const DatasetInfo& data, const at::Tensor& probe) {
+  const std::string& path = config.student.path;
+  torch::jit::Module student = load_module(path, "student");
+  student.eval();
+  c10::IValue out;
+  try {
+    torch::NoGradGuard no_grad;
+    out = student.forward({probe});
+  } catch (const std::exception& e) {
+    throw UsageError("student '" + path + "' fails on the first training inputs " +
+                     shape_text(probe) + ": " + e.what() +
+                     "; it must take the dataset's samples [N, " + data.shape_text() + "]");
+  }
+  const bool fits = out.isTensor() && out.toTensor().dim() == 2 &&
+                    out.toTensor().size(0) == probe.size(0) &&
+                    out.toTensor().size(1) == data.num_classes;
+  if (!fits) {
+    throw UsageError("student '" + path + "' returns " +
+                     (out.isTensor() ? shape_text(out.toTensor()) : out.tagKind()) + " for " +
+                     shape_text(probe) + "; expected [" + std::to_string(probe.size(0)) + ", " +
+                     std::to_string(data.num_classes) + "] logits");
+  }
+  int64_t trainable = 0;
+  for (const auto& p : student.parameters()) trainable += p.is_floating_point() ? p.numel() : 0;
+  if (trainable == 0) {
+    throw UsageError("student '" + path + "' has no floating-point parameters to train");
+  }
+}
+
+}  // namespace
+
+std::optional<ModelSpec> teacher_spec(const Config& config, const DatasetInfo& data) {
+  const TeacherConfig& t = config.teacher;
+  if (!t.path.empty()) return std::nullopt;
+  if (declares(t.layers, "teacher.layers")) {
+    return declared("teacher", t.layers, "teacher.layers", data);
+  }
+  return zoo(t.model, "teacher.model", data);
+}
+
+std::optional<ModelSpec> student_spec(const Config& config, const DatasetInfo& data) {
+  const StudentConfig& s = config.student;
+  if (!s.path.empty()) return std::nullopt;
+  if (declares(s.layers, "student.layers")) {
+    return declared("student", s.layers, "student.layers", data);
+  }
+  return zoo(s.model, "student.model", data);
+}
+
+std::string student_description(const Config& config) {
+  const StudentConfig& s = config.student;
+  if (!s.path.empty()) return "TorchScript " + s.path;
+  if (declares(s.layers, "student.layers")) {
+    return "declared (" + std::to_string(parse_model_layers(s.layers, "student.layers").size()) +
+           " layers)";
+  }
+  return s.model;
+}
+
+torch::jit::Module fresh_student(const Config& config, const DatasetInfo& data) {
+  if (const std::optional<ModelSpec> spec = student_spec(config, data)) {
+    return build_model(*spec, mix_seed(config.seed, 2));
+  }
+  torch::jit::Module student = load_module(config.student.path, "student");
+  for (const auto& p : student.parameters()) {
+    if (p.is_floating_point()) p.set_requires_grad(true);
+  }
+  student.train();
+  return student;
+}
+
+namespace {
+
+// Built-in and declared layers compute on floats; int64 ids (tokens,
+// categories) need a model with its own embedding.
+void check_float_inputs(const std::string& role, const DatasetInfo& data) {
+  if (data.stored_dtype != "int64") return;
+  throw UsageError(role + ": '" + data.path + "' holds int64 inputs (ids), which built-in and "
+                   "declared models cannot take (they have no embedding); give " + role +
+                   ".path, a TorchScript model that embeds them");
+}
+
+}  // namespace
+
+void check_models(const Config& config, const DatasetInfo& data, const at::Tensor& probe) {
+  check_one_source("teacher", config.teacher.path, config.teacher.layers);
+  check_one_source("student", config.student.path, config.student.layers);
+  if (config.teacher.path.empty()) check_float_inputs("teacher", data);
+  if (config.student.path.empty()) check_float_inputs("student", data);
+  if (const auto t = teacher_spec(config, data)) {
+    check_spec(*t, data.num_classes, t->name == "teacher" ? "teacher.layers" : "teacher.model");
+  }
+  if (const auto s = student_spec(config, data)) {
+    check_spec(*s, data.num_classes, s->name == "student" ? "student.layers" : "student.model");
+    return;
+  }
+  probe_student(config, data, probe);
+  if (config.prune.enabled && config.prune.method == "structured") {
+    throw UsageError("prune.method: structured needs a student whose layers condenser knows "
+                     "(student.model or student.layers) to remove channels and compact it; a "
+                     "TorchScript student ('" + config.student.path + "') can be pruned with "
+                     "global_magnitude, layer_magnitude or nm");
+  }
+}
+
+}  // namespace condenser
