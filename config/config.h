@@ -61,6 +61,7 @@ struct SoftLabelConfig {
   std::string format = "full";    // full | topk (top_k values + indices + logsumexp)
   int top_k = 5;                  // classes kept per row when format = topk
   int views_per_sample = 1;       // augmented views labelled per sample (view 0 = original)
+  bool flip = true;               // views may be mirrored; false for digits, text, ...
   int prefetch_depth = 2;         // shards read ahead by the background reader
   std::string reader = "memory";  // memory (one verified table) | stream (bounded memory)
 };

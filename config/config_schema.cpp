@@ -143,6 +143,9 @@ void add_distillation_keys(Section<Config>& root) {
   soft.integer("top_k", &SoftLabelConfig::top_k, at_least(1), "classes kept per row (format topk)");
   soft.integer("views_per_sample", &SoftLabelConfig::views_per_sample, at_least(1),
                "augmented views labelled per sample; epoch e trains view (e + sample) mod K");
+  soft.boolean("flip", &SoftLabelConfig::flip,
+               "augmentation views may be mirrored left-right; false for data whose mirror "
+               "image is something else (digits, text); crops stay the same");
   soft.integer("prefetch_depth", &SoftLabelConfig::prefetch_depth, at_least(1),
                "shards the background reader holds ahead of the trainer");
   soft.choice("reader", &SoftLabelConfig::reader, {"memory", "stream"},

@@ -20,7 +20,7 @@ void check_image(const at::Tensor& image, int64_t dims, const char* what) {
 
 // Writes the view of src [C, H, W] (contiguous CPU float32) into dst (same shape).
 void write_view(const float* src, float* dst, int64_t channels, int64_t h, int64_t w,
-                uint64_t job_seed, int64_t sample_index, int view) {
+                uint64_t job_seed, int64_t sample_index, int view, bool allow_flip) {
   const int64_t plane = h * w;
   if (view == 0) {
     std::copy(src, src + channels * plane, dst);
@@ -31,7 +31,7 @@ void write_view(const float* src, float* dst, int64_t channels, int64_t h, int64
   const int64_t span = 2 * kCropPad + 1;
   const int64_t dy = static_cast<int64_t>(g.below(span)) - kCropPad;
   const int64_t dx = static_cast<int64_t>(g.below(span)) - kCropPad;
-  const bool flip = (g.next() >> 63) != 0;
+  const bool flip = (g.next() >> 63) != 0 && allow_flip;  // drawn anyway: the same crops
   for (int64_t c = 0; c < channels; ++c) {
     for (int64_t y = 0; y < h; ++y) {
       const int64_t sy = y + dy;
@@ -50,19 +50,19 @@ void check_view(int view) {
 
 }  // namespace
 
-at::Tensor augment_view(const at::Tensor& image, uint64_t job_seed, int64_t sample_index,
-                        int view) {
+at::Tensor augment_view(const at::Tensor& image, uint64_t job_seed, int64_t sample_index, int view,
+                        bool flip) {
   check_image(image, 3, "image");
   check_view(view);
   const at::Tensor src = image.to(torch::kCPU).contiguous();
   at::Tensor out = torch::empty_like(src);
   write_view(src.data_ptr<float>(), out.data_ptr<float>(), src.size(0), src.size(1), src.size(2),
-             job_seed, sample_index, view);
+             job_seed, sample_index, view, flip);
   return out.to(image.device());
 }
 
 at::Tensor augment_batch(const at::Tensor& images, const std::vector<int64_t>& sample_indices,
-                         const std::vector<int>& views, uint64_t job_seed) {
+                         const std::vector<int>& views, uint64_t job_seed, bool flip) {
   check_image(images, 4, "images");
   if (sample_indices.size() != views.size()) {
     throw UsageError("augment_batch: " + std::to_string(sample_indices.size()) +
@@ -81,7 +81,7 @@ at::Tensor augment_batch(const at::Tensor& images, const std::vector<int64_t>& s
     }
     check_view(views[b]);
     write_view(in + i * c * h * w, dst + static_cast<int64_t>(b) * c * h * w, c, h, w, job_seed, i,
-               views[b]);
+               views[b], flip);
   }
   return out.to(images.device());
 }

@@ -22,16 +22,19 @@ constexpr int64_t kCropPad = 2;
 //   crop[c][y][x] = image[c][y + dy][x + dx]   (0 where that is outside the image)
 //   out[c][y][x]  = crop[c][y][flip ? W - 1 - x : x]
 // i.e. pad by 2 with zeros, crop H x W at offset (2 + dy, 2 + dx), flip with
-// probability 1/2. Every output pixel is an input pixel or 0.
+// probability 1/2. Every output pixel is an input pixel or 0. With `flip`
+// false (data whose mirror image is another thing: digits, text) the flip
+// bit is still drawn, so the crops are the same, and never applied.
 // Throws UsageError for view < 0, a tensor that is not 3-d float32.
-at::Tensor augment_view(const at::Tensor& image, uint64_t job_seed, int64_t sample_index, int view);
+at::Tensor augment_view(const at::Tensor& image, uint64_t job_seed, int64_t sample_index, int view,
+                        bool flip);
 
 // Batched: out[b] = augment_view(images[sample_indices[b]], job_seed,
-// sample_indices[b], views[b]). images: [N, C, H, W] float32, all samples of the
+// sample_indices[b], views[b], flip). images: [N, C, H, W] float32, all samples of the
 // set (indexed by sample index); returns [B, C, H, W] on images' device.
 // Throws UsageError if the vectors differ in length or an index is outside [0, N).
 at::Tensor augment_batch(const at::Tensor& images, const std::vector<int64_t>& sample_indices,
-                         const std::vector<int>& views, uint64_t job_seed);
+                         const std::vector<int>& views, uint64_t job_seed, bool flip);
 
 // Which of K = views_per_sample views a sample gets in an epoch:
 //   view = (epoch + sample_index) mod K   (non-negative).

@@ -14,6 +14,7 @@ nlohmann::json to_json(const LabelSpec& s) {
           {"temperature", s.temperature},     {"num_classes", s.num_classes},
           {"dtype", s.dtype},                 {"top_k", s.top_k},
           {"views", s.views},                 {"augment_seed", s.augment_seed},
+          {"flip", s.flip},
           {"batch_size", s.batch_size},       {"precision", s.precision}};
 }
 
@@ -36,6 +37,7 @@ LabelSpec label_spec_from_json(const nlohmann::json& j, const std::string& where
   s.top_k = f.int32("top_k");
   s.views = f.int32("views");
   s.augment_seed = f.unsigned_integer("augment_seed");
+  s.flip = f.boolean("flip");
   s.batch_size = f.integer("batch_size");
   s.precision = f.text("precision", "fp32");  // absent from older coordinators
   if (s.views < 1 || s.batch_size < 1) {

@@ -33,6 +33,7 @@ struct LabelSpec {
   int top_k = 0;
   int views = 1;
   uint64_t augment_seed = 0;
+  bool flip = true;  // augmentation views may be mirrored
   int64_t batch_size = 500;
   std::string precision = "fp32";  // teacher.precision: fp32 | bf16 weights
 };

@@ -12,8 +12,9 @@ namespace {
 
 // The images of `ids`: augmented when several views are trained, else the rows as they are.
 at::Tensor images_of(const LabelledSet& set, const std::vector<int64_t>& ids,
-                     const std::vector<int>& views, int views_per_sample, uint64_t augment_seed) {
-  return views_per_sample > 1 ? augment_batch(set.images, ids, views, augment_seed)
+                     const std::vector<int>& views, int views_per_sample, uint64_t augment_seed,
+                     bool flip) {
+  return views_per_sample > 1 ? augment_batch(set.images, ids, views, augment_seed, flip)
                               : set.images.index_select(0, index_tensor(ids, 0, ids.size()));
 }
 
@@ -72,7 +73,7 @@ std::optional<Batch> TableBatches::next() {
     rows[i] = ids[i] * k + views[i];
   }
   Batch b;
-  b.images = images_of(set_, ids, views, k, views_.augment_seed);
+  b.images = images_of(set_, ids, views, k, views_.augment_seed, views_.flip);
   b.labels = set_.labels.index_select(0, index_tensor(samples_, lo, hi));
   b.soft = soft_;
   b.rows = index_tensor(rows, 0, rows.size());
@@ -101,8 +102,8 @@ void PipelinedBatches::order_up_to(size_t end) {
 }
 
 StreamBatches::StreamBatches(ShardStream& stream, const LabelledSet& set, uint64_t augment_seed,
-                             BatchShare share)
-    : stream_(stream), set_(set), augment_seed_(augment_seed), share_(share) {}
+                             bool flip, BatchShare share)
+    : stream_(stream), set_(set), augment_seed_(augment_seed), flip_(flip), share_(share) {}
 
 void StreamBatches::skip(int64_t batches) {
   for (int64_t i = 0; i < batches; ++i) stream_.next(share_.global_batch, &current_);
@@ -117,7 +118,7 @@ std::optional<Batch> StreamBatches::next() {
   const std::vector<int> views(current_.views.begin() + share.begin,
                                current_.views.begin() + share.end);
   Batch b;
-  b.images = images_of(set_, ids, views, stream_.views(), augment_seed_);
+  b.images = images_of(set_, ids, views, stream_.views(), augment_seed_, flip_);
   b.labels = set_.labels.index_select(0, index_tensor(ids, 0, ids.size()));
   // The batch's targets hold one row per sample of the global batch, in order.
   b.soft = current_.targets;

@@ -91,6 +91,7 @@ class EpochOrderSource {
 struct SampleViews {
   int views = 1;
   uint64_t augment_seed = 0;
+  bool flip = true;  // augment_view's flip: views may be mirrored
 };
 
 // The table: every sample of `set` once an epoch, in epoch_order(seed, salt,
@@ -148,7 +149,7 @@ class PipelinedBatches : public TableBatches {
 class StreamBatches : public BatchSource {
  public:
   // Not owned: `stream` and `set` must outlive the source.
-  StreamBatches(ShardStream& stream, const LabelledSet& set, uint64_t augment_seed,
+  StreamBatches(ShardStream& stream, const LabelledSet& set, uint64_t augment_seed, bool flip,
                 BatchShare share);
 
   int64_t samples_per_epoch() const override { return stream_.samples_per_epoch(); }
@@ -160,6 +161,7 @@ class StreamBatches : public BatchSource {
   ShardStream& stream_;
   const LabelledSet& set_;
   const uint64_t augment_seed_;
+  const bool flip_;
   const BatchShare share_;
   StreamBatch current_;
 };

@@ -48,9 +48,9 @@ std::unique_ptr<BatchSource> make_source(const LabelledSet& train, const StageOp
                                          BatchShare share) {
   const DistillOptions& d = o.distill;
   if (o.data.stream) {
-    return std::make_unique<StreamBatches>(*o.data.stream, train, d.augment_seed, share);
+    return std::make_unique<StreamBatches>(*o.data.stream, train, d.augment_seed, d.flip, share);
   }
-  const SampleViews views{d.views_per_sample, d.augment_seed};
+  const SampleViews views{d.views_per_sample, d.augment_seed, d.flip};
   const uint64_t salt = order_salt(o);
   if (o.data.order_source) {
     return std::make_unique<PipelinedBatches>(*o.data.order_source, train, d.soft, views, o.seed,

@@ -62,6 +62,7 @@ struct DistillOptions {
   // view_for_epoch(s, e, K), augmented from (augment_seed, s, view).
   int views_per_sample = 1;
   uint64_t augment_seed = 0;
+  bool flip = true;  // views may be mirrored (soft_labels.flip)
   // Mixup / CutMix within each batch (trainers/mixing.h), with or without soft targets.
   MixOptions mix;
 };

@@ -85,7 +85,7 @@ TaskLogits infer_task(torch::jit::Module& teacher, const LabellerSetup& setup,
       const at::Tensor x =
           views > 1 ? to_device(augment_batch(setup.images, ids,
                                               std::vector<int>(view.begin() + b, view.begin() + e),
-                                              setup.augment_seed),
+                                              setup.augment_seed, setup.flip),
                                 device)
                     : gather_to_device(setup.images,
                                        torch::from_blob(const_cast<int64_t*>(ids.data()), {e - b},

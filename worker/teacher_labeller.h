@@ -24,7 +24,8 @@ struct LabellerSetup {
   LogitDType dtype = LogitDType::kFloat32;  // full format
   int top_k = 0;          // 0: full logits; k > 0: top-k layout (meta.top_k must match)
   int views = 1;          // views per sample; view 0 is the original image
-  uint64_t augment_seed = 0;  // views >= 1 are augment_view(image, seed, sample, view)
+  uint64_t augment_seed = 0;  // views >= 1 are augment_view(image, seed, sample, view, flip)
+  bool flip = true;
   int64_t batch_size = 500;
   std::string soft_label_dir;
 };

@@ -21,6 +21,7 @@ LabellerSetup labeller_setup(const LabelSpec& spec, const std::string& worker_na
   s.top_k = spec.top_k;
   s.views = spec.views;
   s.augment_seed = spec.augment_seed;
+  s.flip = spec.flip;
   s.batch_size = spec.batch_size;
   s.soft_label_dir = spec.soft_label_dir;
   return s;

@@ -15,6 +15,7 @@ void control_stage(JobContext& job, JobCheckpoints& checkpoints) {
   o.order_of = "distill";
   o.distill.views_per_sample = config.soft_labels.views_per_sample;
   o.distill.augment_seed = augment_seed(config);
+  o.distill.flip = config.soft_labels.flip;
   o.distill.mix = mix_options(config);
   o.checkpoint.resume = checkpoints.inside("control");
   if (o.checkpoint.resume) load_module_state(control, checkpoints.from()->weights);

@@ -23,6 +23,7 @@ StageOptions distill_options(JobContext& job, const std::string& stage, const Op
   o.distill.soft = soft.table;
   o.distill.views_per_sample = soft.stream ? soft.stream->views() : soft.table.views;
   o.distill.augment_seed = augment_seed(job.config);
+  o.distill.flip = job.config.soft_labels.flip;
   o.distill.temperature = job.config.soft_labels.temperature;
   o.distill.alpha = job.config.student.alpha;
   // Mixing is part of the student's recipe, not of the prune fine-tunes.

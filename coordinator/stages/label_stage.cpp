@@ -48,10 +48,10 @@ std::vector<LabelTask> tasks_to_label(JobContext& job, const std::vector<LabelTa
       old.format == manifest.format && old.top_k == manifest.top_k && old.views == manifest.views &&
       old.dtype == manifest.dtype && old.temperature == manifest.temperature &&
       old.num_classes == manifest.num_classes && old.total_rows == manifest.total_rows &&
-      old.teacher_precision == manifest.teacher_precision;
+      old.teacher_precision == manifest.teacher_precision && old.flip == manifest.flip;
   if (!same_layout) {
     log_info(
-        "label: the soft-label layout changed (format, k, views, dtype, T, rows or teacher "
+        "label: the soft-label layout changed (format, k, views, flips, dtype, T, rows or teacher "
         "precision); relabelling");
     return tasks;
   }
@@ -118,6 +118,7 @@ LabelSpec label_spec(const JobContext& job, const LabellerSetup& setup) {
   s.top_k = setup.top_k;
   s.views = setup.views;
   s.augment_seed = setup.augment_seed;
+  s.flip = setup.flip;
   s.batch_size = setup.batch_size;
   s.precision = job.config.teacher.precision;
   return s;
@@ -240,6 +241,7 @@ LabellerSetup job_labeller_setup(const JobContext& job) {
   }
   setup.views = s.views_per_sample;
   setup.augment_seed = augment_seed(job.config);
+  setup.flip = job.config.soft_labels.flip;
   setup.batch_size = s.batch_size;
   setup.soft_label_dir = job.paths.soft_labels;
   return setup;
@@ -258,6 +260,7 @@ Manifest job_manifest(const JobContext& job, const LabellerSetup& setup) {
   manifest.top_k = setup.top_k;
   manifest.views = setup.views;
   manifest.teacher_precision = job.config.teacher.precision;
+  manifest.flip = setup.flip;
   manifest.total_rows = static_cast<int64_t>(setup.samples.size()) * setup.views;
   return manifest;
 }

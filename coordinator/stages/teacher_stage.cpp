@@ -34,6 +34,7 @@ torch::jit::Module teacher_stage(JobContext& job, JobCheckpoints& checkpoints) {
     if (t.augment) {  // the views it will label (data/augment.h), cross-entropy on the labels
       o.distill.views_per_sample = job.config.soft_labels.views_per_sample;
       o.distill.augment_seed = augment_seed(job.config);
+      o.distill.flip = job.config.soft_labels.flip;
     }
     o.checkpoint.resume = checkpoints.inside("teacher");
     if (o.checkpoint.resume) load_module_state(teacher, checkpoints.from()->weights);

@@ -51,6 +51,7 @@ Manifest load_manifest(const std::string& path) {
   if (j.contains("format")) m.format = field<std::string>(j, "format", where);
   if (j.contains("top_k")) m.top_k = field<int>(j, "top_k", where);
   if (j.contains("views")) m.views = field<int>(j, "views", where);
+  if (j.contains("flip")) m.flip = field<bool>(j, "flip", where);
   if (j.contains("teacher_precision")) {
     m.teacher_precision = field<std::string>(j, "teacher_precision", where);
   }
@@ -104,6 +105,7 @@ void save_manifest(const std::string& path, const Manifest& m) {
                   {"top_k", m.top_k},
                   {"views", m.views},
                   {"teacher_precision", m.teacher_precision},
+                  {"flip", m.flip},
                   {"shards", shards}};
   atomic_write_file(path, j.dump(2) + "\n");
 }

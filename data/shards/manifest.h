@@ -38,6 +38,7 @@ struct Manifest {
   int top_k = 0;                // k of every shard when format == "topk", else 0
   int views = 1;                // augmentation views per sample
   std::string teacher_precision = "fp32";  // teacher.precision the logits were computed in
+  bool flip = true;             // the views may be mirrored (soft_labels.flip)
   std::vector<ManifestEntry> shards;
 };
 
@@ -45,8 +46,8 @@ struct Manifest {
 // of at most kMaxRecordBytes (core/bounded_read.h), is not valid JSON, lacks
 // a field, has a field of the wrong type, names an unknown dtype or format,
 // or has a top_k that does not fit the format (topk: > 0, full: 0), or views < 1.
-// format, top_k, views and teacher_precision are optional (defaults "full",
-// 0, 1, "fp32").
+// format, top_k, views, teacher_precision and flip are optional (defaults
+// "full", 0, 1, "fp32", true).
 Manifest load_manifest(const std::string& path);
 
 // Pretty JSON, replaced atomically (atomic_write_file). RuntimeFailure on I/O errors.

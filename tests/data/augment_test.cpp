@@ -79,7 +79,7 @@ TEST(Augment, ViewZeroIsBitwiseIdentity) {
   img[0][3][4] = -0.0f;  // signed zero and NaN survive bitwise
   img[0][5][6] = std::nanf("");
   for (int64_t sample : {0, 1, 99}) {
-    EXPECT_TRUE(bitwise_equal(augment_view(img, kSeed, sample, 0), img)) << sample;
+    EXPECT_TRUE(bitwise_equal(augment_view(img, kSeed, sample, 0, true), img)) << sample;
   }
 }
 
@@ -87,10 +87,10 @@ TEST(Augment, DeterministicAndIndependentOfTorchRng) {
   const at::Tensor img = distinct_image();
   for (int view = 1; view < 6; ++view) {
     torch::manual_seed(uint64_t(view));
-    const at::Tensor a = augment_view(img, kSeed, 17, view);
+    const at::Tensor a = augment_view(img, kSeed, 17, view, true);
     torch::manual_seed(999);
     (void)torch::rand({100});
-    EXPECT_TRUE(bitwise_equal(a, augment_view(img, kSeed, 17, view))) << view;
+    EXPECT_TRUE(bitwise_equal(a, augment_view(img, kSeed, 17, view, true))) << view;
   }
 }
 
@@ -101,7 +101,7 @@ TEST(Augment, EveryViewIsAnExactCropFlipOfTheImage) {
   int flips = 0, draws = 0;
   for (int64_t sample = 0; sample < 60; ++sample) {
     for (int view = 1; view <= 10; ++view, ++draws) {
-      const int kind = classify(candidates, augment_view(img, kSeed, sample, view));
+      const int kind = classify(candidates, augment_view(img, kSeed, sample, view, true));
       ASSERT_GE(kind, 0) << "sample " << sample << " view " << view;
       seen.insert(kind);
       flips += kind % 2;
@@ -111,11 +111,26 @@ TEST(Augment, EveryViewIsAnExactCropFlipOfTheImage) {
   EXPECT_NEAR(double(flips) / draws, 0.5, 0.07);
 }
 
+// soft_labels.flip: false keeps every crop and never mirrors (digits, text).
+TEST(Augment, WithoutFlipsTheSameCropsAreNeverMirrored) {
+  const at::Tensor img = distinct_image();
+  const auto candidates = all_views(img);
+  for (int64_t sample = 0; sample < 40; ++sample) {
+    for (int view = 1; view <= 5; ++view) {
+      const int with = classify(candidates, augment_view(img, kSeed, sample, view, true));
+      const int without = classify(candidates, augment_view(img, kSeed, sample, view, false));
+      ASSERT_GE(without, 0);
+      EXPECT_EQ(without % 2, 0) << "mirrored: sample " << sample << " view " << view;
+      EXPECT_EQ(without / 2, with / 2) << "another crop: sample " << sample << " view " << view;
+    }
+  }
+}
+
 TEST(Augment, PixelsArePermutationWithZeros) {
   const at::Tensor img = distinct_image();
   std::multiset<float> source(img.data_ptr<float>(), img.data_ptr<float>() + kH * kW);
   for (int view = 1; view <= 20; ++view) {
-    const at::Tensor v = augment_view(img, kSeed, 5, view);
+    const at::Tensor v = augment_view(img, kSeed, 5, view, true);
     std::multiset<float> kept;
     for (int64_t i = 0; i < kH * kW; ++i) {
       const float p = v.data_ptr<float>()[i];
@@ -133,9 +148,9 @@ TEST(Augment, DifferentViewsSamplesAndSeedsDiffer) {
   const auto candidates = all_views(img);
   std::set<int> by_view, by_sample, by_seed;
   for (int i = 1; i <= 12; ++i) {
-    by_view.insert(classify(candidates, augment_view(img, kSeed, 3, i)));
-    by_sample.insert(classify(candidates, augment_view(img, kSeed, i, 1)));
-    by_seed.insert(classify(candidates, augment_view(img, kSeed + uint64_t(i), 3, 1)));
+    by_view.insert(classify(candidates, augment_view(img, kSeed, 3, i, true)));
+    by_sample.insert(classify(candidates, augment_view(img, kSeed, i, 1, true)));
+    by_seed.insert(classify(candidates, augment_view(img, kSeed + uint64_t(i), 3, 1, true)));
   }
   // 12 draws from 50 kinds: collisions happen, but not many.
   EXPECT_GE(by_view.size(), 6u);
@@ -148,17 +163,17 @@ TEST(Augment, BatchMatchesSingleViews) {
       torch::stack({distinct_image(0), distinct_image(1), distinct_image(2), distinct_image(3)});
   const std::vector<int64_t> samples = {3, 0, 3, 2, 1};
   const std::vector<int> views = {0, 2, 5, 1, 0};
-  const at::Tensor batch = augment_batch(images, samples, views, kSeed);
+  const at::Tensor batch = augment_batch(images, samples, views, kSeed, true);
   ASSERT_EQ(batch.sizes(), (std::vector<int64_t>{5, 1, kH, kW}));
   for (size_t b = 0; b < samples.size(); ++b) {
     EXPECT_TRUE(bitwise_equal(batch[int64_t(b)],
-                              augment_view(images[samples[b]], kSeed, samples[b], views[b])))
+                              augment_view(images[samples[b]], kSeed, samples[b], views[b], true)))
         << b;
   }
-  EXPECT_THROW(augment_batch(images, {4}, {0}, kSeed), UsageError);
-  EXPECT_THROW(augment_batch(images, {0, 1}, {0}, kSeed), UsageError);
-  EXPECT_THROW(augment_view(distinct_image(), kSeed, 0, -1), UsageError);
-  EXPECT_THROW(augment_view(images, kSeed, 0, 1), UsageError);
+  EXPECT_THROW(augment_batch(images, {4}, {0}, kSeed, true), UsageError);
+  EXPECT_THROW(augment_batch(images, {0, 1}, {0}, kSeed, true), UsageError);
+  EXPECT_THROW(augment_view(distinct_image(), kSeed, 0, -1, true), UsageError);
+  EXPECT_THROW(augment_view(images, kSeed, 0, 1, true), UsageError);
 }
 
 TEST(Augment, ViewForEpochCyclesThroughEveryView) {
@@ -180,7 +195,7 @@ std::string fixed_views_hash() {
   const at::Tensor images = torch::stack({distinct_image(0), distinct_image(5), distinct_image(9)});
   const std::vector<int64_t> samples = {0, 1, 2, 2, 1, 0, 2};
   const std::vector<int> views = {0, 1, 2, 3, 4, 5, 6};
-  const at::Tensor out = augment_batch(images, samples, views, kSeed).contiguous();
+  const at::Tensor out = augment_batch(images, samples, views, kSeed, true).contiguous();
   return sha256_hex(out.data_ptr(), out.nbytes());
 }
 

@@ -6,7 +6,8 @@
 #  2b. the same teacher saved again to another file reuses every shard;
 #  3. a different teacher is refused (exit 2, both hashes named);
 #  4. --relabel accepts it;
-#  5. the same teacher in bf16 relabels (the manifest records the precision).
+#  5. the same teacher in bf16 relabels (the manifest records the precision);
+#  6. views without flips relabel (the manifest records it).
 # Usage: relabel_check.sh CONDENSER PYTHON E2E_SOURCE_DIR WORK_DIR QUICK_CONFIG DATA_DIR
 set -u
 bin=$1; py=$2; src=$3; work=$4; quick=$5; data=$6
@@ -49,4 +50,9 @@ run teacher.path="$work/t2.pt" teacher.precision=bf16 || { cat "$work/last.log";
 grep -q "layout changed .*teacher precision); relabelling" "$work/last.log" ||
   { cat "$work/last.log"; fail "fp32 shards reused by a bf16 teacher"; }
 grep -q '"teacher_precision": "bf16"' "$work/run/manifest.json" || fail "manifest does not record bf16"
-echo "ok: quarantine + partial relabel, refusal of another teacher, --relabel, precision change relabels"
+# Views without mirror images are other views: relabelled, and recorded.
+run teacher.path="$work/t2.pt" teacher.precision=bf16 soft_labels.flip=false ||
+  { cat "$work/last.log"; fail "run without flips"; }
+grep -q "layout changed .*flips" "$work/last.log" || { cat "$work/last.log"; fail "flipped views reused"; }
+grep -q '"flip": false' "$work/run/manifest.json" || fail "manifest does not record flip: false"
+echo "ok: quarantine + partial relabel, the same teacher saved again reused, refusal of another teacher, --relabel, precision and flip changes relabel"
