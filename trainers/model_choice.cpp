@@ -67,9 +67,11 @@ void probe_student(const Config& config, const DatasetInfo& data, const at::Tens
   try {
     torch::NoGradGuard no_grad;
     out = student.forward({probe});
-  } catch (const std::exception& e) {
+  } catch (const std::exception& e) {  // c10::Error and the interpreter's own errors
+    const auto* c10_error = dynamic_cast<const c10::Error*>(&e);
     throw UsageError("student '" + path + "' fails on the first training inputs " +
-                     shape_text(probe) + ": " + e.what() +
+                     shape_text(probe) + ": " +
+                     last_line(c10_error ? c10_error->what_without_backtrace() : e.what()) +
                      "; it must take the dataset's samples [N, " + data.shape_text() + "]");
   }
   const bool fits = out.isTensor() && out.toTensor().dim() == 2 &&

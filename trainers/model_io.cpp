@@ -79,4 +79,14 @@ std::string module_identity(const torch::jit::Module& module) {
   return hash.hex_digest();
 }
 
+std::string last_line(const std::string& message) {
+  std::istringstream lines(message);
+  std::string line, last;
+  while (std::getline(lines, line)) {
+    if (line.find_first_not_of(" \t\r") != std::string::npos) last = line;
+  }
+  const std::size_t start = last.find_first_not_of(" \t");
+  return start == std::string::npos ? std::string() : last.substr(start);
+}
+
 }  // namespace condenser

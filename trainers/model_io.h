@@ -22,4 +22,8 @@ torch::jit::Module load_module(const std::string& path, const std::string& what)
 // The module may live on any device; values are hashed as stored (CPU copy).
 std::string module_identity(const torch::jit::Module& module);
 
+// The last non-empty line of a (TorchScript) error message: the line that
+// says what failed, without the interpreter's traceback.
+std::string last_line(const std::string& message);
+
 }  // namespace condenser

@@ -60,16 +60,6 @@ void check_output(const at::Tensor& out, int64_t batch, int classes, const std::
 
 }  // namespace
 
-std::string last_line(const std::string& message) {
-  std::istringstream lines(message);
-  std::string line, last;
-  while (std::getline(lines, line)) {
-    if (line.find_first_not_of(" \t\r") != std::string::npos) last = line;
-  }
-  const std::size_t start = last.find_first_not_of(" \t");
-  return start == std::string::npos ? std::string() : last.substr(start);
-}
-
 at::Tensor probe_teacher(const std::string& path, const at::Tensor& images, int classes,
                          c10::Device device, const std::string& expected_input) {
   struct stat st {};

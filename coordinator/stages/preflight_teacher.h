@@ -22,8 +22,5 @@ namespace condenser {
 at::Tensor probe_teacher(const std::string& path, const at::Tensor& images, int classes,
                          c10::Device device, const std::string& expected_input);
 
-// The last non-empty line of a (TorchScript) error message: the line that
-// says what failed, without the interpreter's traceback.
-std::string last_line(const std::string& message);
 
 }  // namespace condenser

@@ -16,6 +16,7 @@
 #include "coordinator/stages/preflight_teacher.h"
 #include "core/errors.h"
 #include "tests/common/temp_dir.h"
+#include "trainers/model_io.h"
 
 namespace condenser {
 namespace {
