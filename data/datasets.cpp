@@ -71,6 +71,12 @@ std::string DatasetInfo::shape_text() const {
   return s;
 }
 
+std::string DatasetInfo::batch_shape_text() const {
+  std::string s = "[N";
+  for (int64_t d : sample_shape) s += ", " + std::to_string(d);
+  return s + "]";
+}
+
 DatasetInfo describe_dataset(const std::string& kind, const std::string& path) {
   if (kind == "fashion_mnist") return describe_fashion_mnist(path);
   if (kind == "hdf5") return describe_hdf5(path);

@@ -31,6 +31,7 @@ struct DatasetInfo {
   // convolutions make sense for.
   bool is_image() const { return sample_shape.size() == 3; }
   std::string shape_text() const;  // "3x32x32"
+  std::string batch_shape_text() const;  // "[N, 3, 32, 32]"
 };
 
 // Checks the source without loading its inputs (Fashion-MNIST: headers and

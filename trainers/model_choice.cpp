@@ -72,7 +72,7 @@ void probe_student(const Config& config, const DatasetInfo& data, const at::Tens
     throw UsageError("student '" + path + "' fails on the first training inputs " +
                      shape_text(probe) + ": " +
                      last_line(c10_error ? c10_error->what_without_backtrace() : e.what()) +
-                     "; it must take the dataset's samples [N, " + data.shape_text() + "]");
+                     "; it must take the dataset's samples " + data.batch_shape_text());
   }
   const bool fits = out.isTensor() && out.toTensor().dim() == 2 &&
                     out.toTensor().size(0) == probe.size(0) &&

@@ -34,12 +34,6 @@ constexpr int64_t kProbeImages = 4;
 
 std::string count(int64_t n) { return std::to_string(n); }
 
-// "3, 32, 32"
-std::string shape_list(const std::vector<int64_t>& shape) {
-  std::string s;
-  for (int64_t d : shape) s += (s.empty() ? "" : ", ") + count(d);
-  return s;
-}
 
 // More threads than 4 per core only slow LibTorch down; a huge number would
 // be created (and exhaust the process) rather than refused.
@@ -214,7 +208,7 @@ PreflightReport preflight(const Config& config) {
   report.models = model_lines(config, data);
   if (!config.teacher.path.empty()) {
     const at::Tensor logits = probe_teacher(config.teacher.path, probe, data.num_classes, device,
-                                            "[N, " + shape_list(data.sample_shape) + "] " +
+                                            data.batch_shape_text() + " " +
                                                 (data.stored_dtype == "int64" ? "int64" : "float32") +
                                                 " inputs (" + data.normalisation + ")");
     check_half_range(config, logits);

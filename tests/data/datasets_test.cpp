@@ -76,6 +76,7 @@ TEST(DatasetSplits, DescribesShapes) {
   DatasetInfo images = info_with(1, 0, 1);
   images.sample_shape = {3, 32, 32};
   EXPECT_EQ(images.shape_text(), "3x32x32");
+  EXPECT_EQ(images.batch_shape_text(), "[N, 3, 32, 32]");
   EXPECT_TRUE(images.is_image());
   EXPECT_FALSE(info_with(1, 0, 1).is_image());
 }
