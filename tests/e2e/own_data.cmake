@@ -91,3 +91,14 @@ expect_own_refusal(teacher_wrong_input "python_teacher.pt' fails on \\[4, 3, 32,
   validate ${OWN_CONFIG} data.path=${OWN_DIR}/images.h5 teacher.path=${PY_TEACHER}
   data.validation_size=500)
 set_property(TEST e2e.usage.own_teacher_wrong_input APPEND PROPERTY FIXTURES_REQUIRED python_teacher)
+
+# Kill-and-resume with a student scripted in PyTorch: its checkpoints restore
+# the same weights as an uninterrupted run (tests/e2e/resume_check.sh).
+add_test(NAME e2e.own.torchscript_student_kill_and_resume
+  COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/resume_check.sh ${CONDENSER_BIN} ${CONDENSER_PYTHON}
+          ${OWN_DIR}/resume ${OWN_CONFIG} ${OWN_IMAGES} student.layers= student.path=${OWN_DIR}/student.pt
+          student.alpha=0.6 data.train_subset=1000 data.test_subset=300 student.train.epochs=2
+          prune.finetune.epochs=1 checkpoint.every_steps=5 soft_labels.shard_rows=500
+          logging.every_steps=1 runtime.threads=1)
+set_tests_properties(e2e.own.torchscript_student_kill_and_resume PROPERTIES
+  FIXTURES_REQUIRED own_data LABELS "e2e;interop" TIMEOUT 900)
