@@ -184,8 +184,8 @@ std::optional<DatasetInfo> dataset_now(const Config& config) {
 // `data` is the job's dataset, or null when it is no longer where the config
 // says (then no test accuracy, and no int8 model for a student that needs
 // the data's shape to be rebuilt).
-json int8_json(const Config& config, const DatasetInfo* data, torch::jit::Module& student,
-               const std::string& out_dir, const DataSummary& inputs) {
+json int8_json(const Config& config, const JobReport& report, const DatasetInfo* data,
+               torch::jit::Module& student, const std::string& out_dir) {
   const std::string path = out_dir + "/student_int8.pt";
   Int8Model q;
   const std::optional<ModelSpec> spec =
@@ -219,6 +219,9 @@ json int8_json(const Config& config, const DatasetInfo* data, torch::jit::Module
         test_rows(*data, plan_splits(*data, d.validation_size, d.train_subset, config.seed),
                   d.test_subset);
     const ImageDataset set = load_split(*data, test.split);
+    if (set.fingerprint != report.dataset_fingerprint) {  // not the data the job measured
+      throw UsageError("the dataset at '" + config.data.path + "' changed since the run");
+    }
     // Activations are quantized per batch, so predictions depend on the
     // batching: record it, a user reproducing the number needs it.
     const int64_t batch = 1000;
@@ -228,7 +231,7 @@ json int8_json(const Config& config, const DatasetInfo* data, torch::jit::Module
     j["test_accuracy"] = nullptr;
     j["test_accuracy_unavailable"] = e.what();
   }
-  const json cmp = compare_latency(student, q.module, latency_options(inputs));
+  const json cmp = compare_latency(student, q.module, latency_options(report.data));
   j["latency_ms"] = cmp["student"]["latency_ms"];
   j["float_student_latency_ms"] = cmp["teacher"]["latency_ms"];
   j["speedup_vs_float_student"] = cmp["speedup"];
@@ -333,7 +336,7 @@ void export_files(const RunPaths& paths, const JobReport& report, const std::str
   const Config config = load_config(paths.config_resolved);
   metrics["recipe"] = recipe_json(config, report, paths.manifest);
   const std::optional<DatasetInfo> data = dataset_now(config);
-  metrics["int8"] = int8_json(config, data ? &*data : nullptr, student, out_dir, report.data);
+  metrics["int8"] = int8_json(config, report, data ? &*data : nullptr, student, out_dir);
   atomic_write_file(out_dir + "/metrics.json", metrics.dump(2) + "\n");
 
   atomic_write_file(out_dir + "/README.md",

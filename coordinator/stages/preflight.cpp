@@ -75,7 +75,8 @@ void check_soft_labels(const Config& config, const DatasetInfo& data) {
 
 // The cut of every prune method once on a fresh student, at the last
 // stage's target: what the prune stage would refuse after hours of training.
-void check_prune(const Config& config, const DatasetInfo& data) {
+void check_prune(const Config& config, const DatasetInfo& data,
+                 const torch::jit::Module& student) {
   const PruneConfig& p = config.prune;
   if (!p.enabled) return;
   if (p.method == "nm" && p.nm_n >= p.nm_m) {
@@ -83,7 +84,6 @@ void check_prune(const Config& config, const DatasetInfo& data) {
                      count(p.nm_m) + ": N:M pruning keeps n of every m weights (e.g. nm_n: 2, "
                      "nm_m: 4); set prune.enabled: false to skip pruning");
   }
-  const torch::jit::Module student = fresh_student(config, data);
   check_prune_targets(config, student);  // exclusions, layer targets, magnitude stages
   const std::vector<std::string> excluded =
       resolve_weight_names(student, prune_exclusions(p), "prune.exclude");
@@ -121,7 +121,8 @@ std::string model_line(const std::string& role, const std::string& what, const M
   return out.str();
 }
 
-std::vector<std::string> model_lines(const Config& config, const DatasetInfo& data) {
+std::vector<std::string> model_lines(const Config& config, const DatasetInfo& data,
+                                     const torch::jit::Module& student) {
   std::vector<std::string> lines;
   if (const auto t = teacher_spec(config, data)) {
     lines.push_back(model_line("teacher", t->name == "teacher" ? "declared" : t->name, *t));
@@ -130,7 +131,7 @@ std::vector<std::string> model_lines(const Config& config, const DatasetInfo& da
     lines.push_back(model_line("student", student_description(config), *s));
   } else {
     lines.push_back("student: " + student_description(config) + ", " +
-                    std::to_string(measure_sparsity(fresh_student(config, data)).parameters) +
+                    std::to_string(measure_sparsity(student).parameters) +
                     " parameters");
   }
   return lines;
@@ -204,8 +205,9 @@ PreflightReport preflight(const Config& config) {
   check_soft_labels(config, data);
   const at::Tensor probe = probe_inputs(config, data);
   check_models(config, data, probe);
-  check_prune(config, data);
-  report.models = model_lines(config, data);
+  const torch::jit::Module student = fresh_student(config, data);  // built or loaded once
+  check_prune(config, data, student);
+  report.models = model_lines(config, data, student);
   if (!config.teacher.path.empty()) {
     const at::Tensor logits = probe_teacher(config.teacher.path, probe, data.num_classes, device,
                                             data.batch_shape_text() + " " +
