@@ -23,13 +23,20 @@ struct RolesConfig {
 };
 
 struct DataConfig {
-  std::string dataset = "fashion_mnist";  // fashion_mnist | hdf5 (data/hdf5_dataset.h: the layout)
-  std::string path = "/usr/share/datasets/fashion-mnist";  // the IDX folder, or the .h5 file
+  // fashion_mnist | hdf5 (data/hdf5_dataset.h: the layout) | tokens (a token
+  // file of `condenser prepare-text`) | text (a corpus the job tokenizes first)
+  std::string dataset = "fashion_mnist";
+  // the IDX folder, the .h5 file, the token file, or the corpus (a UTF-8
+  // file, or "kjv": the King James Bible of Debian's bible-kjv)
+  std::string path = "/usr/share/datasets/fashion-mnist";
   // Carved from the training set when the source has no validation split
   // (and as many again when it has no test split; the test set only reports).
   int validation_size = 5000;
   int train_subset = 0;        // 0 = the whole training split
   int test_subset = 0;         // 0 = the whole test set
+  int seq_len = 128;           // tokens, text: tokens per training window (sample)
+  int vocab_size = 4096;       // text: SentencePiece vocabulary trained on the corpus
+  std::string tokenizer;       // text: an existing SentencePiece .model instead of training one
 };
 
 struct OptimConfig {
@@ -60,6 +67,7 @@ struct SoftLabelConfig {
   std::string dtype = "float32";  // float32 | float16 (full format)
   std::string format = "full";    // full | topk (top_k values + indices + logsumexp)
   int top_k = 5;                  // classes kept per row when format = topk
+  std::string topk_dtype = "float16";  // float32 | float16 | bfloat16 | int8 (top-k values)
   int views_per_sample = 1;       // augmented views labelled per sample (view 0 = original)
   bool flip = true;               // views may be mirrored; false for digits, text, ...
   int prefetch_depth = 2;         // shards read ahead by the background reader

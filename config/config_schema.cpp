@@ -101,17 +101,28 @@ void add_job_keys(Section<Config>& root) {
                 "on shards as they are committed); needs k < ranks");
 
   auto data = root.sub("data", &Config::data);
-  data.choice("dataset", &DataConfig::dataset, {"fashion_mnist", "hdf5"},
-              "dataset to distill on: Fashion-MNIST IDX files, or your own HDF5 file (groups "
-              "train, optional validation and test, each with inputs [N, ...] and labels [N])");
+  data.choice("dataset", &DataConfig::dataset, {"fashion_mnist", "hdf5", "tokens", "text"},
+              "dataset to distill on: Fashion-MNIST IDX files, your own HDF5 file (groups "
+              "train, optional validation and test, each with inputs [N, ...] and labels [N]), "
+              "a token file written by condenser prepare-text, or a text corpus the job "
+              "tokenizes first");
   data.text("path", &DataConfig::path, false,
-            "fashion_mnist: the folder of its IDX files; hdf5: the .h5 file");
+            "fashion_mnist: the folder of its IDX files; hdf5: the .h5 file; tokens: the token "
+            "file; text: a UTF-8 corpus (documents separated by blank lines) or kjv, the King "
+            "James Bible of Debian's bible-kjv");
   data.integer("validation_size", &DataConfig::validation_size, at_least(0),
                "training examples held out for validation (the test set only reports)");
   data.integer("train_subset", &DataConfig::train_subset, at_least(0),
                "use only this many training examples; 0 = the whole split");
   data.integer("test_subset", &DataConfig::test_subset, at_least(0),
                "use only this many test examples; 0 = the whole test set");
+  data.integer("seq_len", &DataConfig::seq_len, closed(2, 65536),
+               "tokens, text: tokens per training window; a window predicts each next token");
+  data.integer("vocab_size", &DataConfig::vocab_size, closed(16, 1 << 20),
+               "text: size of the SentencePiece vocabulary trained on the corpus");
+  data.text("tokenizer", &DataConfig::tokenizer, true,
+            "text: an existing SentencePiece .model to tokenize with; empty = train one on the "
+            "corpus (data.vocab_size)");
 }
 
 // The teacher, its soft labels and the student distilled from them.
@@ -141,6 +152,9 @@ void add_distillation_keys(Section<Config>& root) {
   soft.choice("format", &SoftLabelConfig::format, {"full", "topk"},
               "full logits, or the top_k largest with a logsumexp for the rest");
   soft.integer("top_k", &SoftLabelConfig::top_k, at_least(1), "classes kept per row (format topk)");
+  soft.choice("topk_dtype", &SoftLabelConfig::topk_dtype, {"float32", "float16", "bfloat16", "int8"},
+              "stored precision of the top-k values (format topk); int8 quantises each row "
+              "against its largest value");
   soft.integer("views_per_sample", &SoftLabelConfig::views_per_sample, at_least(1),
                "augmented views labelled per sample; epoch e trains view (e + sample) mod K");
   soft.boolean("flip", &SoftLabelConfig::flip,

@@ -11,7 +11,8 @@ PACKAGES=(
   libboost-dev
   libyaml-cpp-dev libcli11-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  dataset-fashion-mnist
+  libsentencepiece-dev
+  dataset-fashion-mnist bible-kjv bible-kjv-text
   python3-torch python3-h5py python3-numpy python3-yaml
   chromium
 )
