@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "core/errors.h"
@@ -24,6 +25,10 @@ const std::vector<std::pair<std::string, LayerKind>>& kinds() {
       {"linear", LayerKind::kLinear},
       {"dropout", LayerKind::kDropout},
       {"residual", LayerKind::kResidual},
+      {"embedding", LayerKind::kEmbedding},
+      {"block", LayerKind::kBlock},
+      {"layer_norm", LayerKind::kLayerNorm},
+      {"lm_head", LayerKind::kLMHead},
   };
   return all;
 }
@@ -119,8 +124,11 @@ LayerSpec make_layer(LayerKind kind, const std::string& name, const YAML::Node& 
   switch (kind) {
     case LayerKind::kConv:
     case LayerKind::kLinear:
+    case LayerKind::kEmbedding:
+    case LayerKind::kBlock:
       if (bare) fail(at, name + " needs a size, e.g. {" + name + ": 32}");
-      layer.out = positive_int(value, at, name + " size");
+      layer.out = positive_int(value, at, name + (kind == LayerKind::kBlock ? " heads" : " size"));
+      if (kind == LayerKind::kBlock) std::swap(layer.out, layer.heads);
       break;
     case LayerKind::kMaxPool:
     case LayerKind::kAvgPool:
@@ -155,7 +163,41 @@ LayerSpec make_layer(LayerKind kind, const std::string& name, const YAML::Node& 
   return layer;
 }
 
-LayerSpec parse_map_item(const YAML::Node& item, const std::string& at) {
+// The options a language-model layer takes (embedding: positions; block:
+// mlp, head_dim, repeat).
+void lm_option(const std::string& option, const YAML::Node& value, const std::string& at,
+               LayerSpec* layer, int64_t* repeat) {
+  if (layer->kind == LayerKind::kEmbedding && option == "positions") {
+    const std::string v = value.IsScalar() ? value.Scalar() : text_of(value);
+    if (v != "rotary" && v != "learned") {
+      fail(at, "positions must be rotary or learned, got '" + v + "'");
+    }
+    layer->positions = v == "rotary" ? Positions::kRotary : Positions::kLearned;
+  } else if (layer->kind == LayerKind::kBlock && option == "mlp") {
+    layer->mlp = positive_int(value, at, "block mlp");
+  } else if (layer->kind == LayerKind::kBlock && option == "head_dim") {
+    layer->head_dim = positive_int(value, at, "block head_dim");
+  } else if (layer->kind == LayerKind::kBlock && option == "repeat") {
+    *repeat = positive_int(value, at, "block repeat");
+  } else {
+    const bool embedding = layer->kind == LayerKind::kEmbedding;
+    const std::vector<std::string> known =
+        embedding ? std::vector<std::string>{"positions"}
+                  : std::vector<std::string>{"mlp", "head_dim", "repeat"};
+    fail(at, "unknown option '" + option + "' for " + layer_kind_name(layer->kind) +
+                 suggestion(option, known) +
+                 (embedding ? " (embedding takes positions)"
+                            : " (block takes mlp, head_dim, repeat)"));
+  }
+}
+
+// What one YAML map item declares: a layer, repeated `repeat` times.
+struct Item {
+  LayerSpec layer;
+  int64_t repeat = 1;
+};
+
+Item parse_map_item(const YAML::Node& item, const std::string& at) {
   std::string kind_name;
   YAML::Node value;
   std::vector<std::pair<std::string, YAML::Node>> options;
@@ -175,23 +217,36 @@ LayerSpec parse_map_item(const YAML::Node& item, const std::string& at) {
                                  : "no layer kind in this item (one of " + all_kinds() + ")");
   }
   const LayerKind kind = *find_kind(kind_name);
-  LayerSpec layer = make_layer(kind, kind_name, value, at);
+  Item out{make_layer(kind, kind_name, value, at)};
+  const bool lm = kind == LayerKind::kEmbedding || kind == LayerKind::kBlock;
   bool padding_given = false;
   for (const auto& [option, v] : options) {
-    if (kind != LayerKind::kConv) {
-      fail(at, "unknown option '" + option + "' for " + kind_name + " (only conv takes options)");
+    if (lm) {
+      lm_option(option, v, at, &out.layer, &out.repeat);
+    } else if (kind == LayerKind::kConv) {
+      conv_option(option, v, at, &out.layer, &padding_given);
+    } else {
+      fail(at, "unknown option '" + option + "' for " + kind_name +
+                   " (only conv, embedding and block take options)");
     }
-    conv_option(option, v, at, &layer, &padding_given);
   }
-  if (kind == LayerKind::kConv && !padding_given) layer.padding = layer.kernel / 2;
-  return layer;
+  if (kind == LayerKind::kConv && !padding_given) out.layer.padding = out.layer.kernel / 2;
+  if (kind == LayerKind::kEmbedding && out.layer.positions == Positions::kNone) {
+    fail(at, "embedding needs positions: rotary or learned, e.g. {embedding: " +
+                 std::to_string(out.layer.out) + ", positions: rotary}");
+  }
+  if (kind == LayerKind::kBlock && out.layer.mlp == 0) {
+    fail(at, "block needs an MLP width, e.g. {block: " + std::to_string(out.layer.heads) +
+                 ", mlp: 1024}");
+  }
+  return out;
 }
 
-LayerSpec parse_item(const YAML::Node& item, const std::string& at) {
+Item parse_item(const YAML::Node& item, const std::string& at) {
   if (item.IsScalar()) {
     const LayerKind* kind = find_kind(item.Scalar());
     if (kind == nullptr) fail(at, unknown_layer(item.Scalar()));
-    return make_layer(*kind, item.Scalar(), YAML::Node(), at);
+    return {make_layer(*kind, item.Scalar(), YAML::Node(), at)};
   }
   if (item.IsMap()) return parse_map_item(item, at);
   fail(at, "expected a layer: a name such as relu or a map such as {conv: 32}");
@@ -200,9 +255,31 @@ LayerSpec parse_item(const YAML::Node& item, const std::string& at) {
 std::vector<LayerSpec> parse_list(const YAML::Node& list, const std::string& at) {
   std::vector<LayerSpec> out;
   for (std::size_t i = 0; i < list.size(); ++i) {
-    out.push_back(parse_item(list[i], at + "[" + std::to_string(i) + "]"));
+    Item item = parse_item(list[i], at + "[" + std::to_string(i) + "]");
+    if (item.repeat > 1) item.layer.item = int64_t(i);
+    // Each repeat is its own layer, so pruning can give each block its own sizes.
+    for (int64_t r = 0; r < item.repeat; ++r) out.push_back(item.layer);
   }
   return out;
+}
+
+// Fills each block's default head_dim D/H from the width D reaching it (the
+// embedding's or a linear's before it); `d` is that width, 0 while unknown.
+int64_t fill_head_dims(std::vector<LayerSpec>& layers, int64_t d, const std::string& at) {
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    LayerSpec& l = layers[i];
+    const std::string where = at + "[" + std::to_string(l.item >= 0 ? l.item : int64_t(i)) + "]";
+    if (l.kind == LayerKind::kEmbedding || l.kind == LayerKind::kLinear) d = l.out;
+    if (l.kind == LayerKind::kResidual) fill_head_dims(l.body, d, where + ".residual");
+    if (l.kind != LayerKind::kBlock || l.head_dim != 0 || d == 0) continue;
+    if (d % l.heads != 0) {
+      fail(where, "the width " + std::to_string(d) + " is not a multiple of " +
+                      std::to_string(l.heads) + " heads; give head_dim (e.g. head_dim: " +
+                      std::to_string(std::max<int64_t>(1, d / l.heads)) + ")");
+    }
+    l.head_dim = d / l.heads;
+  }
+  return d;
 }
 
 std::vector<LayerSpec> parse_text(const std::string& text, const std::string& key) {
@@ -217,7 +294,9 @@ std::vector<LayerSpec> parse_text(const std::string& text, const std::string& ke
   if (!root.IsSequence()) {
     fail(key, "expected a list of layers such as [{conv: 16}, relu, global_avg_pool, {linear: 10}]");
   }
-  return parse_list(root, key);
+  std::vector<LayerSpec> layers = parse_list(root, key);
+  fill_head_dims(layers, 0, key);
+  return layers;
 }
 
 }  // namespace
@@ -227,6 +306,10 @@ std::string layer_kind_name(LayerKind kind) {
     if (k.second == kind) return k.first;
   }
   return "?";
+}
+
+bool is_language_model(const ModelSpec& spec) {
+  return !spec.layers.empty() && spec.layers.front().kind == LayerKind::kEmbedding;
 }
 
 std::vector<LayerSpec> parse_model_layers(const std::string& yaml_text, const std::string& key) {
