@@ -1,4 +1,6 @@
 // The generated TorchScript forward of model_spec.h.
+#include <cmath>
+#include <set>
 #include <sstream>
 
 #include "trainers/model_spec.h"
@@ -30,7 +32,77 @@ std::string normaliser(const std::vector<double>& values, double fallback,
 
 std::string pair(int64_t v) { return "[" + std::to_string(v) + ", " + std::to_string(v) + "]"; }
 
-void emit(std::ostringstream& src, const std::vector<LayerSpec>& layers, const std::string& parent) {
+// Head dims of every block (residual bodies too): one rotary table each.
+void head_dims(const std::vector<LayerSpec>& layers, std::set<int64_t>* out) {
+  for (const LayerSpec& l : layers) {
+    if (l.kind == LayerKind::kBlock) out->insert(l.head_dim);
+    if (l.kind == LayerKind::kResidual) head_dims(l.body, out);
+  }
+}
+
+// Token embedding, learned positions or rotary tables (cos_d, sin_d [T, d/2],
+// angles in float64 so any reference agrees), and the causal mask. A module
+// defined from C++ cannot name torch.float64 / torch.bool: dtypes are written
+// as their ScalarType codes (7 double, 11 bool; fixed in c10 for good).
+void emit_embedding(std::ostringstream& src, const ModelSpec& spec, const std::string& p) {
+  src << "    seq = x.size(1)\n";
+  src << "    x = torch.embedding(" << p << "_w, x)\n";
+  if (spec.layers[0].positions == Positions::kLearned) {
+    src << "    assert seq <= " << p << "_pos.size(0), \"sequence longer than the learned "
+        << "positions table\"\n";
+    src << "    x = x + " << p << "_pos[:seq]\n";
+  } else {
+    std::set<int64_t> dims;
+    head_dims(spec.layers, &dims);
+    for (int64_t d : dims) {
+      const std::string n = std::to_string(d);
+      src << "    ang_" << n << " = torch.arange(seq, dtype=7, device=x.device)"
+          << ".unsqueeze(1) * torch.exp(torch.arange(0, " << n
+          << ", 2, dtype=7, device=x.device) * " << literal(-std::log(10000.0) / d)
+          << ").unsqueeze(0)\n";
+      src << "    cos_" << n << " = torch.cos(ang_" << n << ").to(x.dtype)\n";
+      src << "    sin_" << n << " = torch.sin(ang_" << n << ").to(x.dtype)\n";
+    }
+  }
+  src << "    causal = torch.ones([seq, seq], dtype=11, device=x.device).triu(1)\n";
+}
+
+// Rotate-half rotary on t [B, H, T, d]: pairs (i, i + d/2).
+void emit_rotary(std::ostringstream& src, const std::string& t, int64_t d) {
+  const std::string n = std::to_string(d), half = std::to_string(d / 2);
+  src << "    " << t << "1 = " << t << "[:, :, :, :" << half << "]\n";
+  src << "    " << t << "2 = " << t << "[:, :, :, " << half << ":]\n";
+  src << "    " << t << " = torch.cat([" << t << "1 * cos_" << n << " - " << t << "2 * sin_" << n
+      << ", " << t << "2 * cos_" << n << " + " << t << "1 * sin_" << n << "], -1)\n";
+}
+
+// A pre-norm block. Heads come from the qkv rows, widths from the tensors.
+void emit_block(std::ostringstream& src, const LayerSpec& l, const std::string& p, bool rotary) {
+  const std::string d = std::to_string(l.head_dim);
+  src << "    h = torch.layer_norm(x, [x.size(-1)], " << p << "_ln1_w, " << p
+      << "_ln1_b, 1e-05)\n";
+  src << "    qkv = torch.linear(h, " << p << "_qkv_w, " << p << "_qkv_b)\n";
+  src << "    nh = qkv.size(-1) // " << 3 * l.head_dim << "\n";
+  src << "    qkv = qkv.view([x.size(0), seq, 3, nh, " << d << "]).permute([2, 0, 3, 1, 4])\n";
+  src << "    q = qkv[0] * " << literal(1.0 / std::sqrt(double(l.head_dim))) << "\n";
+  src << "    k = qkv[1]\n";
+  if (rotary) {
+    emit_rotary(src, "q", l.head_dim);
+    emit_rotary(src, "k", l.head_dim);
+  }
+  src << "    a = torch.matmul(q, k.transpose(-2, -1)).masked_fill(causal, float(\"-inf\"))\n";
+  src << "    a = torch.matmul(torch.softmax(a, -1), qkv[2])\n";
+  src << "    a = a.transpose(1, 2).reshape([x.size(0), seq, nh * " << d << "])\n";
+  src << "    x = x + torch.linear(a, " << p << "_o_w, " << p << "_o_b)\n";
+  src << "    h = torch.layer_norm(x, [x.size(-1)], " << p << "_ln2_w, " << p
+      << "_ln2_b, 1e-05)\n";
+  src << "    h = torch.gelu(torch.linear(h, " << p << "_fc1_w, " << p << "_fc1_b))\n";
+  src << "    x = x + torch.linear(h, " << p << "_fc2_w, " << p << "_fc2_b)\n";
+}
+
+void emit(std::ostringstream& src, const ModelSpec& spec, const std::vector<LayerSpec>& layers,
+          const std::string& parent) {
+  const bool rotary = spec.layers.front().positions == Positions::kRotary;
   for (size_t i = 0; i < layers.size(); ++i) {
     const LayerSpec& l = layers[i];
     const std::string name = layer_prefix(parent, i);
@@ -73,8 +145,21 @@ void emit(std::ostringstream& src, const std::vector<LayerSpec>& layers, const s
         break;
       case LayerKind::kResidual:
         src << "    r_" << name << " = x\n";
-        emit(src, l.body, name);
+        emit(src, spec, l.body, name);
         src << "    x = x + r_" << name << "\n";
+        break;
+      case LayerKind::kEmbedding:
+        emit_embedding(src, spec, p);
+        break;
+      case LayerKind::kBlock:
+        emit_block(src, l, p, rotary);
+        break;
+      case LayerKind::kLayerNorm:
+        src << "    x = torch.layer_norm(x, [x.size(-1)], " << p << "_w, " << p
+            << "_b, 1e-05)\n";
+        break;
+      case LayerKind::kLMHead:  // tied: the embedding is the first layer
+        src << "    x = torch.linear(x, self.l0_w)\n";
         break;
     }
   }
@@ -89,7 +174,7 @@ std::string model_source(const ModelSpec& spec) {
     src << "    x = (x - " << normaliser(spec.input_mean, 0.0, spec.input_shape) << ") / "
         << normaliser(spec.input_std, 1.0, spec.input_shape) << "\n";
   }
-  emit(src, spec.layers, "");
+  if (!spec.layers.empty()) emit(src, spec, spec.layers, "");
   src << "    return x\n";
   return src.str();
 }

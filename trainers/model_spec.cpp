@@ -101,6 +101,7 @@ struct Builder {
 }  // namespace
 
 torch::jit::Module build_model(const ModelSpec& spec, uint64_t seed) {
+  if (is_language_model(spec)) return build_language_model(spec, seed);
   torch::NoGradGuard no_grad;
   torch::jit::Module module(spec.name.empty() ? "model" : spec.name);
   // A Module made from C++ has no `training` flag until we add one; forward
