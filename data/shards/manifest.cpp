@@ -51,6 +51,7 @@ Manifest load_manifest(const std::string& path) {
   if (j.contains("format")) m.format = field<std::string>(j, "format", where);
   if (j.contains("top_k")) m.top_k = field<int>(j, "top_k", where);
   if (j.contains("views")) m.views = field<int>(j, "views", where);
+  if (j.contains("positions")) m.positions = field<int>(j, "positions", where);
   if (j.contains("flip")) m.flip = field<bool>(j, "flip", where);
   if (j.contains("teacher_precision")) {
     m.teacher_precision = field<std::string>(j, "teacher_precision", where);
@@ -63,9 +64,16 @@ Manifest load_manifest(const std::string& path) {
                      m.format + "' (topk needs top_k > 0, full needs 0)");
   }
   if (m.views < 1) throw UsageError(where + ": views must be >= 1, got " + std::to_string(m.views));
+  if (m.positions < 0 || (m.positions > 0 && m.format != "topk")) {
+    throw UsageError(where + ": positions " + std::to_string(m.positions) +
+                     " needs format topk and must be >= 0");
+  }
   LogitDType unused;
-  if (!parse_logit_dtype(m.dtype, &unused)) {
-    throw UsageError(where + ": unknown dtype '" + m.dtype + "' (expected float32 or float16)");
+  TopKValueFormat value_format;
+  const bool topk_format = m.format == "topk" && parse_value_format(m.dtype, &value_format);
+  if (!parse_logit_dtype(m.dtype, &unused) && !topk_format) {
+    throw UsageError(where + ": unknown dtype '" + m.dtype +
+                     "' (expected float32 or float16; top-k also bfloat16 or int8)");
   }
   const json shards = field<json>(j, "shards", where);
   if (!shards.is_array()) throw UsageError(where + ": field 'shards' is not an array");
@@ -94,7 +102,7 @@ void save_manifest(const std::string& path, const Manifest& m) {
                       {"rows", e.rows},
                       {"sha256", e.sha256}});
   }
-  const json j = {{"schema_version", m.schema_version},
+  json j = {{"schema_version", m.schema_version},
                   {"teacher_sha256", m.teacher_sha256},
                   {"dataset_fingerprint", m.dataset_fingerprint},
                   {"num_classes", m.num_classes},
@@ -107,6 +115,7 @@ void save_manifest(const std::string& path, const Manifest& m) {
                   {"teacher_precision", m.teacher_precision},
                   {"flip", m.flip},
                   {"shards", shards}};
+  if (m.positions > 0) j["positions"] = m.positions;  // older manifests stay as they were
   atomic_write_file(path, j.dump(2) + "\n");
 }
 

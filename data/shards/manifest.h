@@ -31,12 +31,13 @@ struct Manifest {
   std::string dataset_fingerprint;
   int num_classes = 0;
   double temperature = 1.0;
-  std::string dtype = "float32";  // "float32" | "float16"
+  std::string dtype = "float32";  // "float32" | "float16"; top-k also "bfloat16" | "int8" (value_format)
   int64_t total_rows = 0;         // rows expected once every task is labelled
   // Shard layout. Manifests written before these existed load with the defaults.
   std::string format = "full";  // "full" (logits) | "topk" (topk_values/indices/logsumexp)
   int top_k = 0;                // k of every shard when format == "topk", else 0
   int views = 1;                // augmentation views per sample
+  int positions = 0;            // token positions per row (top-k only; 0: none, written only when > 0)
   std::string teacher_precision = "fp32";  // teacher.precision the logits were computed in
   bool flip = true;             // the views may be mirrored (soft_labels.flip)
   std::vector<ManifestEntry> shards;
@@ -46,8 +47,8 @@ struct Manifest {
 // of at most kMaxRecordBytes (core/bounded_read.h), is not valid JSON, lacks
 // a field, has a field of the wrong type, names an unknown dtype or format,
 // or has a top_k that does not fit the format (topk: > 0, full: 0), or views < 1.
-// format, top_k, views, teacher_precision and flip are optional (defaults
-// "full", 0, 1, "fp32", true).
+// format, top_k, views, positions, teacher_precision and flip are optional
+// (defaults "full", 0, 1, 0, "fp32", true).
 Manifest load_manifest(const std::string& path);
 
 // Pretty JSON, replaced atomically (atomic_write_file). RuntimeFailure on I/O errors.

@@ -14,6 +14,25 @@
 //   producer (variable-length UTF-8 strings), temperature (double),
 //   num_classes, top_k (int; 0 = dense logits)
 // Datasets are chunked along rows, each chunk at most 1 MiB (at least 1 row).
+//
+// Token windows and value formats (top-k only; written by condenser >= the
+// language-model release, still schema_version 1 because a reader that
+// predates them refuses such files — rank, class or type mismatch — rather
+// than misreading them):
+//   attribute positions (int; absent = 0): P > 0 means each row is a window
+//     of P token positions, and the top-k datasets gain a position axis:
+//     topk_values [N, P, k], topk_indices [N, P, k], logsumexp [N, P].
+//     The full layout with P > 0 is refused (vocabularies are too large).
+//   attribute value_format (string; absent = inferred: float16 or float32):
+//     float32  topk_values IEEE float32
+//     float16  topk_values IEEE float16
+//     bfloat16 topk_values uint16 holding bfloat16 bits (h5py has no bf16)
+//     int8     topk_values uint8 codes c, with /topk_offset and /topk_step
+//              float32 [N] or [N, P]: value = offset - c * step (offset is
+//              the position's top value, so c = 0 is exact)
+//   topk_indices: int32, or uint16 when num_classes <= 65536 (new layout).
+// A P = 0 float16 shard is written exactly as before (no new attribute,
+// int32 indices), so the image path is bit-identical.
 #include <cstddef>
 #include <cstdint>
 #include <cmath>
@@ -25,6 +44,39 @@ namespace condenser {
 // Bump when the layout changes incompatibly; readers reject other versions.
 constexpr int kShardSchemaVersion = 1;
 
+// How top-k values are stored (config soft_labels.topk_dtype). Readers
+// always return float32 logits.
+enum class TopKValueFormat { kFloat32, kFloat16, kBFloat16, kInt8 };
+
+inline const char* value_format_name(TopKValueFormat f) {
+  switch (f) {
+    case TopKValueFormat::kFloat32: return "float32";
+    case TopKValueFormat::kBFloat16: return "bfloat16";
+    case TopKValueFormat::kInt8: return "int8";
+    default: return "float16";
+  }
+}
+
+// "float32" | "float16" | "bfloat16" | "int8" (the config's names). False on anything else.
+inline bool parse_value_format(const std::string& name, TopKValueFormat* out) {
+  for (TopKValueFormat f : {TopKValueFormat::kFloat32, TopKValueFormat::kFloat16,
+                            TopKValueFormat::kBFloat16, TopKValueFormat::kInt8}) {
+    if (name == value_format_name(f)) {
+      *out = f;
+      return true;
+    }
+  }
+  return false;
+}
+
+// Stored bytes per top-k value (int8 adds 8 bytes per position for offset and step).
+inline size_t value_format_bytes(TopKValueFormat f) {
+  return f == TopKValueFormat::kFloat32 ? 4 : f == TopKValueFormat::kInt8 ? 1 : 2;
+}
+
+// Index type: uint16 holds class ids up to 65535.
+inline bool narrow_indices(int num_classes) { return num_classes <= 65536; }
+
 struct ShardMeta {
   int schema_version = kShardSchemaVersion;
   std::string teacher_sha256;       // identity of the teacher that produced the logits (SHA-256 of its parameters, buffers and code)
@@ -33,6 +85,8 @@ struct ShardMeta {
   int num_classes = 0;
   int top_k = 0;         // 0: dense logits; k > 0: top-k layout
   std::string producer;  // e.g. "condenser 0.1 worker host:pid"
+  int positions = 0;     // 0: one distribution per row; P > 0: P token positions per row (top-k)
+  TopKValueFormat value_format = TopKValueFormat::kFloat16;  // how top-k values are stored
 };
 
 enum class LogitDType { kFloat32, kFloat16 };

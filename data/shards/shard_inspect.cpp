@@ -65,11 +65,13 @@ ShardReport inspect_one(const ShardInspection& in, const ManifestEntry& e,
   }
   r.file_rows = d.rows;
   r.teacher_sha256 = d.meta.teacher_sha256;
-  r.dtype = logit_dtype_name(d.dtype);
+  r.dtype = d.meta.top_k > 0 ? value_format_name(d.meta.value_format) : logit_dtype_name(d.dtype);
   r.top_k = d.meta.top_k;
+  r.positions = d.meta.positions;
   r.temperature = d.meta.temperature;
   if (d.rows > 0)
     r.bytes_per_sample = static_cast<double>(r.file_bytes) / static_cast<double>(d.rows);
+  r.bytes_per_token = r.bytes_per_sample / std::max(1, r.positions);
   const Manifest& m = in.manifest;
   if (d.rows != e.rows) {
     r.problems.push_back(e.file + ": has " + std::to_string(d.rows) + " rows, manifest says " +
@@ -87,6 +89,10 @@ ShardReport inspect_one(const ShardInspection& in, const ManifestEntry& e,
   if (d.meta.num_classes != m.num_classes) {
     r.problems.push_back(e.file + ": num_classes " + std::to_string(d.meta.num_classes) +
                          " != " + std::to_string(m.num_classes));
+  }
+  if (d.meta.positions != m.positions) {
+    r.problems.push_back(e.file + ": positions " + std::to_string(d.meta.positions) +
+                         " != manifest's " + std::to_string(m.positions));
   }
   if (d.meta.top_k != m.top_k) {
     r.problems.push_back(e.file + ": top_k " + std::to_string(d.meta.top_k) + " != manifest's " +
@@ -248,15 +254,15 @@ std::string format_inspection(const ShardInspection& in) {
   char line[512];
   std::snprintf(line, sizeof(line),
                 "manifest %s\n  teacher %s  dataset %s  classes %d  T %g  dtype %s  format %s"
-                "  top_k %d  views %d  rows %lld  shards %zu\n\n",
+                "  top_k %d  views %d  positions %d  rows %lld  shards %zu\n\n",
                 in.manifest_path.c_str(), short_hash(m.teacher_sha256).c_str(),
                 short_hash(m.dataset_fingerprint).c_str(), m.num_classes, m.temperature,
-                m.dtype.c_str(), m.format.c_str(), m.top_k, m.views,
+                m.dtype.c_str(), m.format.c_str(), m.top_k, m.views, m.positions,
                 static_cast<long long>(m.total_rows), m.shards.size());
   out += line;
-  std::snprintf(line, sizeof(line), "%-24s %-17s %5s %9s %12s %-8s %-12s %-7s %5s %6s\n", "file",
-                "positions", "views", "rows", "bytes/sample", "checksum", "teacher", "dtype",
-                "top_k", "T");
+  std::snprintf(line, sizeof(line), "%-24s %-17s %5s %9s %12s %5s %11s %-8s %-12s %-8s %5s %6s\n",
+                "file", "positions", "views", "rows", "bytes/sample", "P", "bytes/token",
+                "checksum", "teacher", "format", "top_k", "T");
   out += line;
   for (const ShardReport& r : in.shards) {
     const std::string positions =
@@ -266,9 +272,10 @@ std::string format_inspection(const ShardInspection& in) {
     char temp[32] = "-", top_k[16] = "-";
     if (read) std::snprintf(temp, sizeof(temp), "%g", r.temperature);
     if (read) std::snprintf(top_k, sizeof(top_k), "%d", r.top_k);
-    std::snprintf(line, sizeof(line), "%-24s %-17s %5d %9s %12.1f %-8s %-12s %-7s %5s %6s\n",
+    std::snprintf(line, sizeof(line),
+                  "%-24s %-17s %5d %9s %12.1f %5d %11.1f %-8s %-12s %-8s %5s %6s\n",
                   r.entry.file.c_str(), positions.c_str(), r.entry.views, rows.c_str(),
-                  r.bytes_per_sample, checksum_name(r.checksum),
+                  r.bytes_per_sample, r.positions, r.bytes_per_token, checksum_name(r.checksum),
                   read ? short_hash(r.teacher_sha256).c_str() : "-", read ? r.dtype.c_str() : "-",
                   top_k, temp);
     out += line;

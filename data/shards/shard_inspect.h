@@ -23,9 +23,11 @@ struct ShardReport {
   int64_t file_rows = -1;     // rows in the file; -1 when it could not be read
   uint64_t file_bytes = 0;
   double bytes_per_sample = 0;  // file size / rows (0 when rows is 0 or unknown)
+  int positions = 0;            // token positions per row (0: not token windows)
+  double bytes_per_token = 0;   // file size / (rows * P) when P > 0, else bytes_per_sample
   // Provenance from the shard's own attributes (empty/0 when unreadable).
   std::string teacher_sha256;
-  std::string dtype;  // storage of logits (full) or topk_values (top-k)
+  std::string dtype;  // storage of logits (full) or top-k value_format (float16, bfloat16, int8...)
   int top_k = 0;      // 0: full logits
   double temperature = 0;
   std::vector<std::string> problems;  // empty when this shard is fine

@@ -6,6 +6,7 @@
 
 #include "core/errors.h"
 #include "data/hdf5_check.h"
+#include "data/shards/topk_codec.h"
 
 namespace condenser {
 namespace {
@@ -85,6 +86,21 @@ ShardMeta read_meta(hid_t file, const std::string& path) {
   read_number_attr(file, "top_k", H5T_INTEGER, H5T_NATIVE_INT, &m.top_k, path);
   if (m.num_classes <= 0) bad_shard(path, "num_classes is " + std::to_string(m.num_classes));
   if (m.top_k < 0) bad_shard(path, "top_k is " + std::to_string(m.top_k));
+  // Token windows and value formats (shard_format.h); absent in older shards.
+  if (CONDENSER_H5_CHECK(H5Aexists(file, "positions"), "look up attribute 'positions'") > 0) {
+    read_number_attr(file, "positions", H5T_INTEGER, H5T_NATIVE_INT, &m.positions, path);
+  }
+  if (m.positions < 0 || (m.positions > 0 && m.top_k == 0)) {
+    bad_shard(path, "positions is " + std::to_string(m.positions) +
+                        (m.positions > 0 ? " with full logits (token windows need top-k)" : ""));
+  }
+  m.value_format = TopKValueFormat::kFloat16;  // refined from the dataset when the attribute is absent
+  if (CONDENSER_H5_CHECK(H5Aexists(file, "value_format"), "look up attribute 'value_format'") > 0) {
+    const std::string name = read_string_attr(file, "value_format", path);
+    if (!parse_value_format(name, &m.value_format)) {
+      bad_shard(path, "value_format '" + name + "' is not float32, float16, bfloat16 or int8");
+    }
+  }
   return m;
 }
 
@@ -97,8 +113,10 @@ h5::Dataset open_dataset(hid_t file, const char* name, H5T_class_t cls, int rank
   h5::Dataset ds(CONDENSER_H5_CHECK(H5Dopen2(file, name, H5P_DEFAULT), what));
   h5::Type type(CONDENSER_H5_CHECK(H5Dget_type(ds), what));
   h5::Dataspace space(CONDENSER_H5_CHECK(H5Dget_space(ds), what));
-  if (H5Tget_class(type) != cls)
-    bad_shard(path, std::string("dataset '") + name + "' has the wrong type");
+  if (H5Tget_class(type) != cls) {
+    bad_shard(path, std::string("dataset '") + name + "' has the wrong type (expected " +
+                        (cls == H5T_FLOAT ? "floats" : "integers") + ")");
+  }
   if (H5Sget_simple_extent_ndims(space) != rank) {
     bad_shard(path, std::string("dataset '") + name + "' has rank " +
                         std::to_string(H5Sget_simple_extent_ndims(space)) + ", expected " +
@@ -138,15 +156,16 @@ LogitDType float_dtype(hid_t ds, const char* name, const std::string& path) {
 void read_floats(hid_t ds, LogitDType dtype, const char* name, std::vector<float>* out) {
   h5::Dataspace space(CONDENSER_H5_CHECK(H5Dget_space(ds), name));
   const int rank = CONDENSER_H5_CHECK(H5Sget_simple_extent_ndims(space), name);
-  hsize_t dims[2] = {0, 1};
+  if (rank < 1 || rank > 3) throw RuntimeFailure(std::string(name) + " has rank " + std::to_string(rank));
+  hsize_t dims[3] = {0, 1, 1};
   CONDENSER_H5_CHECK(H5Sget_simple_extent_dims(space, dims, nullptr), name);
-  const hsize_t rows = dims[0], width = rank == 2 ? dims[1] : 1;
+  const hsize_t rows = dims[0], width = dims[1] * dims[2];
   out->resize(static_cast<size_t>(rows * width));
   if (rows == 0 || width == 0) return;
   hsize_t slice_rows = rows;
   {
     h5::Plist create(CONDENSER_H5_CHECK(H5Dget_create_plist(ds), name));
-    hsize_t chunk[2] = {0, 0};
+    hsize_t chunk[3] = {0, 0, 0};
     if (H5Pget_layout(create) == H5D_CHUNKED &&
         H5Pget_chunk(create, rank, chunk) == rank && chunk[0] > 0) {
       slice_rows = chunk[0];
@@ -157,7 +176,7 @@ void read_floats(hid_t ds, LogitDType dtype, const char* name, std::vector<float
   std::vector<uint16_t> half;
   for (hsize_t r0 = 0; r0 < rows; r0 += slice_rows) {
     const hsize_t n = std::min(slice_rows, rows - r0);
-    const hsize_t start[2] = {r0, 0}, count[2] = {n, width};
+    const hsize_t start[3] = {r0, 0, 0}, count[3] = {n, dims[1], dims[2]};
     CONDENSER_H5_CHECK(H5Sselect_hyperslab(space, H5S_SELECT_SET, start, nullptr, count, nullptr),
                        std::string("select rows of '") + name + "'");
     h5::Dataspace mem(CONDENSER_H5_CHECK(H5Screate_simple(rank, count, nullptr), name));
@@ -175,24 +194,80 @@ void read_floats(hid_t ds, LogitDType dtype, const char* name, std::vector<float
   }
 }
 
+size_t type_size(hid_t ds, const char* name) {
+  h5::Type type(CONDENSER_H5_CHECK(H5Dget_type(ds), std::string(name) + " type"));
+  return H5Tget_size(type);
+}
+
+// topk_values as value_format says (checked against the stored type), widened to float32.
+void read_topk_values(hid_t file, const std::string& path, const int64_t* shape, int rank,
+                      const int64_t* group_shape, bool format_given, bool with_values,
+                      ShardData* d) {
+  hsize_t dims[3] = {0, 0, 0};
+  TopKValueFormat& f = d->meta.value_format;
+  const bool coded = format_given && (f == TopKValueFormat::kBFloat16 || f == TopKValueFormat::kInt8);
+  h5::Dataset values = open_dataset(file, "topk_values", coded ? H5T_INTEGER : H5T_FLOAT, rank,
+                                    shape, dims, path);
+  if (!coded) {
+    const LogitDType stored = float_dtype(values, "topk_values", path);
+    const TopKValueFormat found =
+        stored == LogitDType::kFloat16 ? TopKValueFormat::kFloat16 : TopKValueFormat::kFloat32;
+    if (format_given && found != f) {
+      bad_shard(path, std::string("topk_values are ") + value_format_name(found) +
+                          ", value_format says " + value_format_name(f));
+    }
+    f = found;
+    d->dtype = stored;
+    if (with_values) read_floats(values, stored, "topk_values", &d->topk_values);
+    return;
+  }
+  const size_t want = f == TopKValueFormat::kInt8 ? 1 : 2;
+  if (type_size(values, "topk_values") != want) {
+    bad_shard(path, std::string("topk_values of value_format ") + value_format_name(f) +
+                        " must be " + std::to_string(want * 8) + "-bit integers");
+  }
+  d->dtype = LogitDType::kFloat16;  // the nearest float type, for callers that only know those
+  const size_t cells = static_cast<size_t>(dims[0] * dims[1] * (rank == 3 ? dims[2] : 1));
+  if (f == TopKValueFormat::kBFloat16) {
+    if (!with_values) return;
+    std::vector<uint16_t> bits(cells);
+    read_all(values, H5T_NATIVE_UINT16, bits.data(), dims[0], "topk_values");
+    d->topk_values.resize(cells);
+    for (size_t i = 0; i < cells; ++i) d->topk_values[i] = bfloat16_to_float(bits[i]);
+    return;
+  }
+  h5::Dataset offset = open_dataset(file, "topk_offset", H5T_FLOAT, rank - 1, group_shape, dims, path);
+  h5::Dataset step = open_dataset(file, "topk_step", H5T_FLOAT, rank - 1, group_shape, dims, path);
+  if (!with_values) return;
+  Int8Codes c;
+  c.codes.resize(cells);
+  read_all(values, H5T_NATIVE_UINT8, c.codes.data(), d->rows, "topk_values");
+  read_floats(offset, float_dtype(offset, "topk_offset", path), "topk_offset", &c.offset);
+  read_floats(step, float_dtype(step, "topk_step", path), "topk_step", &c.step);
+  d->topk_values = decode_int8(c, d->meta.top_k);
+}
+
 // The top-k datasets: shapes always checked, contents read when `with_values`.
-void read_topk(hid_t file, const std::string& path, bool with_values, ShardData* d) {
-  const int k = d->meta.top_k;
+void read_topk(hid_t file, const std::string& path, bool with_values, bool format_given,
+               ShardData* d) {
+  const int k = d->meta.top_k, p = d->meta.positions;
   if (k > d->meta.num_classes) {
     bad_shard(path, "top_k " + std::to_string(k) + " exceeds num_classes " +
                         std::to_string(d->meta.num_classes));
   }
-  hsize_t dims[2] = {0, 0};
-  const int64_t shape[2] = {d->rows, k};
-  h5::Dataset values = open_dataset(file, "topk_values", H5T_FLOAT, 2, shape, dims, path);
-  h5::Dataset indices = open_dataset(file, "topk_indices", H5T_INTEGER, 2, shape, dims, path);
-  h5::Dataset lse = open_dataset(file, "logsumexp", H5T_FLOAT, 1, shape, dims, path);
-  d->dtype = float_dtype(values, "topk_values", path);
+  hsize_t dims[3] = {0, 0, 0};
+  const int rank = p > 0 ? 3 : 2;
+  const int64_t shape[3] = {d->rows, p > 0 ? p : k, k};
+  const int64_t group_shape[2] = {d->rows, p};
+  read_topk_values(file, path, shape, rank, group_shape, format_given, with_values, d);
+  h5::Dataset indices = open_dataset(file, "topk_indices", H5T_INTEGER, rank, shape, dims, path);
+  if (type_size(indices, "topk_indices") > 4) bad_shard(path, "topk_indices wider than 32 bits");
+  h5::Dataset lse = open_dataset(file, "logsumexp", H5T_FLOAT, rank - 1, group_shape, dims, path);
   float_dtype(lse, "logsumexp", path);
   if (!with_values) return;
-  read_floats(values, d->dtype, "topk_values", &d->topk_values);
   read_floats(lse, LogitDType::kFloat32, "logsumexp", &d->logsumexp);
   d->topk_indices.resize(d->topk_values.size());
+  // HDF5 converts uint16 (or int32) to int32.
   read_all(indices, H5T_NATIVE_INT32, d->topk_indices.data(), d->rows, "topk_indices");
   for (int32_t c : d->topk_indices) {
     if (c < 0 || c >= d->meta.num_classes) {
@@ -213,6 +288,8 @@ ShardData read_impl(const std::string& path, bool with_logits, bool meta_only) {
     ShardData d;
     d.meta = read_meta(file, path);
     if (meta_only) return d;
+    const bool format_given =
+        CONDENSER_H5_CHECK(H5Aexists(file, "value_format"), "look up attribute 'value_format'") > 0;
     hsize_t dims[2] = {0, 0};
     const int64_t any[1] = {-1};
     h5::Dataset idx = open_dataset(file, "sample_index", H5T_INTEGER, 1, any, dims, path);
@@ -225,7 +302,7 @@ ShardData read_impl(const std::string& path, bool with_logits, bool meta_only) {
     read_all(idx, H5T_NATIVE_INT64, d.sample_index.data(), rows, "sample_index");
     read_all(view, H5T_NATIVE_INT32, d.view.data(), rows, "view");
     if (d.meta.top_k > 0) {
-      read_topk(file, path, with_logits, &d);
+      read_topk(file, path, with_logits, format_given, &d);
     } else {
       const int64_t shape[2] = {rows, d.meta.num_classes};
       h5::Dataset logits = open_dataset(file, "logits", H5T_FLOAT, 2, shape, dims, path);

@@ -1,7 +1,8 @@
 #pragma once
 // Reads soft-label shards written by write_shard (or by h5py with the same
-// layout, see data/shards/shard_format.h), full or top-k. float16 values come back
-// as float32.
+// layout, see data/shards/shard_format.h), full or top-k, with or without
+// token positions. Values of any format (float16, bfloat16, int8) come back as
+// float32 logits.
 //
 // Anything wrong with the file itself — missing, not HDF5 (e.g. truncated),
 // a missing dataset or attribute, a wrong type, shapes that disagree, another
@@ -23,11 +24,15 @@ struct ShardData {
   // for top-k shards and from read_shard_index.
   std::vector<float> logits;
   // Top-k layout (meta.top_k == k > 0); empty otherwise and from read_shard_index.
-  std::vector<float> topk_values;     // rows * k raw logits (float16 widened), descending
-  std::vector<int32_t> topk_indices;  // rows * k class indices, each in [0, num_classes)
-  std::vector<float> logsumexp;       // rows: log sum_c exp(logit_c / meta.temperature)
+  // G = rows * max(1, meta.positions) distributions (P > 0: row-major [rows, P, k]).
+  std::vector<float> topk_values;     // G * k raw logits decoded to float32, descending
+  std::vector<int32_t> topk_indices;  // G * k class indices (stored int32 or uint16), in [0, C)
+  std::vector<float> logsumexp;       // G: log sum_c exp(logit_c / meta.temperature)
   int64_t rows = 0;
-  LogitDType dtype = LogitDType::kFloat32;  // how logits / topk_values are stored in the file
+  // How logits / topk_values are stored: float16 also for bfloat16 and int8
+  // top-k values (meta.value_format says which; it is inferred from the
+  // dataset for shards without the attribute).
+  LogitDType dtype = LogitDType::kFloat32;
 };
 
 // Everything in the shard.

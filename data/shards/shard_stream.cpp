@@ -69,7 +69,13 @@ bool ShardStream::load_next_shard() {
                      "; run with --relabel");
   }
   const bool topk = shard.meta.top_k > 0;
-  const int64_t width = topk ? shard.meta.top_k : shard.meta.num_classes;
+  if (shard.meta.positions != manifest_.positions) {
+    throw UsageError("a shard in '" + source_.soft_label_dir + "' has " +
+                     std::to_string(shard.meta.positions) + " positions per row, the manifest " +
+                     std::to_string(manifest_.positions) + "; run with --relabel");
+  }
+  const int64_t groups = std::max(shard.meta.positions, 1);  // distributions per row
+  const int64_t width = (topk ? shard.meta.top_k : shard.meta.num_classes) * groups;
   // Keep what was not handed out yet, then append this shard's rows for the epoch.
   auto drop_used = [&](auto& v, size_t per_row) {
     v.erase(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(pending_pos_ * per_row));
@@ -79,7 +85,7 @@ bool ShardStream::load_next_shard() {
   drop_used(pending_values_, static_cast<size_t>(width));
   if (topk) {
     drop_used(pending_indices_, static_cast<size_t>(width));
-    drop_used(pending_lse_, 1);
+    drop_used(pending_lse_, static_cast<size_t>(groups));
   }
   pending_pos_ = 0;
   std::vector<int64_t> rows;
@@ -102,7 +108,8 @@ bool ShardStream::load_next_shard() {
     if (topk) {
       pending_indices_.insert(pending_indices_.end(), shard.topk_indices.begin() + r * width,
                               shard.topk_indices.begin() + (r + 1) * width);
-      pending_lse_.push_back(shard.logsumexp[static_cast<size_t>(r)]);
+      pending_lse_.insert(pending_lse_.end(), shard.logsumexp.begin() + r * groups,
+                          shard.logsumexp.begin() + (r + 1) * groups);
     }
   }
   ++shards_loaded_;
@@ -116,20 +123,30 @@ bool ShardStream::next(size_t batch_size, StreamBatch* out) {
   const size_t n = std::min(batch_size, pending_samples_.size() - pending_pos_);
   if (n == 0) return false;
   const bool topk = manifest_.format == "topk";
-  const int64_t width = topk ? manifest_.top_k : manifest_.num_classes;
+  const int64_t p = manifest_.positions, groups = std::max<int64_t>(p, 1);
+  const int64_t k = topk ? manifest_.top_k : manifest_.num_classes, width = k * groups;
   const size_t b = pending_pos_;
   out->samples.assign(pending_samples_.begin() + b, pending_samples_.begin() + b + n);
   out->views.assign(pending_views_.begin() + b, pending_views_.begin() + b + n);
   const auto rows = static_cast<int64_t>(n);
-  at::Tensor values =
-      torch::from_blob(pending_values_.data() + b * width, {rows, width}, torch::kFloat32).clone();
+  // [rows, P, k] and [rows, P] with token windows, else [rows, k] and [rows].
+  std::vector<int64_t> shape = {rows, k}, lse_shape = {rows};
+  if (p > 0) {
+    shape = {rows, p, k};
+    lse_shape = {rows, p};
+  }
+  at::Tensor values = torch::from_blob(pending_values_.data() + b * width,
+                                       topk ? shape : std::vector<int64_t>{rows, width},
+                                       torch::kFloat32)
+                          .clone();
   out->targets = SoftTargets();
+  out->targets.positions = static_cast<int>(p);
   if (topk) {
     out->targets.topk_values = values;
     out->targets.topk_indices =
-        torch::from_blob(pending_indices_.data() + b * width, {rows, width}, torch::kInt64).clone();
+        torch::from_blob(pending_indices_.data() + b * width, shape, torch::kInt64).clone();
     out->targets.logsumexp =
-        torch::from_blob(pending_lse_.data() + b, {rows}, torch::kFloat32).clone();
+        torch::from_blob(pending_lse_.data() + b * groups, lse_shape, torch::kFloat32).clone();
   } else {
     out->targets.logits = values;
   }

@@ -56,7 +56,7 @@ class ShardStream {
   std::vector<int> pending_views_;
   std::vector<float> pending_values_;     // full logits, or top-k values
   std::vector<int64_t> pending_indices_;  // top-k class ids
-  std::vector<float> pending_lse_;        // top-k logsumexp
+  std::vector<float> pending_lse_;        // top-k logsumexp (P per row with token windows)
   size_t pending_pos_ = 0;
 };
 

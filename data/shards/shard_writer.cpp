@@ -18,17 +18,21 @@ namespace {
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
               "float16 buffers are built in host order and written as little-endian");
 
-// Creates a row-chunked dataset of `rank` dims and writes `data` (memory
-// type `mem_type`) into it. Fixed dims: a shard is written once, whole.
+// Creates a row-chunked dataset of `rank` (<= 3) dims and writes `data`
+// (memory type `mem_type`) into it, filtered as `filters` says. Fixed dims:
+// a shard is written once, whole.
 void write_dataset(hid_t file, const char* name, hid_t file_type, hid_t mem_type, int rank,
                    const hsize_t* dims, size_t row_bytes, const void* data,
-                   const std::string& path) {
+                   const std::string& path, const ShardCompression& filters = {}) {
   const std::string what = std::string("write dataset '") + name + "' in " + path;
   h5::Dataspace space(CONDENSER_H5_CHECK(H5Screate_simple(rank, dims, nullptr), what));
   h5::Plist dcpl(CONDENSER_H5_CHECK(H5Pcreate(H5P_DATASET_CREATE), what));
   if (dims[0] > 0) {  // chunks need a non-zero extent; an empty shard stays contiguous
-    hsize_t chunk[2] = {shard_chunk_rows(dims[0], row_bytes), rank > 1 ? dims[1] : 0};
+    hsize_t chunk[3] = {shard_chunk_rows(dims[0], row_bytes), rank > 1 ? dims[1] : 0,
+                        rank > 2 ? dims[2] : 0};
     CONDENSER_H5_CHECK(H5Pset_chunk(dcpl, rank, chunk), what);
+    if (filters.shuffle) CONDENSER_H5_CHECK(H5Pset_shuffle(dcpl), what);
+    if (filters.deflate > 0) CONDENSER_H5_CHECK(H5Pset_deflate(dcpl, filters.deflate), what);
   }
   h5::Dataset ds(CONDENSER_H5_CHECK(
       H5Dcreate2(file, name, file_type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT), what));
@@ -60,14 +64,17 @@ void write_scalar_attr(hid_t file, const char* name, hid_t file_type, hid_t mem_
   CONDENSER_H5_CHECK(H5Awrite(attr, mem_type, value), what);
 }
 
-// Rounds to float16 and writes a [dims[0], dims[1]] IEEE half dataset.
-void write_half_dataset(hid_t file, const char* name, const hsize_t* dims,
-                        const std::vector<float>& values, const std::string& path) {
+// Rounds to float16 and writes an IEEE half dataset of `rank` dims.
+void write_half_dataset(hid_t file, const char* name, int rank, const hsize_t* dims,
+                        const std::vector<float>& values, const std::string& path,
+                        const ShardCompression& filters = {}) {
   std::vector<uint16_t> half(values.size());
   for (size_t i = 0; i < values.size(); ++i) half[i] = float_to_half(values[i]);
   h5::Type half_type = h5::make_ieee_half_type();
   // Memory type == file type: HDF5 copies our rounded bits without converting.
-  write_dataset(file, name, half_type, half_type, 2, dims, dims[1] * 2, half.data(), path);
+  const size_t row_bytes = half.size() * 2 / std::max<hsize_t>(dims[0], 1);
+  write_dataset(file, name, half_type, half_type, rank, dims, row_bytes, half.data(), path,
+                filters);
 }
 
 // sample_index, view and the root attributes (top_k as given).
@@ -131,14 +138,52 @@ void write_durably(const std::string& final_path, Fill fill) {
   throw RuntimeFailure(std::string(fn) + "(" + path + "): " + what);
 }
 
+// topk_values in meta.value_format (plus topk_offset / topk_step for int8).
+void write_topk_values(hid_t file, int rank, const hsize_t* dims, int group_rank,
+                       const hsize_t* group_dims, const ShardMeta& meta,
+                       const std::vector<float>& values, const TopKWriteOptions& options,
+                       const std::string& tmp) {
+  const ShardCompression& f = options.compression;
+  const size_t row_cells = values.size() / std::max<hsize_t>(dims[0], 1);
+  switch (meta.value_format) {
+    case TopKValueFormat::kFloat16:
+      write_half_dataset(file, "topk_values", rank, dims, values, tmp, f);
+      return;
+    case TopKValueFormat::kFloat32:
+      write_dataset(file, "topk_values", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, rank, dims,
+                    row_cells * 4, values.data(), tmp, f);
+      return;
+    case TopKValueFormat::kBFloat16: {
+      std::vector<uint16_t> bits(values.size());
+      for (size_t i = 0; i < values.size(); ++i) bits[i] = float_to_bfloat16(values[i]);
+      write_dataset(file, "topk_values", H5T_STD_U16LE, H5T_NATIVE_UINT16, rank, dims,
+                    row_cells * 2, bits.data(), tmp, f);
+      return;
+    }
+    case TopKValueFormat::kInt8: {
+      const Int8Codes c = encode_int8(values, meta.top_k, meta.temperature, options.int8_scheme);
+      write_dataset(file, "topk_values", H5T_STD_U8LE, H5T_NATIVE_UINT8, rank, dims, row_cells,
+                    c.codes.data(), tmp, f);
+      const size_t row_groups = c.offset.size() / std::max<hsize_t>(dims[0], 1);
+      write_dataset(file, "topk_offset", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, group_rank,
+                    group_dims, row_groups * 4, c.offset.data(), tmp, f);
+      write_dataset(file, "topk_step", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, group_rank, group_dims,
+                    row_groups * 4, c.step.data(), tmp, f);
+      return;
+    }
+  }
+}
+
 }  // namespace
 
 void write_shard(const std::string& final_path, const ShardMeta& meta,
                  const std::vector<int64_t>& sample_index, const std::vector<int32_t>& view,
                  const std::vector<float>& logits, LogitDType dtype) {
-  if (meta.num_classes <= 0) {
+  if (meta.num_classes <= 0 || meta.positions != 0) {
     caller_bug("write_shard", final_path,
-               "num_classes must be > 0, got " + std::to_string(meta.num_classes));
+               "num_classes must be > 0 and positions 0 (full logits per token are refused: "
+               "use top-k), got " + std::to_string(meta.num_classes) + " classes, positions " +
+                   std::to_string(meta.positions));
   }
   const size_t rows = sample_index.size();
   if (view.size() != rows || logits.size() != rows * static_cast<size_t>(meta.num_classes)) {
@@ -151,7 +196,7 @@ void write_shard(const std::string& final_path, const ShardMeta& meta,
     write_common(file, meta, 0, sample_index, view, tmp);
     const hsize_t dims[2] = {rows, static_cast<hsize_t>(meta.num_classes)};
     if (dtype == LogitDType::kFloat16) {
-      write_half_dataset(file, "logits", dims, logits, tmp);
+      write_half_dataset(file, "logits", 2, dims, logits, tmp);
     } else {
       write_dataset(file, "logits", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 2, dims, dims[1] * 4,
                     logits.data(), tmp);
@@ -163,22 +208,24 @@ void write_topk_shard(const std::string& final_path, const ShardMeta& meta,
                       const std::vector<int64_t>& sample_index, const std::vector<int32_t>& view,
                       const std::vector<float>& topk_values,
                       const std::vector<int32_t>& topk_indices,
-                      const std::vector<float>& logsumexp) {
-  const int k = meta.top_k;
-  if (meta.num_classes <= 0 || k <= 0 || k > meta.num_classes) {
+                      const std::vector<float>& logsumexp, const TopKWriteOptions& options) {
+  const int k = meta.top_k, p = meta.positions;
+  if (meta.num_classes <= 0 || k <= 0 || k > meta.num_classes || p < 0) {
     caller_bug("write_topk_shard", final_path,
-               "need 0 < top_k <= num_classes, got top_k " + std::to_string(k) + ", num_classes " +
-                   std::to_string(meta.num_classes));
+               "need 0 < top_k <= num_classes and positions >= 0, got top_k " +
+                   std::to_string(k) + ", num_classes " + std::to_string(meta.num_classes) +
+                   ", positions " + std::to_string(p));
   }
-  const size_t rows = sample_index.size();
-  const size_t cells = rows * static_cast<size_t>(k);
+  const size_t rows = sample_index.size(), groups = rows * static_cast<size_t>(std::max(p, 1));
+  const size_t cells = groups * static_cast<size_t>(k);
   if (view.size() != rows || topk_values.size() != cells || topk_indices.size() != cells ||
-      logsumexp.size() != rows) {
+      logsumexp.size() != groups) {
     caller_bug("write_topk_shard", final_path,
                "size mismatch: " + std::to_string(rows) + " sample_index, " +
                    std::to_string(view.size()) + " view, " + std::to_string(topk_values.size()) +
                    " values, " + std::to_string(topk_indices.size()) + " indices, " +
-                   std::to_string(logsumexp.size()) + " logsumexp for k = " + std::to_string(k));
+                   std::to_string(logsumexp.size()) + " logsumexp for k = " + std::to_string(k) +
+                   ", positions = " + std::to_string(p));
   }
   for (int32_t c : topk_indices) {
     if (c < 0 || c >= meta.num_classes) {
@@ -187,14 +234,29 @@ void write_topk_shard(const std::string& final_path, const ShardMeta& meta,
                      std::to_string(meta.num_classes - 1));
     }
   }
+  // P = 0 float16 is the original layout, byte for byte (no new attribute, int32 indices).
+  const bool legacy = p == 0 && meta.value_format == TopKValueFormat::kFloat16;
   write_durably(final_path, [&](hid_t file, const std::string& tmp) {
     write_common(file, meta, k, sample_index, view, tmp);
-    const hsize_t dims[2] = {rows, static_cast<hsize_t>(k)};
-    write_half_dataset(file, "topk_values", dims, topk_values, tmp);
-    write_dataset(file, "topk_indices", H5T_STD_I32LE, H5T_NATIVE_INT32, 2, dims, dims[1] * 4,
-                  topk_indices.data(), tmp);
-    write_dataset(file, "logsumexp", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, dims, sizeof(float),
-                  logsumexp.data(), tmp);
+    if (!legacy) {
+      write_scalar_attr(file, "positions", H5T_STD_I32LE, H5T_NATIVE_INT, &p, tmp);
+      write_string_attr(file, "value_format", value_format_name(meta.value_format), tmp);
+    }
+    const int rank = p > 0 ? 3 : 2;
+    const hsize_t dims[3] = {rows, p > 0 ? hsize_t(p) : hsize_t(k), hsize_t(k)};
+    const hsize_t group_dims[2] = {rows, hsize_t(p)};
+    const ShardCompression& f = options.compression;
+    write_topk_values(file, rank, dims, rank - 1, group_dims, meta, topk_values, options, tmp);
+    if (legacy || !narrow_indices(meta.num_classes)) {
+      write_dataset(file, "topk_indices", H5T_STD_I32LE, H5T_NATIVE_INT32, rank, dims,
+                    cells / std::max<size_t>(rows, 1) * 4, topk_indices.data(), tmp, f);
+    } else {
+      const std::vector<uint16_t> narrow(topk_indices.begin(), topk_indices.end());
+      write_dataset(file, "topk_indices", H5T_STD_U16LE, H5T_NATIVE_UINT16, rank, dims,
+                    cells / std::max<size_t>(rows, 1) * 2, narrow.data(), tmp, f);
+    }
+    write_dataset(file, "logsumexp", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, rank - 1, group_dims,
+                  groups / std::max<size_t>(rows, 1) * 4, logsumexp.data(), tmp, f);
   });
 }
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "data/shards/shard_format.h"
+#include "data/shards/topk_codec.h"
 
 namespace condenser {
 
@@ -19,21 +20,40 @@ namespace condenser {
 // floats, row-major. dtype picks the stored logits type (float16 is rounded
 // to nearest even here, so the file holds exactly what a reader gets back).
 // The file's top_k attribute is 0 whatever meta.top_k says.
-// Throws RuntimeFailure on mismatched sizes or num_classes <= 0 (a caller
+// Throws RuntimeFailure on mismatched sizes, num_classes <= 0 or
+// meta.positions != 0 (the full layout has no token windows: a caller
 // bug) and on any I/O or HDF5 failure (the .tmp is removed).
 void write_shard(const std::string& final_path, const ShardMeta& meta,
                  const std::vector<int64_t>& sample_index, const std::vector<int32_t>& view,
                  const std::vector<float>& logits, LogitDType dtype);
 
-// The top-k layout: k = meta.top_k (1 <= k <= meta.num_classes).
-// topk_values (N * k, row-major) are stored as IEEE float16 (rounded to
-// nearest even here), topk_indices (N * k) as int32 in [0, num_classes),
-// logsumexp (N) as float32. Same durability and errors as write_shard.
+// HDF5 filters for the top-k datasets (both in Debian's HDF5). Off by
+// default: measured on Zipf-like LM logits (bench topk_kl) they saved too
+// little for their write/read time; see the bench's "filters" table.
+struct ShardCompression {
+  int deflate = 0;       // 0: none; 1..9: gzip level
+  bool shuffle = false;  // byte shuffle before deflate
+};
+
+struct TopKWriteOptions {
+  ShardCompression compression;
+  Int8Scheme int8_scheme = Int8Scheme::kRange;  // value_format int8 only
+};
+
+// The top-k layout: k = meta.top_k (1 <= k <= meta.num_classes), P =
+// meta.positions (0: one distribution per row; P > 0: P token positions per
+// row), G = rows * max(P, 1) distributions. topk_values (G * k, row-major,
+// each group of k descending) are stored in meta.value_format (float16 and
+// bfloat16 rounded to nearest even, int8 as in topk_codec.h), topk_indices
+// (G * k) in [0, num_classes) as int32 or uint16 (narrow_indices), logsumexp
+// (G) as float32. P = 0 with float16 writes the old layout byte for byte.
+// Same durability and errors as write_shard.
 void write_topk_shard(const std::string& final_path, const ShardMeta& meta,
                       const std::vector<int64_t>& sample_index, const std::vector<int32_t>& view,
                       const std::vector<float>& topk_values,
                       const std::vector<int32_t>& topk_indices,
-                      const std::vector<float>& logsumexp);
+                      const std::vector<float>& logsumexp,
+                      const TopKWriteOptions& options = TopKWriteOptions());
 
 struct TopK {
   int k = 0;
@@ -51,6 +71,8 @@ struct TopK {
 // of the classes that were dropped is 1 - sum over the kept ones. Pass the
 // shard's temperature (meta.temperature); a logsumexp taken at another T (or
 // of the float16-rounded values) gives wrong probabilities.
+// For token windows pass rows = windows * P (one distribution per token) and
+// write with meta.positions = P: the layout is the same flat order.
 // RuntimeFailure on bad arguments.
 TopK topk_from_logits(const std::vector<float>& logits, int64_t rows, int classes, int k,
                       double temperature);

@@ -36,14 +36,20 @@ SoftTargets load_soft_labels(const SoftLabelSource& source, const Manifest& mani
   check_provenance("manifest.json", manifest.teacher_sha256, manifest.dataset_fingerprint,
                    source);
   const bool topk = manifest.format == "topk";
-  const int64_t views = manifest.views, width = topk ? manifest.top_k : manifest.num_classes;
+  const int64_t views = manifest.views, k = topk ? manifest.top_k : manifest.num_classes;
+  const int64_t p = manifest.positions, groups = std::max<int64_t>(p, 1);  // per row
+  const int64_t width = k * groups;
   const int64_t rows_total = num_samples * views;
   SoftTargets t;
   t.views = static_cast<int>(views);
+  t.positions = static_cast<int>(p);
   if (topk) {
-    t.topk_values = torch::full({rows_total, width}, NAN, torch::kFloat32);
-    t.topk_indices = torch::zeros({rows_total, width}, torch::kInt64);
-    t.logsumexp = torch::full({rows_total}, NAN, torch::kFloat32);
+    const std::vector<int64_t> shape =
+        p > 0 ? std::vector<int64_t>{rows_total, p, k} : std::vector<int64_t>{rows_total, k};
+    t.topk_values = torch::full(shape, NAN, torch::kFloat32);
+    t.topk_indices = torch::zeros(shape, torch::kInt64);
+    t.logsumexp = p > 0 ? torch::full({rows_total, p}, NAN, torch::kFloat32)
+                        : torch::full({rows_total}, NAN, torch::kFloat32);
   } else {
     t.logits = torch::full({rows_total, width}, NAN, torch::kFloat32);
   }
@@ -63,12 +69,14 @@ SoftTargets load_soft_labels(const SoftLabelSource& source, const Manifest& mani
     check_provenance("shard '" + path + "'", shard.meta.teacher_sha256,
                      shard.meta.dataset_fingerprint, source);
     const int64_t shard_width = topk ? shard.meta.top_k : shard.meta.num_classes;
-    if (shard.meta.num_classes != manifest.num_classes || shard_width != width ||
-        (shard.meta.top_k > 0) != topk) {
+    if (shard.meta.num_classes != manifest.num_classes || shard_width != k ||
+        (shard.meta.top_k > 0) != topk || shard.meta.positions != p) {
       throw UsageError("shard '" + path + "' has " + std::to_string(shard.meta.num_classes) +
-                       " classes and top_k " + std::to_string(shard.meta.top_k) +
-                       ", the manifest says " + std::to_string(manifest.num_classes) + " and " +
-                       std::to_string(manifest.top_k) + "; run with --relabel");
+                       " classes, top_k " + std::to_string(shard.meta.top_k) + " and positions " +
+                       std::to_string(shard.meta.positions) + ", the manifest says " +
+                       std::to_string(manifest.num_classes) + ", " +
+                       std::to_string(manifest.top_k) + " and " + std::to_string(p) +
+                       "; run with --relabel");
     }
     for (int64_t r = 0; r < shard.rows; ++r) {
       const int64_t s = shard.sample_index[static_cast<size_t>(r)];
@@ -83,7 +91,7 @@ SoftTargets load_soft_labels(const SoftLabelSource& source, const Manifest& mani
       if (topk) {
         copy_row(shard.topk_values, r, width, t.topk_values.data_ptr<float>(), row);
         copy_row(shard.topk_indices, r, width, t.topk_indices.data_ptr<int64_t>(), row);
-        t.logsumexp.data_ptr<float>()[row] = shard.logsumexp[static_cast<size_t>(r)];
+        copy_row(shard.logsumexp, r, groups, t.logsumexp.data_ptr<float>(), row);
       } else {
         copy_row(shard.logits, r, width, t.logits.data_ptr<float>(), row);
       }
