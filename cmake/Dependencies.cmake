@@ -8,6 +8,9 @@ find_package(CLI11 REQUIRED)
 find_package(nlohmann_json REQUIRED)
 find_package(ZLIB REQUIRED)
 find_package(Threads REQUIRED)
+# SentencePiece (data/text: tokenizers); the train library comes with it.
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(SENTENCEPIECE REQUIRED IMPORTED_TARGET sentencepiece)
 
 # HDF5 as one imported target (FindHDF5 only gives variables on CMake 3.18).
 add_library(condenser_hdf5 INTERFACE)

@@ -5,6 +5,7 @@
 #include "core/errors.h"
 #include "data/hdf5_dataset.h"
 #include "data/sampling.h"
+#include "data/text/token_windows.h"
 
 namespace condenser {
 namespace {
@@ -55,6 +56,28 @@ DatasetInfo describe_hdf5(const std::string& path) {
   return info;
 }
 
+DatasetInfo describe_tokens(const std::string& path, int64_t seq_len) {
+  if (seq_len < 1) throw UsageError("data.seq_len must be at least 1 for a token file");
+  const TokenFileInfo t = inspect_token_file(path);
+  DatasetInfo info;
+  info.kind = "tokens";
+  info.path = path;
+  info.sample_shape = {seq_len};
+  info.stored_dtype = t.dtype;
+  info.num_classes = static_cast<int>(t.vocab_size);
+  info.normalisation = "token ids as int64, " + std::to_string(seq_len) +
+                       " a window; labels are the next tokens, " +
+                       std::to_string(kIgnoreToken) + " past the end";
+  info.file_sha256 = t.sha256;
+  info.train_rows = token_window_count(t.split_tokens("train"), seq_len);
+  info.validation_rows = token_window_count(t.split_tokens("validation"), seq_len);
+  info.test_rows = token_window_count(t.split_tokens("test"), seq_len);
+  info.seq_len = seq_len;
+  info.tokenizer_sha256 = t.tokenizer_sha256;
+  info.token_file = t;
+  return info;
+}
+
 // Positions [0, n) of `list` mapped through it: list[positions].
 std::vector<int64_t> pick(const std::vector<int64_t>& list, const std::vector<int64_t>& positions) {
   std::vector<int64_t> out;
@@ -77,10 +100,12 @@ std::string DatasetInfo::batch_shape_text() const {
   return s + "]";
 }
 
-DatasetInfo describe_dataset(const std::string& kind, const std::string& path) {
+DatasetInfo describe_dataset(const std::string& kind, const std::string& path, int64_t seq_len) {
   if (kind == "fashion_mnist") return describe_fashion_mnist(path);
   if (kind == "hdf5") return describe_hdf5(path);
-  throw UsageError("data.dataset '" + kind + "' is not a dataset kind; use fashion_mnist or hdf5");
+  if (kind == "tokens") return describe_tokens(path, seq_len);
+  throw UsageError("data.dataset '" + kind +
+                   "' is not a dataset kind; use fashion_mnist, hdf5 or tokens");
 }
 
 SplitPlan plan_splits(const DatasetInfo& info, int64_t validation_size, int64_t train_subset,
@@ -135,11 +160,17 @@ ImageDataset load_split(const DatasetInfo& info, const std::string& split) {
     }
     return load_fashion_mnist(info.path, split == "train");
   }
+  if (info.is_tokens()) return load_token_split(info.token_file, split, info.seq_len);
   return load_hdf5_split(info.hdf5, split);
 }
 
 at::Tensor first_train_inputs(const DatasetInfo& info, int64_t rows) {
   if (info.kind == "fashion_mnist") return fashion_mnist_first_images(info.path, true, rows);
+  if (info.is_tokens()) {
+    const TokenFileInfo& t = info.token_file;
+    return make_token_windows(read_split_tokens(t, "train"), info.seq_len, token_pad_input(t), rows)
+        .inputs;
+  }
   return hdf5_first_inputs(info.hdf5, rows);
 }
 

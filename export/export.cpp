@@ -172,7 +172,7 @@ LatencyOptions latency_options(const DataSummary& d) {
 // The job's dataset as the export finds it, or none when it moved.
 std::optional<DatasetInfo> dataset_now(const Config& config) {
   try {
-    return describe_dataset(config.data.dataset, config.data.path);
+    return describe_dataset(config.data.dataset, config.data.path, config.data.seq_len);
   } catch (const Error& e) {
     log_warn("export: the dataset is not readable any more (", e.what(), ")");
     return std::nullopt;

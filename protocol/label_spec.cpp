@@ -10,7 +10,8 @@ nlohmann::json to_json(const LabelSpec& s) {
           {"dataset", s.dataset},             {"data_dir", s.data_dir},
           {"validation_size", s.validation_size}, {"train_subset", s.train_subset},
           {"split_seed", s.split_seed},       {"dataset_fingerprint", s.dataset_fingerprint},
-          {"num_samples", s.num_samples},     {"soft_label_dir", s.soft_label_dir},
+          {"num_samples", s.num_samples},     {"seq_len", s.seq_len},
+          {"soft_label_dir", s.soft_label_dir},
           {"temperature", s.temperature},     {"num_classes", s.num_classes},
           {"dtype", s.dtype},                 {"top_k", s.top_k},
           {"views", s.views},                 {"augment_seed", s.augment_seed},
@@ -30,6 +31,7 @@ LabelSpec label_spec_from_json(const nlohmann::json& j, const std::string& where
   s.split_seed = f.unsigned_integer("split_seed");
   s.dataset_fingerprint = f.text("dataset_fingerprint");
   s.num_samples = f.integer("num_samples");
+  s.seq_len = f.integer("seq_len", 0);  // absent from older coordinators
   s.soft_label_dir = f.text("soft_label_dir");
   s.temperature = f.number("temperature");
   s.num_classes = f.int32("num_classes");

@@ -25,6 +25,9 @@ struct LabelSpec {
   uint64_t split_seed = 0;
   std::string dataset_fingerprint;  // checked against the loaded data
   int64_t num_samples = 0;          // length of the list (checked)
+  // data.seq_len: tokens per window of a token file (describe_dataset);
+  // 0 from coordinators older than token datasets (and unused by other kinds).
+  int64_t seq_len = 0;
   // Shards.
   std::string soft_label_dir;  // absolute
   double temperature = 1.0;
@@ -40,8 +43,8 @@ struct LabelSpec {
 
 nlohmann::json to_json(const LabelSpec& spec);
 // ProtocolError (frame.h) naming `where` and the field when `j` lacks one
-// or has the wrong type (only `precision` may be absent: fp32), or when
-// views or batch_size is below 1.
+// or has the wrong type (only `precision` and `seq_len` may be absent: fp32
+// and 0), or when views or batch_size is below 1.
 LabelSpec label_spec_from_json(const nlohmann::json& j, const std::string& where = "label spec");
 
 }  // namespace condenser

@@ -33,7 +33,7 @@ std::unique_ptr<LoadedJob> load_job(const LabelSpec& spec, const std::string& de
   job->spec = spec;
   job->setup = labeller_setup(spec, worker_name);
   // The coordinator's own description and split of the same source.
-  const DatasetInfo info = describe_dataset(spec.dataset, spec.data_dir);
+  const DatasetInfo info = describe_dataset(spec.dataset, spec.data_dir, spec.seq_len);
   const ImageDataset data = load_split(info, "train");
   if (data.fingerprint != spec.dataset_fingerprint) {
     throw UsageError("worker: the data in '" + spec.data_dir + "' (" + data.fingerprint.substr(0, 12) +

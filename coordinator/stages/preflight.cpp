@@ -199,7 +199,7 @@ PreflightReport preflight(const Config& config) {
   const c10::Device device = resolve_device(config.runtime.device, env.local_rank);
   check_rank_roles(config, env.world_size);
   PreflightReport report;
-  report.dataset = describe_dataset(config.data.dataset, config.data.path);
+  report.dataset = describe_dataset(config.data.dataset, config.data.path, config.data.seq_len);
   const DatasetInfo& data = report.dataset;
   report.data = check_data_sizes(config, data);
   check_soft_labels(config, data);

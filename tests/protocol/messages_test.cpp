@@ -59,6 +59,7 @@ LabelSpec sample_spec() {
   s.augment_seed = 99;
   s.batch_size = 64;
   s.precision = "bf16";
+  s.seq_len = 128;
   return s;
 }
 
@@ -165,12 +166,15 @@ TEST(LabelSpecJson, RoundTripsThroughTextKeepingUnsignedSeeds) {
   EXPECT_EQ(back.split_seed, 0xfedcba9876543210ull);
   EXPECT_EQ(back.temperature, 4.5);
   EXPECT_EQ(back.precision, "bf16");
+  EXPECT_EQ(back.seq_len, 128);
 }
 
 TEST(LabelSpecJson, MissingOrBadFieldsAreNamed) {
   json j = to_json(sample_spec());
   j.erase("precision");  // absent from older coordinators: fp32
   EXPECT_EQ(label_spec_from_json(j).precision, "fp32");
+  j.erase("seq_len");  // absent from coordinators older than token datasets: 0
+  EXPECT_EQ(label_spec_from_json(j).seq_len, 0);
   j.erase("teacher_sha256");
   try {
     label_spec_from_json(j, "welcome.spec");
