@@ -1,6 +1,10 @@
 #pragma once
 // A SentencePiece tokenizer: trained on documents or loaded from a .model
-// file, then encode/decode. SentencePiece stays out of this header (pimpl).
+// file, then encode/decode. SentencePiece stays out of this header (pimpl)
+// and out of this process's symbol table: it runs inside libcondenser_spm.so
+// (data/text/spm/sentencepiece_c.h), loaded on first use from
+// $CONDENSER_SPM_LIBRARY, else beside the executable, else the build tree;
+// RuntimeFailure naming the path when it cannot be loaded.
 //
 // Training (train_tokenizer): byte-pair encoding (BPE), not unigram: on the
 // KJV it trains in ~0.9 s instead of ~2.5 s and a third of the memory, and
