@@ -1,6 +1,8 @@
 #pragma once
-// Distillation losses.
+// Distillation losses, per sample ([B, C]) or per token ([B, P, C], below).
 #include <ATen/core/Tensor.h>
+
+#include <cstdint>
 
 namespace condenser {
 
@@ -34,5 +36,24 @@ at::Tensor kd_loss(const at::Tensor& student_logits, const at::Tensor& teacher_l
 at::Tensor sparse_kd_loss(const at::Tensor& student_logits, const at::Tensor& topk_values,
                           const at::Tensor& topk_indices, const at::Tensor& teacher_logsumexp,
                           const at::Tensor& labels, double temperature, double alpha);
+
+// Token sequences (language models). A label of kIgnoreIndex marks a padding
+// position: it is left out of both terms, and every mean is over the valid
+// tokens of the whole batch (not per sequence). With no valid token the loss
+// is 0 (still attached to the graph, so backward gives zero gradients).
+// The teacher tensors of padding positions are never read into the loss, so
+// they may hold anything (NaN included).
+//   kd_loss:        student, teacher [B, P, C]; labels [B, P]
+//   sparse_kd_loss: student [B, P, C]; topk_values, topk_indices [B, P, k];
+//                   teacher_logsumexp [B, P]; labels [B, P]
+// (the overloads above dispatch on student_logits.dim() == 3); the labels are
+// needed even at alpha == 1, for the padding. Per valid token the terms are
+// exactly the [B, C] losses above.
+constexpr int64_t kIgnoreIndex = -100;
+
+// Mean cross-entropy over the valid tokens: logits [B, P, V], labels [B, P]
+// int64 (kIgnoreIndex = padding). 0 when no token is valid. UsageError on
+// mismatched shapes.
+at::Tensor token_cross_entropy(const at::Tensor& logits, const at::Tensor& labels);
 
 }  // namespace condenser

@@ -28,6 +28,41 @@ const char* checksum_name(ChecksumState s) {
   }
 }
 
+// Problems where the shard's own attributes disagree with its manifest entry.
+void compare_with_manifest(const ShardData& d, const ManifestEntry& e, const Manifest& m,
+                           ShardReport* out) {
+  ShardReport& r = *out;
+  if (d.rows != e.rows) {
+    r.problems.push_back(e.file + ": has " + std::to_string(d.rows) + " rows, manifest says " +
+                         std::to_string(e.rows));
+  }
+  if (e.rows != (e.task_end - e.task_begin) * e.views) {
+    r.problems.push_back(e.file + ": manifest rows " + std::to_string(e.rows) +
+                         " != positions x views");
+  }
+  if (d.meta.teacher_sha256 != m.teacher_sha256) {
+    r.problems.push_back(e.file + ": labelled by teacher " + short_hash(d.meta.teacher_sha256) +
+                         ", manifest teacher is " + short_hash(m.teacher_sha256));
+  }
+  if (r.dtype != m.dtype) r.problems.push_back(e.file + ": dtype " + r.dtype + " != " + m.dtype);
+  if (d.meta.num_classes != m.num_classes) {
+    r.problems.push_back(e.file + ": num_classes " + std::to_string(d.meta.num_classes) +
+                         " != " + std::to_string(m.num_classes));
+  }
+  if (d.meta.positions != m.positions) {
+    r.problems.push_back(e.file + ": positions " + std::to_string(d.meta.positions) +
+                         " != manifest's " + std::to_string(m.positions));
+  }
+  if (d.meta.top_k != m.top_k) {
+    r.problems.push_back(e.file + ": top_k " + std::to_string(d.meta.top_k) + " != manifest's " +
+                         std::to_string(m.top_k) + " (format " + m.format + ")");
+  }
+  if (d.meta.dataset_fingerprint != m.dataset_fingerprint) {
+    r.problems.push_back(e.file + ": dataset fingerprint '" + d.meta.dataset_fingerprint +
+                         "' != manifest's '" + m.dataset_fingerprint + "'");
+  }
+}
+
 // Checks one shard; appends its readable (sample_index, view) pairs to `pairs`.
 ShardReport inspect_one(const ShardInspection& in, const ManifestEntry& e,
                         std::vector<std::pair<int64_t, int32_t>>* pairs) {
@@ -72,36 +107,7 @@ ShardReport inspect_one(const ShardInspection& in, const ManifestEntry& e,
   if (d.rows > 0)
     r.bytes_per_sample = static_cast<double>(r.file_bytes) / static_cast<double>(d.rows);
   r.bytes_per_token = r.bytes_per_sample / std::max(1, r.positions);
-  const Manifest& m = in.manifest;
-  if (d.rows != e.rows) {
-    r.problems.push_back(e.file + ": has " + std::to_string(d.rows) + " rows, manifest says " +
-                         std::to_string(e.rows));
-  }
-  if (e.rows != (e.task_end - e.task_begin) * e.views) {
-    r.problems.push_back(e.file + ": manifest rows " + std::to_string(e.rows) +
-                         " != positions x views");
-  }
-  if (d.meta.teacher_sha256 != m.teacher_sha256) {
-    r.problems.push_back(e.file + ": labelled by teacher " + short_hash(d.meta.teacher_sha256) +
-                         ", manifest teacher is " + short_hash(m.teacher_sha256));
-  }
-  if (r.dtype != m.dtype) r.problems.push_back(e.file + ": dtype " + r.dtype + " != " + m.dtype);
-  if (d.meta.num_classes != m.num_classes) {
-    r.problems.push_back(e.file + ": num_classes " + std::to_string(d.meta.num_classes) +
-                         " != " + std::to_string(m.num_classes));
-  }
-  if (d.meta.positions != m.positions) {
-    r.problems.push_back(e.file + ": positions " + std::to_string(d.meta.positions) +
-                         " != manifest's " + std::to_string(m.positions));
-  }
-  if (d.meta.top_k != m.top_k) {
-    r.problems.push_back(e.file + ": top_k " + std::to_string(d.meta.top_k) + " != manifest's " +
-                         std::to_string(m.top_k) + " (format " + m.format + ")");
-  }
-  if (d.meta.dataset_fingerprint != m.dataset_fingerprint) {
-    r.problems.push_back(e.file + ": dataset fingerprint '" + d.meta.dataset_fingerprint +
-                         "' != manifest's '" + m.dataset_fingerprint + "'");
-  }
+  compare_with_manifest(d, e, in.manifest, &r);
   int64_t bad_views = 0;
   for (int64_t i = 0; i < d.rows; ++i) {
     if (d.view[i] < 0 || d.view[i] >= e.views) ++bad_views;

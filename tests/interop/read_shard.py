@@ -10,7 +10,12 @@ exactly what was stored (checks our float16 rounding independently). An
 optional "topk_check" ({"logits", "shape", "k", "temperature"}) holds the
 original float32 logits of a top-k shard: numpy's own top-k (descending, ties
 by lower class index) and logsumexp(logits / temperature) must match the
-shard's topk_indices, topk_values and logsumexp. Prints what it read and
+shard's topk_indices, topk_values and logsumexp. An optional "decoded"
+({"values": [...]}) holds the float32 logits condenser's reader returned for a
+shard with a value_format attribute: this script decodes topk_values itself
+(float16/float32 as stored, bfloat16 bits << 16, int8 as topk_offset - code *
+topk_step) and must get them exactly; for bfloat16 it also checks torch's own
+rounding of "decoded.source" when torch imports. Prints what it read and
 exits 0 when everything matches, 1 (with the mismatches) otherwise.
 Run with an interpreter that has h5py and numpy (/usr/bin/python3 on Debian).
 """
@@ -22,26 +27,67 @@ import numpy as np
 
 
 def check_topk(f, spec, errors):
-    """Recomputes top-k and logsumexp from the source logits with numpy."""
+    """Recomputes top-k and logsumexp from the source logits with numpy.
+
+    Token windows ([N, P, k], [N, P]) are compared as [N * P, k] and [N * P]."""
     x = np.asarray(spec["logits"], dtype=np.float32).reshape(spec["shape"])
     k, t = spec["k"], spec["temperature"]
     order = np.argsort(-x, axis=1, kind="stable")[:, :k]  # stable: ties keep lower index first
-    if not np.array_equal(f["topk_indices"][()], order.astype(np.int32)):
-        errors.append(f"topk_indices differ from numpy's top-k:\n{f['topk_indices'][()]}\n{order}")
-    values = np.take_along_axis(x, order, axis=1).astype(np.float16)
-    if not np.array_equal(f["topk_values"][()], values):
-        errors.append(f"topk_values differ from numpy's top-k values:\n{values}")
+    stored_idx = f["topk_indices"][()].reshape(-1, k)
+    if not np.array_equal(stored_idx, order.astype(np.int32)):
+        errors.append(f"topk_indices differ from numpy's top-k:\n{stored_idx}\n{order}")
+    values = np.take_along_axis(x, order, axis=1)
+    fmt = f.attrs.get("value_format", "float16")
+    if fmt in ("float16", "float32"):
+        stored_values = f["topk_values"][()].reshape(-1, k)
+        if not np.array_equal(stored_values, values.astype(stored_values.dtype)):
+            errors.append(f"topk_values differ from numpy's top-k values:\n{values}")
     scaled = x.astype(np.float64) / t
     peak = scaled.max(axis=1, keepdims=True)
     lse = (peak + np.log(np.exp(scaled - peak).sum(axis=1, keepdims=True)))[:, 0]
-    stored = f["logsumexp"][()]
+    stored = f["logsumexp"][()].reshape(-1)
     if not np.allclose(stored, lse.astype(np.float32), rtol=1e-6, atol=1e-6):
         errors.append(f"logsumexp {stored} != numpy's {lse}")
     # The kept classes' tempered probabilities are a sub-distribution.
-    probs = np.exp(f["topk_values"][()].astype(np.float64) / t - stored[:, None].astype(np.float64))
+    decoded = decode_values(f).reshape(-1, k)
+    probs = np.exp(decoded.astype(np.float64) / t - stored[:, None].astype(np.float64))
     if (probs.sum(axis=1) > 1 + 1e-2).any():
         errors.append(f"top-k probabilities sum above 1: {probs.sum(axis=1)}")
     print(f"topk_check: k={k} T={t} max |logsumexp - numpy| = {np.abs(stored - lse).max():.3g}")
+
+
+def decode_values(f):
+    """topk_values as float32 logits, as docs/architecture.md describes each value_format."""
+    fmt = f.attrs.get("value_format", "float16")
+    raw = f["topk_values"][()]
+    if fmt in ("float16", "float32"):
+        return raw.astype(np.float32)
+    if fmt == "bfloat16":
+        return (raw.astype(np.uint32) << 16).view(np.float32)
+    if fmt == "int8":
+        offset = f["topk_offset"][()][..., None]
+        step = f["topk_step"][()][..., None]
+        return (offset - raw.astype(np.float32) * step).astype(np.float32)
+    raise ValueError(f"unknown value_format {fmt}")
+
+
+def check_decoded(f, spec, errors):
+    got = decode_values(f)
+    want = np.asarray(spec["values"], dtype=np.float32).reshape(got.shape)
+    if not np.array_equal(got, want):
+        errors.append(f"decoded topk_values differ from condenser's reader: max diff "
+                      f"{np.abs(got - want).max()}")
+    fmt = f.attrs.get("value_format")
+    if fmt == "bfloat16" and "source" in spec:
+        try:
+            import torch
+            ref = torch.tensor(np.asarray(spec["source"], dtype=np.float32)).to(torch.bfloat16)
+            ref = ref.to(torch.float32).numpy().reshape(got.shape)
+            if not np.array_equal(got, ref):
+                errors.append("bfloat16 values differ from torch's rounding")
+        except ImportError:
+            print("torch not importable: bfloat16 rounding not cross-checked")
+    print(f"decoded: value_format={fmt} shape={got.shape}")
 
 
 def main(shard_path, expected_path):
@@ -76,6 +122,8 @@ def main(shard_path, expected_path):
                     errors.append(f"{name}: chunk of {chunk_bytes} bytes exceeds 1 MiB")
         if "topk_check" in want:
             check_topk(f, want["topk_check"], errors)
+        if "decoded" in want:
+            check_decoded(f, want["decoded"], errors)
         for name, value in want["attributes"].items():
             if name not in f.attrs:
                 errors.append(f"attribute {name} missing")
