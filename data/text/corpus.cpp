@@ -71,8 +71,9 @@ std::string find_on_path(const std::string& program) {
 std::string run_bible() {
   const std::string bible = find_on_path("bible");
   if (bible.empty()) {
-    throw UsageError("corpus kjv: the program 'bible' is not on PATH; install the Debian packages "
-                     "bible-kjv and bible-kjv-text (scripts/install-deps.sh)");
+    throw UsageError(
+        "corpus kjv: the program 'bible' is not on PATH; install the Debian packages "
+        "bible-kjv and bible-kjv-text (scripts/install-deps.sh)");
   }
   const std::string cmd = "'" + bible + "' -p /usr/lib 'Gen1:1-Rev22:21' 2>/dev/null";
   FILE* pipe = popen(cmd.c_str(), "r");
@@ -109,7 +110,8 @@ std::vector<std::string> parse_kjv(const std::string& text) {
       continue;
     }
     // A header stands alone between blank lines; anything else continues a verse.
-    const bool alone = (i == 0 || blank(lines[i - 1])) && (i + 1 == lines.size() || blank(lines[i + 1]));
+    const bool alone =
+        (i == 0 || blank(lines[i - 1])) && (i + 1 == lines.size() || blank(lines[i + 1]));
     if (alone || chapters.empty()) {
       chapters.emplace_back();
     } else {
@@ -145,10 +147,14 @@ void check_utf8(const std::string& bytes, const std::string& name) {
     const unsigned c = s[i];
     size_t len = 0;
     uint32_t cp = 0, min = 0;
-    if (c < 0x80) len = 1, cp = c;
-    else if ((c & 0xE0) == 0xC0) len = 2, cp = c & 0x1F, min = 0x80;
-    else if ((c & 0xF0) == 0xE0) len = 3, cp = c & 0x0F, min = 0x800;
-    else if ((c & 0xF8) == 0xF0) len = 4, cp = c & 0x07, min = 0x10000;
+    if (c < 0x80)
+      len = 1, cp = c;
+    else if ((c & 0xE0) == 0xC0)
+      len = 2, cp = c & 0x1F, min = 0x80;
+    else if ((c & 0xF0) == 0xE0)
+      len = 3, cp = c & 0x0F, min = 0x800;
+    else if ((c & 0xF8) == 0xF0)
+      len = 4, cp = c & 0x07, min = 0x10000;
     bool ok = len > 0 && i + len <= n;
     for (size_t k = 1; ok && k < len; ++k) {
       ok = (s[i + k] & 0xC0) == 0x80;

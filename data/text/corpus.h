@@ -21,8 +21,8 @@ namespace condenser {
 struct Corpus {
   std::string source;                  // "kjv" or the path, as given
   std::vector<std::string> documents;  // non-empty, single-spaced, no newlines
-  std::string sha256;  // SHA-256 of the documents, each followed by "\n\n"
-  int64_t bytes() const;  // total bytes of the documents
+  std::string sha256;                  // SHA-256 of the documents, each followed by "\n\n"
+  int64_t bytes() const;               // total bytes of the documents
 };
 
 // Reads `source` ("kjv" or a path). UsageError naming the file or program:

@@ -31,8 +31,8 @@ void check_out_path(const std::string& out) {
                      "' does not exist; create it first");
   }
   if (stat(out.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
-    throw UsageError("prepare-text: '" + out + "' is a folder; give a file name such as " +
-                     out + "/tokens.h5");
+    throw UsageError("prepare-text: '" + out + "' is a folder; give a file name such as " + out +
+                     "/tokens.h5");
   }
 }
 

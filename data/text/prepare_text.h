@@ -27,8 +27,7 @@ struct PrepareTextSummary {
   int64_t tokens[3] = {0, 0, 0};     // including one eos per document
   int64_t unk_tokens = 0;            // ids that are unk (text the tokenizer cannot spell)
   int64_t corpus_bytes = 0, file_bytes = 0;
-  double read_seconds = 0, train_seconds = 0, encode_seconds = 0, write_seconds = 0,
-         seconds = 0;
+  double read_seconds = 0, train_seconds = 0, encode_seconds = 0, write_seconds = 0, seconds = 0;
 };
 
 // Reads, tokenizes, splits and writes (durably). UsageError naming the

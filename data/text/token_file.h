@@ -35,8 +35,8 @@ inline const std::vector<std::string>& token_splits() {
 }
 
 struct TokenSplit {
-  std::vector<uint32_t> tokens;       // documents concatenated, each ending in eos
-  std::vector<int64_t> doc_offsets;   // size documents + 1
+  std::vector<uint32_t> tokens;      // documents concatenated, each ending in eos
+  std::vector<int64_t> doc_offsets;  // size documents + 1
   int64_t documents() const { return doc_offsets.empty() ? 0 : int64_t(doc_offsets.size()) - 1; }
 };
 

@@ -92,7 +92,8 @@ void check_split(hid_t file, int k, TokenFileInfo* info) {
     for (int64_t i = 0; i < len; ++i) {
       if (buf[size_t(i)] >= uint64_t(info->vocab_size)) {
         fail(path, "dataset " + tn + ": id " + std::to_string(buf[size_t(i)]) + " at " +
-                       std::to_string(r0 + i) + " >= vocab_size " + std::to_string(info->vocab_size));
+                       std::to_string(r0 + i) + " >= vocab_size " +
+                       std::to_string(info->vocab_size));
       }
     }
     for (; doc < o.size() && o[doc] <= r0 + len; ++doc) {
@@ -117,7 +118,8 @@ void check_attributes(hid_t file, TokenFileInfo* info) {
     fail(path, "attribute 'vocab_size' " + std::to_string(info->vocab_size) + " is out of range");
   }
   for (const auto& [name, id] : {std::pair<const char*, int64_t>{"bos_id", info->bos_id},
-                                 {"eos_id", info->eos_id}, {"pad_id", info->pad_id}}) {
+                                 {"eos_id", info->eos_id},
+                                 {"pad_id", info->pad_id}}) {
     if (id < -1 || id >= info->vocab_size || (id < 0 && std::string(name) == "eos_id")) {
       fail(path, std::string("attribute '") + name + "' " + std::to_string(id) +
                      " is not an id below vocab_size " + std::to_string(info->vocab_size));

@@ -111,7 +111,8 @@ void write_token_file(const std::string& path, const TokenFileContents& c) {
     write_contents(tmp, c);
     fsync_file(tmp);
     if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-      throw RuntimeFailure("cannot rename '" + tmp + "' to '" + path + "': " + std::strerror(errno));
+      throw RuntimeFailure("cannot rename '" + tmp + "' to '" + path +
+                           "': " + std::strerror(errno));
     }
   } catch (...) {
     std::remove(tmp.c_str());

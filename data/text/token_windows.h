@@ -33,7 +33,6 @@ TokenWindows make_token_windows(const std::vector<int32_t>& stream, int64_t seq_
 
 // A split of a checked token file as samples: images = inputs, labels,
 // num_classes = vocab_size, fingerprint = the file's SHA-256.
-ImageDataset load_token_split(const TokenFileInfo& info, const std::string& split,
-                              int64_t seq_len);
+ImageDataset load_token_split(const TokenFileInfo& info, const std::string& split, int64_t seq_len);
 
 }  // namespace condenser

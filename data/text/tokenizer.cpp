@@ -144,7 +144,8 @@ Tokenizer Tokenizer::load(const std::string& path) {
 std::vector<int32_t> Tokenizer::encode(const std::string& text) const {
   int* ids = nullptr;
   size_t n = 0;
-  const std::string error = take_error(spm().encode(impl_->processor, text.data(), text.size(), &ids, &n));
+  const std::string error =
+      take_error(spm().encode(impl_->processor, text.data(), text.size(), &ids, &n));
   if (!error.empty()) throw RuntimeFailure("SentencePiece encode failed: " + error);
   std::vector<int32_t> out(ids, ids + n);
   spm().release(ids);
@@ -155,7 +156,8 @@ std::string Tokenizer::decode(const std::vector<int32_t>& ids) const {
   const std::vector<int> in(ids.begin(), ids.end());
   char* text = nullptr;
   size_t n = 0;
-  const std::string error = take_error(spm().decode(impl_->processor, in.data(), in.size(), &text, &n));
+  const std::string error =
+      take_error(spm().decode(impl_->processor, in.data(), in.size(), &text, &n));
   if (!error.empty()) throw RuntimeFailure("SentencePiece decode failed: " + error);
   std::string out(text, n);
   spm().release(text);
@@ -185,7 +187,8 @@ Tokenizer train_tokenizer(const std::vector<std::string>& documents, int vocab_s
       take_error(spm().train(args.c_str(), sentences.data(), sentences.size(), &model, &n));
   if (!error.empty()) {
     throw UsageError("cannot train a tokenizer of data.vocab_size " + std::to_string(vocab_size) +
-                     " on this corpus (" + error + "); use a smaller vocab_size or a larger corpus");
+                     " on this corpus (" + error +
+                     "); use a smaller vocab_size or a larger corpus");
   }
   const std::string bytes(model, n);
   spm().release(model);

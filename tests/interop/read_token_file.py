@@ -52,9 +52,9 @@ def main(inp, out):
                 errors.append("%s has an id >= vocab_size" % name)
             if not np.all(tokens[offsets[1:] - 1] == eos):
                 errors.append("%s: a document does not end with eos" % name)
-            result["splits"][name] = {"dtype": str(tokens.dtype), "offsets_dtype": str(offsets.dtype),
-                                      "tokens": tokens.astype(np.int64).tolist(),
-                                      "offsets": offsets.tolist()}
+            result["splits"][name] = {
+                "dtype": str(tokens.dtype), "offsets_dtype": str(offsets.dtype),
+                "tokens": tokens.astype(np.int64).tolist(), "offsets": offsets.tolist()}
     docs = spec.get("documents")
     if docs is not None:
         h = hashlib.sha256("".join(d + "\n\n" for d in docs).encode("utf-8")).hexdigest()

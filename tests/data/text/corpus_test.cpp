@@ -1,10 +1,11 @@
 // Corpora as documents (data/text/corpus.h): the KJV from `bible`, text files
 // split at blank lines, and the refusals a user can cause.
+#include "data/text/corpus.h"
+
 #include <gtest/gtest.h>
 
 #include "core/errors.h"
 #include "core/sha256.h"
-#include "data/text/corpus.h"
 #include "tests/common/temp_dir.h"
 #include "tests/data/text/text_fixtures.h"
 
@@ -32,8 +33,9 @@ TEST(Corpus, ParsesBibleOutputIntoChapters) {
       "of the LORD\nshall be broken.\n";
   const std::vector<std::string> docs = parse_kjv(out);
   ASSERT_EQ(docs.size(), 2u);
-  EXPECT_EQ(docs[0], "In the beginning God created the heaven and the earth. And the earth was "
-                     "without form, and void; and darkness was upon the face of the deep.");
+  EXPECT_EQ(docs[0],
+            "In the beginning God created the heaven and the earth. And the earth was "
+            "without form, and void; and darkness was upon the face of the deep.");
   EXPECT_EQ(docs[1], "And Hannah prayed, and said, The adversaries of the LORD shall be broken.");
 }
 
@@ -66,8 +68,8 @@ TEST(Corpus, TextFileDocumentsAreBlankLineParagraphs) {
   EXPECT_EQ(c.documents[0], "first line wrapped here");
   EXPECT_EQ(c.documents[1], "second");
   EXPECT_EQ(c.documents[2], "caf\xc3\xa9 \xe2\x82\xac");
-  const std::string joined = c.documents[0] + "\n\n" + c.documents[1] + "\n\n" + c.documents[2] +
-                             "\n\n";
+  const std::string joined =
+      c.documents[0] + "\n\n" + c.documents[1] + "\n\n" + c.documents[2] + "\n\n";
   EXPECT_EQ(c.sha256, sha256_hex(joined.data(), joined.size()));
 }
 

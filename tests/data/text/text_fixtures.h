@@ -12,11 +12,11 @@ namespace condenser::testing_util {
 // `documents` paragraphs of hard-wrapped lines drawn from a fixed word list
 // by a linear congruential generator (same text on every run).
 inline std::string tiny_corpus_text(int documents = 24) {
-  static const char* words[] = {"the",   "light",  "was",   "good",  "and",    "darkness",
-                                "upon",  "face",   "of",    "deep",  "waters", "said",
-                                "let",   "there",  "be",    "day",   "night",  "evening",
+  static const char* words[] = {"the",     "light", "was",    "good",   "and",    "darkness",
+                                "upon",    "face",  "of",     "deep",   "waters", "said",
+                                "let",     "there", "be",     "day",    "night",  "evening",
                                 "morning", "first", "second", "heaven", "earth",  "divided",
-                                "from",  "made",   "called", "God",   "Spirit", "moved."};
+                                "from",    "made",  "called", "God",    "Spirit", "moved."};
   uint64_t x = 12345;
   std::string text;
   for (int d = 0; d < documents; ++d) {

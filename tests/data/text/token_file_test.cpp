@@ -1,6 +1,8 @@
 // The HDF5 token file (data/text/token_file.h) written by prepare_text
 // (data/text/prepare_text.h): read back by h5py, and every refusal naming
 // the file and the dataset.
+#include "data/text/token_file.h"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -11,7 +13,6 @@
 #include "data/hdf5_check.h"
 #include "data/text/corpus.h"
 #include "data/text/prepare_text.h"
-#include "data/text/token_file.h"
 #include "data/text/tokenizer.h"
 #include "tests/common/python_reference.h"
 #include "tests/common/temp_dir.h"
@@ -97,7 +98,8 @@ TEST_F(TokenFile, H5pyReadsTheContractAndTheTokensDecodeToTheCorpus) {
   // document decodes to a corpus document, each exactly once.
   std::string model;
   const std::string hex = got["tokenizer_hex"];
-  for (size_t i = 0; i < hex.size(); i += 2) model += char(std::stoi(hex.substr(i, 2), nullptr, 16));
+  for (size_t i = 0; i < hex.size(); i += 2)
+    model += char(std::stoi(hex.substr(i, 2), nullptr, 16));
   EXPECT_EQ(model, read_file(tokenizer_path_for(out)));
   const Tokenizer tok = Tokenizer::from_bytes(model, "h5py's /tokenizer");
   std::multiset<std::string> decoded;
@@ -138,19 +140,23 @@ TEST_F(TokenFile, RefusesMissingTamperedAndTruncatedFiles) {
   const std::string good = read_file(out);
   poke<uint32_t>(out, "/train/tokens", 5, 65535, H5T_NATIVE_UINT32);
   std::string e = usage_error_of(out);
-  EXPECT_NE(e.find("token file '" + out + "': dataset /train/tokens: id 65535 at 5 >= vocab_size 96"),
-            std::string::npos) << e;
+  EXPECT_NE(
+      e.find("token file '" + out + "': dataset /train/tokens: id 65535 at 5 >= vocab_size 96"),
+      std::string::npos)
+      << e;
 
   atomic_write_file(out, good);
   poke<int64_t>(out, "/test/doc_offsets", 1, 0, H5T_NATIVE_INT64);
   e = usage_error_of(out);
-  EXPECT_NE(e.find("dataset /test/doc_offsets is not strictly increasing at 1"), std::string::npos) << e;
+  EXPECT_NE(e.find("dataset /test/doc_offsets is not strictly increasing at 1"), std::string::npos)
+      << e;
 
   atomic_write_file(out, good);
   poke<uint8_t>(out, "/tokenizer", 20, 0x5a, H5T_NATIVE_UINT8);
   e = usage_error_of(out);
   EXPECT_NE(e.find("dataset /tokenizer does not match attribute 'tokenizer_sha256'"),
-            std::string::npos) << e;
+            std::string::npos)
+      << e;
 
   atomic_write_file(out, good);
   ASSERT_EQ(truncate(out.c_str(), off_t(good.size() / 2)), 0);
@@ -174,8 +180,9 @@ TEST_F(TokenFile, PrepareRefusesWhatTheUserCanFix) {
   write_text(dir.path + "/two.txt", "one document\n\nand another\n");
   EXPECT_NE(error({dir.path + "/two.txt", "", 96, out, 0}).find("holds 2 document(s)"),
             std::string::npos);
-  EXPECT_NE(error({corpus, dir.path + "/none.model", 96, out, 0}).find("none.model' does not exist"),
-            std::string::npos);
+  EXPECT_NE(
+      error({corpus, dir.path + "/none.model", 96, out, 0}).find("none.model' does not exist"),
+      std::string::npos);
   EXPECT_FALSE(path_exists(out));
 }
 

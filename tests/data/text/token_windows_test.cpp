@@ -1,12 +1,13 @@
 // Token files as a dataset (data/text/token_windows.h, data/datasets.h kind
 // tokens): windows, next-token labels and padding exactly as documented.
+#include "data/text/token_windows.h"
+
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
 #include "core/errors.h"
 #include "data/datasets.h"
 #include "data/text/prepare_text.h"
-#include "data/text/token_windows.h"
 #include "tests/common/temp_dir.h"
 #include "tests/data/text/text_fixtures.h"
 

@@ -1,12 +1,13 @@
 // SentencePiece tokenizers (data/text/tokenizer.h): round trips, the same
 // model bytes from the same corpus, special ids, loading and refusals.
+#include "data/text/tokenizer.h"
+
 #include <gtest/gtest.h>
 
 #include "core/errors.h"
 #include "core/files.h"
 #include "core/sha256.h"
 #include "data/text/corpus.h"
-#include "data/text/tokenizer.h"
 #include "tests/common/temp_dir.h"
 #include "tests/data/text/text_fixtures.h"
 
@@ -26,7 +27,7 @@ TEST(Tokenizer, TinyCorpusRoundTripsAndHasFixedSpecialIds) {
   EXPECT_EQ(tok.pad_id(), 3);
   for (const std::string& d : tiny_documents()) {
     const std::vector<int32_t> ids = tok.encode(d);
-    EXPECT_LT(ids.size(), d.size());  // merges happened
+    EXPECT_LT(ids.size(), d.size());          // merges happened
     for (int32_t id : ids) ASSERT_GT(id, 3);  // no unk, no control id
     EXPECT_EQ(tok.decode(ids), d);
   }
