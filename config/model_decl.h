@@ -99,8 +99,8 @@ std::string layer_kind_name(LayerKind kind);
 // 'batch_norm'?": unknown layers and options, sizes that are not positive
 // integers, dropout outside [0, 1), an empty residual body, text that is not
 // YAML or not a list, positions other than rotary/learned, a block without
-// mlp or whose D is not a multiple of its heads (no head_dim given). Shapes are checked later, against the data
-// (trainers/model_spec.h check_spec).
+// mlp or whose D is not a multiple of its heads (no head_dim given). Shapes
+// are checked later, against the data (trainers/model_spec.h check_spec).
 std::vector<LayerSpec> parse_model_layers(const std::string& yaml_text, const std::string& key);
 
 // For the config schema: why the text is not a valid layer list (items named

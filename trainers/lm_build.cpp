@@ -82,7 +82,8 @@ torch::jit::Module build_language_model(const ModelSpec& spec, uint64_t seed) {
   torch::NoGradGuard no_grad;
   const std::string name = spec.name.empty() ? "model" : spec.name;
   if (spec.vocab < 1 || spec.input_shape.size() != 1) {
-    throw UsageError("model '" + name + "': a language model needs its vocabulary (the data's "
+    throw UsageError("model '" + name +
+                     "': a language model needs its vocabulary (the data's "
                      "classes) and an input shape [T]");
   }
   torch::jit::Module module(name);

@@ -30,7 +30,8 @@ TEST(LmDecl, ParsesATransformerAndExpandsRepeatIntoSeparateBlocks) {
 - {block: 2, mlp: 512, head_dim: 32}
 - layer_norm
 - lm_head
-)", "student.layers");
+)",
+                                         "student.layers");
   ASSERT_EQ(layers.size(), 7u);
   EXPECT_EQ(layers[0].kind, LayerKind::kEmbedding);
   EXPECT_EQ(layers[0].out, 256);

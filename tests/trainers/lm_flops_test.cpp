@@ -21,7 +21,8 @@ TEST(LmFlops, PerTokenMatmulsPlusCausalAttention) {
   const int64_t d = 24, hd = 32, m = 48, v = 40, t = 12;
   const ModelSpec spec = lm_spec(
       "[{embedding: 24, positions: rotary}, {block: 4, mlp: 48, head_dim: 8, repeat: 2}, "
-      "layer_norm, lm_head]", v, t);
+      "layer_norm, lm_head]",
+      v, t);
   torch::jit::Module model = build_model(spec, 1);
   ModelFlops f = model_flops(spec, model);
   EXPECT_TRUE(f.per_token);
@@ -59,10 +60,12 @@ double median_seconds(torch::jit::Module& m, const at::Tensor& ids, int rounds) 
 TEST(LmFlops, DISABLED_TeacherAndStudentForwardTimePerToken) {
   const int64_t v = 4096, t = 128;
   const std::vector<std::pair<std::string, std::string>> models = {
-      {"teacher", "[{embedding: 256, positions: rotary}, {block: 4, mlp: 1024, repeat: 6}, "
-                  "layer_norm, lm_head]"},
-      {"student", "[{embedding: 128, positions: rotary}, {block: 4, mlp: 384, repeat: 4}, "
-                  "layer_norm, lm_head]"}};
+      {"teacher",
+       "[{embedding: 256, positions: rotary}, {block: 4, mlp: 1024, repeat: 6}, "
+       "layer_norm, lm_head]"},
+      {"student",
+       "[{embedding: 128, positions: rotary}, {block: 4, mlp: 384, repeat: 4}, "
+       "layer_norm, lm_head]"}};
   std::cout << "threads " << at::get_num_threads() << "\n";
   for (const auto& [name, yaml] : models) {
     const ModelSpec spec = lm_spec(yaml, v, t);

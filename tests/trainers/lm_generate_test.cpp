@@ -15,11 +15,11 @@ namespace {
 using testing_util::lm_spec;
 
 torch::jit::Module tiny_lm(const std::string& positions = "rotary") {
-  torch::jit::Module m = build_model(
-      lm_spec("[{embedding: 16, positions: " + positions +
-                  "}, {block: 2, mlp: 32, repeat: 2}, layer_norm, lm_head]",
-              30, 8),
-      5);
+  torch::jit::Module m =
+      build_model(lm_spec("[{embedding: 16, positions: " + positions +
+                              "}, {block: 2, mlp: 32, repeat: 2}, layer_norm, lm_head]",
+                          30, 8),
+                  5);
   testing_util::perturb(m, 6, 0.3);  // sharper distributions than the 0.02 init
   return m;
 }
@@ -39,8 +39,7 @@ TEST(LmGenerate, GreedyIsDeterministicAndFollowsTheArgmaxOfEachStep) {
       const size_t n = std::min<size_t>(ids.size(), 8);
       const std::vector<int64_t> window(ids.end() - int64_t(n), ids.end());
       const at::Tensor x = torch::tensor(window, torch::kInt64).view({1, int64_t(n)});
-      const int64_t next =
-          testing_util::logits(m, x)[0][int64_t(n) - 1].argmax().item<int64_t>();
+      const int64_t next = testing_util::logits(m, x)[0][int64_t(n) - 1].argmax().item<int64_t>();
       EXPECT_EQ(a[step], next) << positions << " step " << step;
       ids.push_back(next);
     }

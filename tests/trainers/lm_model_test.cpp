@@ -43,8 +43,8 @@ std::string spec_error(const ModelSpec& spec, int64_t classes) {
 
 TEST(LmModel, ShapesAndParameterCounts) {
   const int64_t d = 24, hd = 32, m = 48, v = 40, t = 12;
-  const int64_t block = 2 * d + (3 * hd * d + 3 * hd) + (d * hd + d) + 2 * d + (m * d + m) +
-                        (d * m + d);
+  const int64_t block =
+      2 * d + (3 * hd * d + 3 * hd) + (d * hd + d) + 2 * d + (m * d + m) + (d * m + d);
   for (const std::string positions : {"rotary", "learned"}) {
     const ModelSpec spec = small_lm(positions);
     EXPECT_NO_THROW(check_spec(spec, v, "student.layers"));
@@ -73,8 +73,10 @@ TEST(LmModel, BadLayerListsNameTheItem) {
   EXPECT_TRUE(Contains(spec_error(spec("[" + emb + "{linear: 7}]"), 40),
                        "student.layers[1]: the last linear has 7 outputs but the vocabulary has "
                        "40 tokens"));
-  EXPECT_TRUE(Contains(spec_error(spec("[" + emb + "{block: 3, mlp: 8, head_dim: 3, repeat: 2}, "
-                                       "lm_head]"), 40),
+  EXPECT_TRUE(Contains(spec_error(spec("[" + emb +
+                                       "{block: 3, mlp: 8, head_dim: 3, repeat: 2}, "
+                                       "lm_head]"),
+                                  40),
                        "student.layers[1]: rotary positions need an even head_dim, got 3"));
   EXPECT_TRUE(Contains(spec_error(spec("[" + emb + "batch_norm, lm_head]"), 40),
                        "student.layers[1]: batch_norm does not take a sequence of 12 positions x "
@@ -125,7 +127,9 @@ TEST(LmModel, InitialisationFollowsTheSeedAndTheDocumentedScales) {
   torch::jit::Module a = build_model(spec, 7), b = build_model(spec, 7), c = build_model(spec, 8);
   EXPECT_TRUE(torch::equal(a.attr("l3_qkv_w").toTensor(), b.attr("l3_qkv_w").toTensor()));
   EXPECT_FALSE(torch::equal(a.attr("l3_qkv_w").toTensor(), c.attr("l3_qkv_w").toTensor()));
-  auto std_of = [&](const std::string& name) { return a.attr(name).toTensor().std().item<double>(); };
+  auto std_of = [&](const std::string& name) {
+    return a.attr(name).toTensor().std().item<double>();
+  };
   EXPECT_NEAR(std_of("l0_w"), 0.02, 0.001);
   EXPECT_NEAR(std_of("l0_pos"), 0.02, 0.002);
   EXPECT_NEAR(std_of("l1_qkv_w"), 0.02, 0.001);
@@ -137,6 +141,37 @@ TEST(LmModel, InitialisationFollowsTheSeedAndTheDocumentedScales) {
   }
   for (const char* one : {"l1_ln1_w", "l1_ln2_w", "l9_w"}) {
     EXPECT_TRUE(torch::equal(a.attr(one).toTensor(), torch::ones({64}))) << one;
+  }
+}
+
+TEST(LmModel, TrainsEveryParameterWithFiniteGradients) {
+  for (const std::string positions : {"rotary", "learned"}) {
+    torch::jit::Module model = build_model(small_lm(positions), 14);
+    model.train();
+    const at::Tensor ids = random_ids(4, 12, 40, 15);
+    std::vector<at::Tensor> params;
+    for (const auto& p : model.parameters()) params.push_back(p);
+    torch::optim::Adam adam(params, torch::optim::AdamOptions(1e-2));
+    auto loss_of = [&] {
+      const at::Tensor y = model.forward({ids}).toTensor();
+      using torch::indexing::Slice;  // next-token prediction
+      return torch::cross_entropy_loss(y.index({Slice(), Slice(0, 11)}).reshape({-1, 40}),
+                                       ids.index({Slice(), Slice(1, 12)}).reshape({-1}));
+    };
+    const double first = loss_of().item<double>();
+    for (int step = 0; step < 20; ++step) {
+      adam.zero_grad();
+      loss_of().backward();
+      if (step == 0) {
+        for (const auto& p : model.named_parameters()) {
+          ASSERT_TRUE(p.value.grad().defined()) << p.name;
+          EXPECT_TRUE(torch::isfinite(p.value.grad()).all().item<bool>()) << p.name;
+          EXPECT_GT(p.value.grad().abs().sum().item<double>(), 0) << p.name;
+        }
+      }
+      adam.step();
+    }
+    EXPECT_LT(loss_of().item<double>(), first * 0.8) << positions;
   }
 }
 

@@ -43,15 +43,18 @@ void check_against_reference(const ModelSpec& spec, const std::string& positions
     const at::Tensor r = ids[b].contiguous();
     rows.emplace_back(r.data_ptr<int64_t>(), r.data_ptr<int64_t>() + r.numel());
   }
-  const nlohmann::json out = testing_util::run_python_reference(
-      "lm_reference.py",
-      {{"model", file}, {"ids", rows}, {"positions", positions}, {"layers", reference_layers(spec)}},
-      dir.path);
+  const nlohmann::json out =
+      testing_util::run_python_reference("lm_reference.py",
+                                         {{"model", file},
+                                          {"ids", rows},
+                                          {"positions", positions},
+                                          {"layers", reference_layers(spec)}},
+                                         dir.path);
   ASSERT_FALSE(out.is_null());
   const auto ref = torch::tensor(out["reference"].get<std::vector<double>>(), torch::kFloat64)
                        .view(ours.sizes());
-  const auto in_python = torch::tensor(out["module"].get<std::vector<double>>(), torch::kFloat64)
-                             .view(ours.sizes());
+  const auto in_python =
+      torch::tensor(out["module"].get<std::vector<double>>(), torch::kFloat64).view(ours.sizes());
   const double diff = (ours - ref).abs().max().item<double>();
   EXPECT_LT(diff, 1e-5) << positions;
   EXPECT_LT((in_python - ours).abs().max().item<double>(), 1e-6) << "the file loaded in Python";
