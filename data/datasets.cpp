@@ -65,9 +65,9 @@ DatasetInfo describe_tokens(const std::string& path, int64_t seq_len) {
   info.sample_shape = {seq_len};
   info.stored_dtype = t.dtype;
   info.num_classes = static_cast<int>(t.vocab_size);
-  info.normalisation = "token ids as int64, " + std::to_string(seq_len) +
-                       " a window; labels are the next tokens, " +
-                       std::to_string(kIgnoreToken) + " past the end";
+  info.normalisation = "token ids as int64 in windows of " + std::to_string(seq_len) +
+                       "; labels are the next tokens, " + std::to_string(kIgnoreToken) +
+                       " past the end";
   info.file_sha256 = t.sha256;
   info.train_rows = token_window_count(t.split_tokens("train"), seq_len);
   info.validation_rows = token_window_count(t.split_tokens("validation"), seq_len);

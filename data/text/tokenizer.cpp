@@ -153,6 +153,12 @@ std::vector<int32_t> Tokenizer::encode(const std::string& text) const {
 }
 
 std::string Tokenizer::decode(const std::vector<int32_t>& ids) const {
+  for (int32_t id : ids) {  // SentencePiece would index out of its piece table
+    if (id < 0 || id >= vocab_size()) {
+      throw RuntimeFailure("decode: id " + std::to_string(id) + " is outside the vocabulary of " +
+                           std::to_string(vocab_size()));
+    }
+  }
   const std::vector<int> in(ids.begin(), ids.end());
   char* text = nullptr;
   size_t n = 0;

@@ -36,7 +36,9 @@ class Tokenizer {
   ~Tokenizer();
 
   std::vector<int32_t> encode(const std::string& text) const;  // no bos/eos added
-  std::string decode(const std::vector<int32_t>& ids) const;   // control ids dropped
+  // Control ids (bos, eos, pad) are dropped; an id outside [0, vocab_size)
+  // is a RuntimeFailure (a model that emits one is broken).
+  std::string decode(const std::vector<int32_t>& ids) const;
   int vocab_size() const;
   int unk_id() const;
   int bos_id() const;  // -1 when the model has none

@@ -31,6 +31,8 @@ TEST(Tokenizer, TinyCorpusRoundTripsAndHasFixedSpecialIds) {
     for (int32_t id : ids) ASSERT_GT(id, 3);  // no unk, no control id
     EXPECT_EQ(tok.decode(ids), d);
   }
+  EXPECT_THROW(tok.decode({5, 96}), RuntimeFailure);
+  EXPECT_THROW(tok.decode({-1}), RuntimeFailure);
   EXPECT_EQ(tok.sha256(), sha256_hex(tok.model_bytes().data(), tok.model_bytes().size()));
 }
 
