@@ -1,11 +1,12 @@
 #include "bench/benches.h"
 
+#include "bench/topk_kl.h"
 #include "core/errors.h"
 
 namespace condenser {
 
 std::vector<std::string> bench_names() {
-  std::vector<std::string> names = {"shards", "structured", "teacher", "distill", "allreduce", "train"};
+  std::vector<std::string> names = {"shards", "structured", "teacher", "distill", "allreduce", "train", "topk_kl"};
 #if defined(CONDENSER_WITH_CUDA)
   names.push_back("gpu");  // in `bench all` only where it can run
 #endif
@@ -19,6 +20,7 @@ BenchReport run_bench(const std::string& name, const BenchOptions& options) {
   if (name == "distill") return bench_distill(options);
   if (name == "allreduce") return bench_allreduce(options);
   if (name == "train") return bench_train(options);
+  if (name == "topk_kl") return bench_topk_kl(options);  // CONDENSER_TOPK_KL_LOGITS: .pt [tokens, V]
   if (name == "gpu") return bench_gpu(options);  // refuses (exit 2) without CUDA and a GPU
   std::string names;
   for (const auto& n : bench_names()) names += (names.empty() ? "" : ", ") + n;

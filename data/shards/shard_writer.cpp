@@ -23,7 +23,7 @@ static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
 // a shard is written once, whole.
 void write_dataset(hid_t file, const char* name, hid_t file_type, hid_t mem_type, int rank,
                    const hsize_t* dims, size_t row_bytes, const void* data,
-                   const std::string& path, const ShardCompression& filters = {}) {
+                   const std::string& path, const ShardCompression& filters = {0, false}) {
   const std::string what = std::string("write dataset '") + name + "' in " + path;
   h5::Dataspace space(CONDENSER_H5_CHECK(H5Screate_simple(rank, dims, nullptr), what));
   h5::Plist dcpl(CONDENSER_H5_CHECK(H5Pcreate(H5P_DATASET_CREATE), what));
@@ -67,7 +67,7 @@ void write_scalar_attr(hid_t file, const char* name, hid_t file_type, hid_t mem_
 // Rounds to float16 and writes an IEEE half dataset of `rank` dims.
 void write_half_dataset(hid_t file, const char* name, int rank, const hsize_t* dims,
                         const std::vector<float>& values, const std::string& path,
-                        const ShardCompression& filters = {}) {
+                        const ShardCompression& filters = {0, false}) {
   std::vector<uint16_t> half(values.size());
   for (size_t i = 0; i < values.size(); ++i) half[i] = float_to_half(values[i]);
   h5::Type half_type = h5::make_ieee_half_type();
@@ -245,8 +245,12 @@ void write_topk_shard(const std::string& final_path, const ShardMeta& meta,
     const int rank = p > 0 ? 3 : 2;
     const hsize_t dims[3] = {rows, p > 0 ? hsize_t(p) : hsize_t(k), hsize_t(k)};
     const hsize_t group_dims[2] = {rows, hsize_t(p)};
-    const ShardCompression& f = options.compression;
-    write_topk_values(file, rank, dims, rank - 1, group_dims, meta, topk_values, options, tmp);
+    TopKWriteOptions o = options;
+    if (o.compression.deflate < 0) {  // by layout: see ShardCompression
+      o.compression = p > 0 ? ShardCompression{1, true} : ShardCompression{0, false};
+    }
+    const ShardCompression& f = o.compression;
+    write_topk_values(file, rank, dims, rank - 1, group_dims, meta, topk_values, o, tmp);
     if (legacy || !narrow_indices(meta.num_classes)) {
       write_dataset(file, "topk_indices", H5T_STD_I32LE, H5T_NATIVE_INT32, rank, dims,
                     cells / std::max<size_t>(rows, 1) * 4, topk_indices.data(), tmp, f);
