@@ -41,8 +41,15 @@ Logits synthetic(int64_t tokens, int vocab) {
 
 Logits from_file(const std::string& path) {
   const std::string bytes = read_file_at_most(path, size_t{8} << 30, "teacher logits");
-  at::Tensor x = torch::pickle_load(std::vector<char>(bytes.begin(), bytes.end())).toTensor();
-  if (x.dim() != 2 || x.size(0) < 1 || x.size(1) < 2) {
+  c10::IValue value;
+  try {
+    value = torch::pickle_load(std::vector<char>(bytes.begin(), bytes.end()));
+  } catch (const c10::Error& e) {
+    throw UsageError("CONDENSER_TOPK_KL_LOGITS '" + path +
+                     "' is not a tensor saved with torch.save: " + e.what_without_backtrace());
+  }
+  at::Tensor x = value.isTensor() ? value.toTensor() : at::Tensor();
+  if (!x.defined() || x.dim() != 2 || x.size(0) < 1 || x.size(1) < 2) {
     throw UsageError("CONDENSER_TOPK_KL_LOGITS '" + path + "' must hold a tensor [tokens, V]");
   }
   x = x.to(torch::kFloat32).contiguous();

@@ -34,8 +34,11 @@ inline float bfloat16_to_float(uint16_t b) {
 //           the whole code range (the finest grid for that position).
 //   kGrid:  a fixed grid of kInt8GridNats tempered nats below the top value
 //           (step = T / 16 raw logit units), clamped at code 255 (16 nats).
-// Measured on Zipf-like logits (bench topk_kl): kRange reconstructs better
-// at the same bytes, so it is the default.
+// Measured on Zipf-like logits (bench topk_kl, V = 4096, k = 32, T = 1):
+// the mean KL each adds to float32 values is 8.7e-5 (range) vs 2.9e-4
+// (grid) at the same 109.7 raw bytes/token (grid's constant step deflates to
+// 75 vs 83 B/token, but both are far below the top-k truncation's 0.40), so
+// kRange is the default.
 enum class Int8Scheme { kRange, kGrid };
 constexpr double kInt8GridNats = 1.0 / 16.0;
 
