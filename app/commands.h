@@ -1,6 +1,7 @@
 #pragma once
 // The subcommands of the condenser CLI. Each returns the process exit code or
 // throws condenser::Error (turned into one line and its exit code by main).
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,26 @@ struct BenchArgs {
   std::string out_dir = "bench/results";
 };
 int command_bench(const BenchArgs& args);
+// `condenser prepare-text`: a corpus tokenized into a token file (data/text/prepare_text.h).
+struct PrepareTextArgs {
+  std::string corpus = "kjv";  // "kjv" or a UTF-8 file
+  std::string tokenizer;       // an existing .model; empty: train one
+  int vocab_size = 4096;
+  std::string out;
+  uint64_t seed = 0;
+};
+int command_prepare_text(const PrepareTextArgs& args);
+// `condenser generate MODEL.pt --prompt TEXT` (export/lm_samples.h).
+struct GenerateArgs {
+  std::string model, prompt, tokenizer;
+  int tokens = 64;
+  bool sample = false;  // top-k sampling instead of greedy
+  int top_k = 40;
+  double temperature = 0.8;
+  uint64_t seed = 1;
+  int context = 0;  // 0: the model's training context
+};
+int command_generate(const GenerateArgs& args);
 struct WorkerOptions;
 int command_worker(const WorkerOptions& options);  // `condenser worker` (worker/worker_loop.h)
 

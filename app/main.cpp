@@ -148,6 +148,37 @@ int run_cli(int argc, char** argv) {
   bench->add_flag("--quick", bench_args.quick, "small payloads (smoke test)");
   bench->add_option("--out", bench_args.out_dir, "results folder (default bench/results)");
 
+  condenser::PrepareTextArgs text_args;
+  CLI::App* prepare = app.add_subcommand(
+      "prepare-text", "tokenize a corpus (SentencePiece) into an HDF5 token file");
+  prepare->add_option("--corpus", text_args.corpus,
+                      "kjv (the King James Bible of Debian's bible-kjv) or a UTF-8 file, "
+                      "documents separated by blank lines");
+  prepare->add_option("--tokenizer", text_args.tokenizer,
+                      "an existing SentencePiece .model (default: train one on the corpus)");
+  prepare->add_option("--vocab-size", text_args.vocab_size, "pieces of a trained tokenizer")
+      ->check(CLI::Range(16, 1 << 20));
+  prepare->add_option("--out", text_args.out, "the token file to write (.h5)")->required();
+  prepare->add_option("--seed", text_args.seed, "which documents go to which split");
+  condenser::GenerateArgs gen_args;
+  CLI::App* generate = app.add_subcommand("generate", "continue a prompt with a language model");
+  generate->add_option("model", gen_args.model, "an exported language model (student.pt)")
+      ->required();
+  generate->add_option("--prompt", gen_args.prompt, "the text to continue")->required();
+  generate->add_option("--tokenizer", gen_args.tokenizer,
+                       "its SentencePiece .model (default: the one inside the model file)");
+  generate->add_option("--tokens", gen_args.tokens, "tokens to generate")
+      ->check(CLI::Range(0, 100000));
+  generate->add_flag("--sample", gen_args.sample, "top-k sampling instead of greedy");
+  generate->add_option("--top-k", gen_args.top_k, "sampling: from the k most likely tokens")
+      ->check(CLI::Range(0, 1 << 20));
+  generate->add_option("--temperature", gen_args.temperature, "sampling temperature")
+      ->check(CLI::PositiveNumber);
+  generate->add_option("--seed", gen_args.seed, "sampling seed");
+  generate->add_option("--context", gen_args.context,
+                       "tokens of context the model sees (default: its training window)")
+      ->check(CLI::Range(0, 1 << 20));
+
   if (!known_command(app, argc, argv)) return static_cast<int>(condenser::ExitCode::kUsage);
   try {
     app.parse(argc, argv);
@@ -165,6 +196,8 @@ int run_cli(int argc, char** argv) {
   if (*worker) return condenser::command_worker(worker_opts);
   if (*status) return condenser::command_status(dir, status_coordinator);
   if (*bench) return condenser::command_bench(bench_args);
+  if (*prepare) return condenser::command_prepare_text(text_args);
+  if (*generate) return condenser::command_generate(gen_args);
   return 0;
 }
 

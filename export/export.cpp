@@ -15,8 +15,11 @@
 #include "core/log.h"
 #include "data/datasets.h"
 #include "data/shards/manifest.h"
+#include "data/text/token_file.h"
+#include "data/text/tokenizer.h"
 #include "export/int8_export.h"
 #include "export/latency.h"
+#include "export/lm_samples.h"
 #include "report/job_report.h"
 #include "report/model_card.h"
 #include "report/report_html.h"
@@ -68,7 +71,7 @@ json cost_json(const JobReport& r) {
 // The distilled student against the no-teacher control (null without one).
 json gain_json(const JobReport& r) {
   if (!r.has_control) return nullptr;
-  return {{"points_test", distillation_gain_points(r)},
+  json g = {{"points_test", distillation_gain_points(r)},
           {"points_validation", distillation_gain_val_points(r)},
           {"student", {{"test_accuracy", r.student_dense.test_accuracy},
                        {"val_accuracy", r.student_dense.val_accuracy}}},
@@ -77,6 +80,12 @@ json gain_json(const JobReport& r) {
           {"what", "the distilled student (before pruning) minus the same student trained "
                    "without the teacher (cross-entropy only) on the same batches, views, mixing "
                    "and schedule, in percentage points"}};
+  if (r.student_dense.test_perplexity > 0 && r.student_control.test_perplexity > 0) {
+    g["student"]["test_perplexity"] = r.student_dense.test_perplexity;
+    g["control"]["test_perplexity"] = r.student_control.test_perplexity;
+    g["perplexity_lower_percent"] = distillation_perplexity_gain_percent(r);
+  }
+  return g;
 }
 
 json prune_stages_json(const Config& c) {
@@ -274,6 +283,12 @@ void check_finite(torch::jit::Module& student, const std::string& path) {
   }
 }
 
+// A language model's continuations of the test documents' first words.
+json lm_samples_json(torch::jit::Module& student, const TokenFileInfo& tokens, int64_t seq_len) {
+  const Tokenizer tokenizer = Tokenizer::from_bytes(read_tokenizer_model(tokens), tokens.path);
+  return to_json(generate_samples(student, tokenizer, sample_prompts(tokens, tokenizer), seq_len));
+}
+
 JobReport finished_report(const RunPaths& paths, const std::string& run_dir) {
   JobReport report;
   try {
@@ -317,7 +332,16 @@ void export_files(const RunPaths& paths, const JobReport& report, const std::str
   check_finite(student, student_path);
   ensure_dir(out_dir);
   const std::string student_file = out_dir + "/student.pt";
-  save_module(student, student_file);
+  const bool language_model = !report.data.tokenizer_sha256.empty();
+  std::optional<TokenFileInfo> tokens;
+  if (language_model) {
+    tokens = inspect_token_file(report.data.token_file);
+    const std::string tokenizer = read_tokenizer_model(*tokens);
+    save_language_model(student, student_file, tokenizer, report.data.sample_shape.at(0));
+    atomic_write_file(out_dir + "/tokenizer.model", tokenizer);
+  } else {
+    save_module(student, student_file);
+  }
   fault_point("in_export", "student.pt");
 
   json metrics = to_json(report);
@@ -336,8 +360,15 @@ void export_files(const RunPaths& paths, const JobReport& report, const std::str
   metrics["distillation_gain"] = gain_json(report);
   const Config config = load_config(paths.config_resolved);
   metrics["recipe"] = recipe_json(config, report, paths.manifest);
-  const std::optional<DatasetInfo> data = dataset_now(config);
-  metrics["int8"] = int8_json(config, report, data ? &*data : nullptr, student, out_dir);
+  if (language_model) {
+    metrics["samples"] = lm_samples_json(student, *tokens, report.data.sample_shape.at(0));
+    remove_tree(out_dir + "/student_int8.pt");
+    metrics["int8"] = {{"available", false},
+                       {"reason", "int8 export of language models is not offered yet"}};
+  } else {
+    const std::optional<DatasetInfo> data = dataset_now(config);
+    metrics["int8"] = int8_json(config, report, data ? &*data : nullptr, student, out_dir);
+  }
   atomic_write_file(out_dir + "/metrics.json", metrics.dump(2) + "\n");
 
   atomic_write_file(out_dir + "/README.md",

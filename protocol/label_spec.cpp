@@ -16,7 +16,8 @@ nlohmann::json to_json(const LabelSpec& s) {
           {"dtype", s.dtype},                 {"top_k", s.top_k},
           {"views", s.views},                 {"augment_seed", s.augment_seed},
           {"flip", s.flip},
-          {"batch_size", s.batch_size},       {"precision", s.precision}};
+          {"batch_size", s.batch_size},       {"precision", s.precision},
+          {"topk_dtype", s.topk_dtype}};
 }
 
 LabelSpec label_spec_from_json(const nlohmann::json& j, const std::string& where) {
@@ -42,6 +43,7 @@ LabelSpec label_spec_from_json(const nlohmann::json& j, const std::string& where
   s.flip = f.boolean("flip");
   s.batch_size = f.integer("batch_size");
   s.precision = f.text("precision", "fp32");  // absent from older coordinators
+  s.topk_dtype = f.text("topk_dtype", "float16");
   if (s.views < 1 || s.batch_size < 1) {
     throw ProtocolError(where + ": views and batch_size must be >= 1");
   }

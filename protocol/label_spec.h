@@ -39,11 +39,14 @@ struct LabelSpec {
   bool flip = true;  // augmentation views may be mirrored
   int64_t batch_size = 500;
   std::string precision = "fp32";  // teacher.precision: fp32 | bf16 weights
+  // soft_labels.topk_dtype: how top-k values are stored (float32 | float16 |
+  // bfloat16 | int8); absent from older coordinators: float16.
+  std::string topk_dtype = "float16";
 };
 
 nlohmann::json to_json(const LabelSpec& spec);
 // ProtocolError (frame.h) naming `where` and the field when `j` lacks one
-// or has the wrong type (only `precision` and `seq_len` may be absent: fp32
+// or has the wrong type (only `precision`, `seq_len` and `topk_dtype` may be absent: fp32
 // and 0), or when views or batch_size is below 1.
 LabelSpec label_spec_from_json(const nlohmann::json& j, const std::string& where = "label spec");
 

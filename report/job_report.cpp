@@ -9,9 +9,14 @@ namespace condenser {
 namespace {
 
 nlohmann::json stats_json(const ModelStats& s) {
-  return {{"parameters", s.parameters},     {"nonzeros", s.nonzeros},
-          {"sparsity", s.sparsity},         {"val_accuracy", s.val_accuracy},
-          {"test_accuracy", s.test_accuracy}};
+  nlohmann::json j = {{"parameters", s.parameters},     {"nonzeros", s.nonzeros},
+                      {"sparsity", s.sparsity},         {"val_accuracy", s.val_accuracy},
+                      {"test_accuracy", s.test_accuracy}};
+  if (s.test_perplexity > 0) {
+    j["val_perplexity"] = s.val_perplexity;
+    j["test_perplexity"] = s.test_perplexity;
+  }
+  return j;
 }
 
 ModelStats stats_from(const nlohmann::json& j) {
@@ -21,6 +26,8 @@ ModelStats stats_from(const nlohmann::json& j) {
   s.sparsity = j.at("sparsity").get<double>();
   s.val_accuracy = j.at("val_accuracy").get<double>();
   s.test_accuracy = j.at("test_accuracy").get<double>();
+  s.val_perplexity = j.value("val_perplexity", 0.0);
+  s.test_perplexity = j.value("test_perplexity", 0.0);
   return s;
 }
 
@@ -58,6 +65,38 @@ PruneAttempt attempt_from(const nlohmann::json& j) {
   return a;
 }
 
+// Language models: "test perplexity: teacher 12.3, student 15.1, control 16.0 (-5.6 %)".
+std::string perplexity_line(const JobReport& r) {
+  char line[256];
+  std::snprintf(line, sizeof line, "test perplexity: teacher %.3f, student %.3f",
+                r.teacher.test_perplexity, r.student_final.test_perplexity);
+  std::string out = line;
+  if (r.has_control && r.student_control.test_perplexity > 0) {
+    std::snprintf(line, sizeof line, ", control without the teacher %.3f (distilled %.3f, %.2f%% lower)",
+                  r.student_control.test_perplexity, r.student_dense.test_perplexity,
+                  distillation_perplexity_gain_percent(r));
+    out += line;
+  }
+  return out + "\n";
+}
+
+nlohmann::json data_json(const DataSummary& d) {
+  nlohmann::json j = {{"kind", d.kind},
+                      {"path", d.path},
+                      {"sample_shape", d.sample_shape},
+                      {"input_dtype", d.input_dtype},
+                      {"normalisation", d.normalisation},
+                      {"classes", d.classes},
+                      {"class_names", d.class_names},
+                      {"test_samples", d.test_samples}};
+  if (!d.tokenizer_sha256.empty()) {
+    j["token_file"] = d.token_file;
+    j["tokenizer_sha256"] = d.tokenizer_sha256;
+    j["test_tokens"] = d.test_tokens;
+  }
+  return j;
+}
+
 }  // namespace
 
 double distillation_gain_points(const JobReport& r) {
@@ -70,6 +109,12 @@ double distillation_gain_val_points(const JobReport& r) {
   return 100.0 * (r.student_dense.val_accuracy - r.student_control.val_accuracy);
 }
 
+double distillation_perplexity_gain_percent(const JobReport& r) {
+  const double kd = r.student_dense.test_perplexity, ce = r.student_control.test_perplexity;
+  if (!r.has_control || kd <= 0 || ce <= 0) return std::nan("");
+  return 100.0 * (ce - kd) / ce;
+}
+
 nlohmann::json to_json(const JobReport& r) {
   nlohmann::json stages = nlohmann::json::array();
   for (const StageRecord& s : r.stages) {
@@ -80,15 +125,7 @@ nlohmann::json to_json(const JobReport& r) {
   nlohmann::json attempts = nlohmann::json::array();
   for (const PruneAttempt& a : r.prune_attempts) attempts.push_back(attempt_json(a));
   return {{"job_name", r.job_name},
-          {"data",
-           {{"kind", r.data.kind},
-            {"path", r.data.path},
-            {"sample_shape", r.data.sample_shape},
-            {"input_dtype", r.data.input_dtype},
-            {"normalisation", r.data.normalisation},
-            {"classes", r.data.classes},
-            {"class_names", r.data.class_names},
-            {"test_samples", r.data.test_samples}}},
+          {"data", data_json(r.data)},
           {"teacher_source", r.teacher_source},
           {"teacher_sha256", r.teacher_sha256},
           {"student_model", r.student_model},
@@ -124,6 +161,9 @@ JobReport report_from_json(const nlohmann::json& j, const std::string& origin) {
       r.data.classes = d.at("classes").get<int>();
       r.data.class_names = d.at("class_names").get<std::vector<std::string>>();
       r.data.test_samples = d.at("test_samples").get<int64_t>();
+      r.data.token_file = d.value("token_file", "");
+      r.data.tokenizer_sha256 = d.value("tokenizer_sha256", "");
+      r.data.test_tokens = d.value("test_tokens", int64_t{0});
     }
     r.teacher_source = j.at("teacher_source").get<std::string>();
     r.teacher_sha256 = j.at("teacher_sha256").get<std::string>();
@@ -208,6 +248,7 @@ std::string format_summary_table(const JobReport& r) {
                 static_cast<long long>(r.student_final.nonzeros),
                 pct(r.student_final.sparsity).c_str(), r.total_seconds);
   out += line;
+  if (r.teacher.test_perplexity > 0) out += perplexity_line(r);
   if (r.has_control) {
     std::snprintf(line, sizeof line,
                   "gain from distillation: %+.2f points test (student %s, control without the "

@@ -13,6 +13,11 @@ struct ModelStats {
   double sparsity = 0.0;  // over prunable (conv/linear) weights
   double val_accuracy = 0.0;
   double test_accuracy = 0.0;
+  // Language models (token windows): next-token perplexity, exp of the mean
+  // loss per scored token; accuracies above are then next-token accuracies.
+  // 0 = not measured (not a language model): absent from JSON.
+  double val_perplexity = 0.0;
+  double test_perplexity = 0.0;
 };
 
 struct StageRecord {
@@ -53,6 +58,11 @@ struct DataSummary {
   int classes = 0;
   std::vector<std::string> class_names;
   int64_t test_samples = 0;  // the test set the accuracies are measured on
+  // Language models (kind tokens or text; empty / 0 otherwise): the token
+  // file the job read, its tokenizer's SHA-256, the scored test tokens.
+  std::string token_file;
+  std::string tokenizer_sha256;
+  int64_t test_tokens = 0;
 };
 
 struct JobReport {
@@ -87,6 +97,10 @@ struct JobReport {
 // the control's, in percentage points. NaN when the job has no control.
 double distillation_gain_points(const JobReport& report);  // test set
 double distillation_gain_val_points(const JobReport& report);  // validation set
+// Language models: how much lower the distilled student's test perplexity
+// is than the control's, in percent of the control's (positive = better).
+// NaN without a control or perplexities.
+double distillation_perplexity_gain_percent(const JobReport& report);
 
 nlohmann::json to_json(const JobReport& report);
 // Throws UsageError naming `origin` when a field is missing or mistyped.

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "report/html.h"
+#include "report/model_card_lm.h"
 
 namespace condenser {
 namespace {
@@ -115,6 +116,15 @@ std::string front_matter(const json& m, const json& r) {
        yaml_value(get(m, {"distillation_gain", "control", "test_accuracy"})) + "\n";
   s += "  distillation_gain_points: " + yaml_value(get(m, {"distillation_gain", "points_test"})) +
        "\n";
+  if (get(m, {"teacher", "test_perplexity"}).is_number()) {  // a language model
+    s += "  test_perplexity: " + yaml_value(get(m, {"student_final", "test_perplexity"})) + "\n";
+    s += "  teacher_test_perplexity: " + yaml_value(get(m, {"teacher", "test_perplexity"})) + "\n";
+    s += "  distilled_test_perplexity: " +
+         yaml_value(get(m, {"distillation_gain", "student", "test_perplexity"})) + "\n";
+    s += "  control_test_perplexity: " +
+         yaml_value(get(m, {"distillation_gain", "control", "test_perplexity"})) + "\n";
+    s += "  test_tokens: " + yaml_value(get(m, {"data", "test_tokens"})) + "\n";
+  }
   s += "  parameters: " + yaml_value(get(m, {"student_final", "parameters"})) + "\n";
   s += "  teacher_parameters: " + yaml_value(get(m, {"teacher", "parameters"})) + "\n";
   s += "  nonzeros: " + yaml_value(get(m, {"student_final", "nonzeros"})) + "\n";
@@ -143,7 +153,8 @@ std::string summary_section(const json& m, const json& r) {
   s += "# " + text(get(m, {"job_name"})) + " student (" + text(get(m, {"student_model"})) + ")\n\n";
   s += "A " + text(get(m, {"student_model"})) + " distilled from " +
        text(get(m, {"teacher_source"})) + " and pruned (" + text(get(r, {"prune", "method"})) +
-       ") by condenser, for " + text(get(r, {"dataset"})) + " classification (" +
+       ") by condenser, for " + text(get(r, {"dataset"})) +
+       (is_language_model(m) ? " next-token prediction (" : " classification (") +
        (get(m, {"input", "classes"}).is_number() ? get(m, {"input", "classes"}).dump() : "10") +
        " classes, inputs " + shape_of(get(m, {"input"})) + ").\n\n";
   s += "| | teacher | student |\n|---|---|---|\n";
@@ -163,7 +174,8 @@ std::string summary_section(const json& m, const json& r) {
          " ms |\n";
   }
   s += "\nAccuracy is top-1 on " + yaml_value(get(r, {"test_samples"})) +
-       " test images; latency is the median of alternated teacher/student runs on " +
+       (is_language_model(m) ? " test windows (per token)" : " test images") +
+       "; latency is the median of alternated teacher/student runs on " +
        text(get(m, {"comparison", "device"})) + " with " +
        yaml_value(get(m, {"comparison", "threads"})) + " thread(s) (see metrics.json).\n\n";
   return s;
@@ -267,7 +279,9 @@ std::string int8_section(const json& m) {
 
 std::string render_model_card(const json& m, const std::string& config_yaml) {
   const json& r = m.contains("recipe") ? m["recipe"] : json::object();
-  std::string s = front_matter(m, r) + summary_section(m, r) + gain_section(m) + usage_section(m) +
+  const bool lm = is_language_model(m);
+  std::string s = front_matter(m, r) + summary_section(m, r) + gain_section(m) +
+                  (lm ? lm_results_section(m) + lm_usage_section(m) : usage_section(m)) +
                   recipe_section(m, r) + int8_section(m);
   s += "\nThe full configuration as run (`config.resolved.yaml`):\n\n```yaml\n" + config_yaml +
        (config_yaml.empty() || config_yaml.back() == '\n' ? "" : "\n") + "```\n\n";

@@ -95,6 +95,36 @@ std::string comparison_table_html(const json& m) {
   return t;
 }
 
+// A language model: perplexities of teacher, distilled student and control,
+// and the student's generated samples.
+std::string language_model_panel(const json& m) {
+  if (!at_path(m, {"data", "tokenizer_sha256"}).is_string()) return "";
+  std::string t = "<div class=\"panel\" style=\"margin-top:14px\"><h2>Language model</h2>"
+                  "<table><tr><th>test split</th><th>perplexity</th><th>bits per token</th>"
+                  "<th>next-token accuracy</th></tr>";
+  const auto line = [&](const std::string& name, const char* key) {
+    const double p = num(m, {key, "test_perplexity"});
+    if (!std::isfinite(p)) return;
+    t += row(name, fmt_num(p, 2), fmt_num(std::log2(p), 3),
+             fmt_pct(num(m, {key, "test_accuracy"})));
+  };
+  line("teacher", "teacher");
+  line("distilled student", "student_dense");
+  line("control (no teacher)", "student_control");
+  t += "</table>";
+  const json samples = at_path(m, {"samples"});
+  if (samples.is_array() && !samples.empty()) {
+    t += "<h2 style=\"margin-top:16px\">Samples from the student</h2><ul>";
+    for (const json& x : samples) {
+      t += "<li><i>" + html_escape(x.value("mode", "")) + "</i>: <b>" +
+           html_escape(x.value("prompt", "")) + "</b>" + html_escape(x.value("continuation", "")) +
+           "</li>";
+    }
+    t += "</ul>";
+  }
+  return t + "</div>";
+}
+
 std::string render_report(const json& m, const std::vector<json>& records) {
   const double ta = num(m, {"teacher", "test_accuracy"}),
                sa = num(m, {"student_final", "test_accuracy"});
@@ -166,7 +196,7 @@ std::string render_report(const json& m, const std::vector<json>& records) {
     body += "<p class=\"note\">int8: not exported (" + html_escape(str(m, {"int8", "reason"})) +
             ")</p>";
   }
-  body += "</div></main>";
+  body += "</div>" + language_model_panel(m) + "</main>";
   return html_page("condenser report: " + str(m, {"job_name"}), body);
 }
 

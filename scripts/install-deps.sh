@@ -11,7 +11,7 @@ PACKAGES=(
   libboost-dev
   libyaml-cpp-dev libcli11-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libsentencepiece-dev
+  libsentencepiece-dev libopenblas0-pthread
   dataset-fashion-mnist bible-kjv bible-kjv-text
   python3-torch python3-h5py python3-numpy python3-yaml
   chromium

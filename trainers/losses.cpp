@@ -88,9 +88,9 @@ at::Tensor sparse_kd_rows(const at::Tensor& student_logits, const at::Tensor& to
   return loss;
 }
 
-// Rows [B * P] of the valid (not kIgnoreIndex) tokens, as int64 indices.
+// Rows [B * P] of the valid (not kIgnoreToken) tokens, as int64 indices.
 at::Tensor valid_tokens(const at::Tensor& labels) {
-  return torch::nonzero(labels.reshape(-1) != kIgnoreIndex).reshape(-1);
+  return torch::nonzero(labels.reshape(-1) != kIgnoreToken).reshape(-1);
 }
 
 // Flattens [B, P, ...] to [B * P, ...] and keeps the rows `keep`.

@@ -2,6 +2,8 @@
 // Distillation losses, per sample ([B, C]) or per token ([B, P, C], below).
 #include <ATen/core/Tensor.h>
 
+#include "data/text/token_file.h"  // kIgnoreToken (-100): the label of padding
+
 #include <cstdint>
 
 namespace condenser {
@@ -37,7 +39,7 @@ at::Tensor sparse_kd_loss(const at::Tensor& student_logits, const at::Tensor& to
                           const at::Tensor& topk_indices, const at::Tensor& teacher_logsumexp,
                           const at::Tensor& labels, double temperature, double alpha);
 
-// Token sequences (language models). A label of kIgnoreIndex marks a padding
+// Token sequences (language models). A label of kIgnoreToken marks a padding
 // position: it is left out of both terms, and every mean is over the valid
 // tokens of the whole batch (not per sequence). With no valid token the loss
 // is 0 (still attached to the graph, so backward gives zero gradients).
@@ -49,10 +51,9 @@ at::Tensor sparse_kd_loss(const at::Tensor& student_logits, const at::Tensor& to
 // (the overloads above dispatch on student_logits.dim() == 3); the labels are
 // needed even at alpha == 1, for the padding. Per valid token the terms are
 // exactly the [B, C] losses above.
-constexpr int64_t kIgnoreIndex = -100;
 
 // Mean cross-entropy over the valid tokens: logits [B, P, V], labels [B, P]
-// int64 (kIgnoreIndex = padding). 0 when no token is valid. UsageError on
+// int64 (kIgnoreToken = padding). 0 when no token is valid. UsageError on
 // mismatched shapes.
 at::Tensor token_cross_entropy(const at::Tensor& logits, const at::Tensor& labels);
 

@@ -13,6 +13,7 @@ namespace {
 // inputs arrive as raw [0, 1] pixels that the model normalises itself.
 ModelSpec fit_to_data(ModelSpec spec, const DatasetInfo& data) {
   spec.input_shape = data.sample_shape;
+  if (data.is_tokens()) spec.vocab = data.num_classes;  // lm_head's width, the embedding's rows
   if (data.kind != "fashion_mnist") {
     spec.input_mean.clear();
     spec.input_std.clear();
@@ -74,14 +75,17 @@ void probe_student(const Config& config, const DatasetInfo& data, const at::Tens
                      last_line(c10_error ? c10_error->what_without_backtrace() : e.what()) +
                      "; it must take the dataset's samples " + data.batch_shape_text());
   }
-  const bool fits = out.isTensor() && out.toTensor().dim() == 2 &&
-                    out.toTensor().size(0) == probe.size(0) &&
-                    out.toTensor().size(1) == data.num_classes;
+  // Token windows [N, T] give one distribution per position: [N, T, V].
+  std::vector<int64_t> want = {probe.size(0)};
+  if (data.kind == "tokens") want.push_back(probe.size(1));
+  want.push_back(data.num_classes);
+  const bool fits = out.isTensor() && out.toTensor().sizes().vec() == want;
   if (!fits) {
+    std::string expected;
+    for (int64_t d : want) expected += (expected.empty() ? "" : ", ") + std::to_string(d);
     throw UsageError("student '" + path + "' returns " +
                      (out.isTensor() ? shape_text(out.toTensor()) : out.tagKind()) + " for " +
-                     shape_text(probe) + "; expected [" + std::to_string(probe.size(0)) + ", " +
-                     std::to_string(data.num_classes) + "] logits");
+                     shape_text(probe) + "; expected [" + expected + "] logits");
   }
   int64_t trainable = 0;
   for (const auto& p : student.parameters()) trainable += p.is_floating_point() ? p.numel() : 0;
@@ -134,13 +138,31 @@ torch::jit::Module fresh_student(const Config& config, const DatasetInfo& data) 
 
 namespace {
 
-// Built-in and declared layers compute on floats; int64 ids (tokens,
-// categories) need a model with its own embedding.
-void check_float_inputs(const std::string& role, const DatasetInfo& data) {
-  if (data.stored_dtype != "int64") return;
-  throw UsageError(role + ": '" + data.path + "' holds int64 inputs (ids), which built-in and "
-                   "declared models cannot take (they have no embedding); give " + role +
+// Built-in models and declared layers other than a language model compute
+// on floats; int64 ids (tokens, categories) need an embedding first.
+void check_float_inputs(const std::string& role, const DatasetInfo& data,
+                        const std::optional<ModelSpec>& spec) {
+  if (data.input_dtype() != "int64") return;
+  const bool embeds =
+      spec && !spec->layers.empty() && spec->layers[0].kind == LayerKind::kEmbedding;
+  if (embeds) return;
+  if (data.kind == "tokens") {
+    throw UsageError(role + ": '" + data.path + "' holds token ids, and the built-in zoo holds "
+                     "image and tabular models; declare " + role + ".layers as a language model "
+                     "(- {embedding: 128, positions: rotary}, - {block: 4, mlp: 512, repeat: 4}, "
+                     "- layer_norm, - lm_head) or give " + role + ".path, a TorchScript model");
+  }
+  throw UsageError(role + ": '" + data.path + "' holds int64 inputs (ids), which this model "
+                   "cannot take (it has no embedding first); give " + role +
                    ".path, a TorchScript model that embeds them");
+}
+
+// The declared spec of `role`, or none when it declares no layers (a zoo
+// model: zoo_spec would refuse token shapes before the clearer message).
+std::optional<ModelSpec> declared_or_none(const std::string& layers, const std::string& role,
+                                          const DatasetInfo& data) {
+  if (!declares(layers, role + ".layers")) return std::nullopt;
+  return declared(role, layers, role + ".layers", data);
 }
 
 }  // namespace
@@ -148,8 +170,12 @@ void check_float_inputs(const std::string& role, const DatasetInfo& data) {
 void check_models(const Config& config, const DatasetInfo& data, const at::Tensor& probe) {
   check_one_source("teacher", config.teacher.path, config.teacher.layers);
   check_one_source("student", config.student.path, config.student.layers);
-  if (config.teacher.path.empty()) check_float_inputs("teacher", data);
-  if (config.student.path.empty()) check_float_inputs("student", data);
+  if (config.teacher.path.empty()) {
+    check_float_inputs("teacher", data, declared_or_none(config.teacher.layers, "teacher", data));
+  }
+  if (config.student.path.empty()) {
+    check_float_inputs("student", data, declared_or_none(config.student.layers, "student", data));
+  }
   if (const auto t = teacher_spec(config, data)) {
     check_spec(*t, data.num_classes, t->name == "teacher" ? "teacher.layers" : "teacher.model");
   }

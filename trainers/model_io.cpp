@@ -45,6 +45,19 @@ torch::jit::Module load_module(const std::string& path, const std::string& what)
   }
 }
 
+std::string module_extra_file(const std::string& path, const std::string& name,
+                              const std::string& what) {
+  if (!path_exists(path)) throw UsageError(what + " '" + path + "' not found");
+  torch::jit::ExtraFilesMap extra{{name, ""}};
+  try {
+    torch::jit::load(path, torch::kCPU, extra);
+  } catch (const c10::Error& e) {
+    throw UsageError(what + " '" + path + "' is not a TorchScript file that this LibTorch can " +
+                     "load (" + e.what_without_backtrace() + ")");
+  }
+  return extra[name];
+}
+
 namespace {
 
 void hash_text(Sha256& hash, const std::string& text) {

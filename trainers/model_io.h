@@ -14,6 +14,12 @@ void save_module(torch::jit::Module& module, const std::string& path);
 // 'x.pt'"): a missing or unreadable file is a UsageError saying so.
 torch::jit::Module load_module(const std::string& path, const std::string& what);
 
+// The extra file `name` stored in a TorchScript archive (torch.jit.save's
+// _extra_files), or "" when it has none; e.g. an exported language model's
+// "tokenizer.model". Errors as load_module.
+std::string module_extra_file(const std::string& path, const std::string& name,
+                              const std::string& what);
+
 // A model's identity: SHA-256 over every parameter and buffer (name, dtype,
 // shape, bytes, in name order) and the code of every method of every
 // submodule (graphs without source locations). Unlike the file's hash it

@@ -9,6 +9,7 @@
 #include "trainers/device.h"
 #include "trainers/losses.h"
 #include "trainers/prune_masks.h"
+#include "trainers/token_metrics.h"
 
 namespace condenser {
 namespace {
@@ -18,7 +19,10 @@ namespace {
 at::Tensor target_loss(const at::Tensor& logits, const Batch& b, const StepSetup& s,
                        const at::Tensor& labels, const at::Tensor& rows) {
   const SoftTargets& t = b.soft;
-  if (!t.defined()) return torch::nll_loss(torch::log_softmax(logits, 1), labels);
+  if (!t.defined()) {
+    if (logits.dim() == 3) return token_cross_entropy(logits, labels);
+    return torch::nll_loss(torch::log_softmax(logits, 1), labels);
+  }
   if (t.logits.defined()) {
     return kd_loss(logits, gather_to_device(t.logits, rows, s.device), labels, s.temperature,
                    s.alpha);
@@ -39,6 +43,14 @@ at::Tensor batch_loss(const at::Tensor& logits, const Batch& b, const StepSetup&
       target_loss(logits, b, s, labels.index_select(0, b.partner.to(labels.device())),
                   b.rows.index_select(0, b.partner));
   return own * b.lambda + other * (1.0 - b.lambda);
+}
+
+// Rows whose top-1 is right; for token windows each row counts the fraction
+// of its scored tokens that are right, so the epoch's accuracy is per token.
+double correct_rows(const at::Tensor& logits, const at::Tensor& y) {
+  if (logits.dim() != 3) return double(logits.argmax(1).eq(y).sum().item<int64_t>());
+  const TokenScore s = score_batch(logits, y);
+  return s.tokens > 0 ? s.accuracy() * double(y.size(0)) : 0.0;
 }
 
 }  // namespace
@@ -82,7 +94,7 @@ StepOutcome optimizer_step(const StepSetup& s, const Batch& batch, int64_t step)
     if (!std::isfinite(out.loss)) return out;
     const double scale = double(batch.local_rows) / double(batch.global_rows);
     (scale == 1.0 ? loss : loss * scale).backward();
-    out.correct = logits.argmax(1).eq(y).sum().item<int64_t>();
+    out.correct = correct_rows(logits.detach(), y);
   }
   if (s.reducer) s.reducer->finish();
   if (s.masks) s.masks->apply_to_grads(*s.module);

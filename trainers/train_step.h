@@ -55,7 +55,9 @@ struct StepOutcome {
   // This rank's mean loss over its rows (0 for none). When it is not finite
   // (NaN, inf) the step stopped before backward: the weights are untouched.
   double loss = 0.0;
-  int64_t correct = 0;  // of this rank's rows, top-1
+  // Of this rank's rows, top-1 right; a token window counts the fraction of
+  // its tokens that are right.
+  double correct = 0;
 };
 
 // Step `step` (0-based within the stage: it sets the lr).

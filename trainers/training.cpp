@@ -13,6 +13,7 @@
 #include "trainers/device.h"
 #include "trainers/prune_masks.h"
 #include "trainers/train_state.h"
+#include "trainers/token_metrics.h"
 #include "trainers/train_step.h"
 
 namespace condenser {
@@ -69,7 +70,7 @@ class StageRun {
  private:
   bool train_epoch(int64_t epoch);  // false: the hook stopped the stage
   // Epoch totals, validation, the epoch-end record; true: the hook stops the stage.
-  bool end_epoch(int64_t epoch, double loss_sum, int64_t correct);
+  bool end_epoch(int64_t epoch, double loss_sum, double correct);
   void log_step(int64_t epoch, double loss, const Batch& batch);
   // UsageError naming the stage and the step whose loss is NaN or infinite.
   [[noreturn]] void stop_non_finite(int64_t epoch, int64_t batch, double loss) const;
@@ -171,7 +172,7 @@ bool StageRun::train_epoch(int64_t epoch) {
   const bool resumed = options_.checkpoint.resume && epoch == from_.epoch;
   int64_t batch_index = resumed ? from_.batch : 0;
   double loss_sum = resumed ? from_.loss_sum : 0.0;
-  int64_t correct = resumed ? static_cast<int64_t>(from_.correct) : 0;
+  double correct = resumed ? from_.correct : 0.0;
   source_->start_epoch(epoch);
   source_->skip(batch_index);
   while (std::optional<Batch> batch = source_->next()) {
@@ -187,7 +188,7 @@ bool StageRun::train_epoch(int64_t epoch) {
     // Never after an epoch's last batch: the epoch-end call covers that point.
     ++batch_index;
     if (batch_index < epoch_steps_ &&
-        ask_hook({epoch, batch_index, result_.steps, loss_sum, double(correct)}, false, 0.0)) {
+        ask_hook({epoch, batch_index, result_.steps, loss_sum, correct}, false, 0.0)) {
       return false;
     }
   }
@@ -220,9 +221,8 @@ void StageRun::log_step(int64_t epoch, double loss, const Batch& batch) {
          {"lr", scheduled_lr(options_.optim, result_.steps - 1, step_.total_steps)}});
 }
 
-bool StageRun::end_epoch(int64_t epoch, double loss_sum, int64_t correct) {
-  const at::Tensor totals =
-      reduce_sum(torch::tensor({loss_sum, double(correct)}, torch::kFloat64));
+bool StageRun::end_epoch(int64_t epoch, double loss_sum, double correct) {
+  const at::Tensor totals = reduce_sum(torch::tensor({loss_sum, correct}, torch::kFloat64));
   const auto samples = double(source_->samples_per_epoch());
   result_.last_epoch_loss = totals[0].item<double>() / samples;
   result_.val_accuracy = accuracy(module_, validation_, 1000, comm_);
@@ -294,6 +294,8 @@ at::Tensor predict(torch::jit::Module& module, const at::Tensor& images,
 double accuracy(torch::jit::Module& module, const LabelledSet& set, int64_t batch_size,
                 Communicator* comm) {
   if (set.indices.empty()) return 0.0;
+  // Token windows: their [B, T, V] logits are scored batch by batch, never kept.
+  if (is_sequence_set(set)) return score_tokens(module, set, kSequenceEvalRows, comm).accuracy();
   const int world = comm ? comm->size() : 1;
   const RankShare share =
       rank_share(static_cast<int64_t>(set.indices.size()), comm ? comm->rank() : 0, world);

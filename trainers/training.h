@@ -141,7 +141,8 @@ c10::Device module_device(const torch::jit::Module& module);
 at::Tensor predict(torch::jit::Module& module, const at::Tensor& images,
                    const std::vector<int64_t>& indices, int64_t batch_size);
 
-// Top-1 accuracy in [0, 1] over the listed samples. With a communicator of
+// Top-1 accuracy in [0, 1] over the listed samples (token windows: over their
+// scored tokens, trainers/token_metrics.h). With a communicator of
 // several ranks each evaluates its rank_share and the counts are summed.
 double accuracy(torch::jit::Module& module, const LabelledSet& set, int64_t batch_size = 1000,
                 Communicator* comm = nullptr);

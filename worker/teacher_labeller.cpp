@@ -43,6 +43,41 @@ void check_logits(const at::Tensor& out, const LabellerSetup& setup,
                    "run again");
 }
 
+// One batch of token windows: the teacher's [b, T, V] logits become the
+// top-k raw logits per position (descending) and the log-partition at the
+// shard's temperature over all V, appended to `top`.
+void keep_sequence_topk(const at::Tensor& out, const LabellerSetup& setup,
+                        const std::vector<int64_t>& sample_index, int64_t first_row, TopK& top) {
+  const int64_t b = out.size(0), classes = setup.meta.num_classes;
+  if (out.dim() != 3 || out.size(1) != setup.positions || out.size(2) != classes) {
+    throw UsageError("teacher output has shape " + c10::str(out.sizes()) + "; expected [" +
+                     std::to_string(b) + ", " + std::to_string(setup.positions) + ", " +
+                     std::to_string(classes) + "] logits (a window of token ids in, one " +
+                     "distribution over the vocabulary per position out)");
+  }
+  const at::Tensor bad = ~torch::isfinite(out).flatten(1).all(1);
+  if (bad.any().item<bool>()) {
+    const auto row = static_cast<size_t>(first_row + bad.nonzero()[0][0].item<int64_t>());
+    throw UsageError("the teacher's output for training window " +
+                     std::to_string(sample_index[row]) + " is not finite (NaN or inf): no " +
+                     "soft labels are written from it; fix the teacher and run again");
+  }
+  const auto kept = out.topk(setup.top_k, /*dim=*/2, /*largest=*/true, /*sorted=*/true);
+  const at::Tensor values = std::get<0>(kept).contiguous();
+  const at::Tensor indices = std::get<1>(kept).to(torch::kInt32).contiguous();
+  const at::Tensor lse = (out.to(torch::kFloat64) / setup.meta.temperature)
+                             .logsumexp(2)
+                             .to(torch::kFloat32)
+                             .contiguous();
+  top.k = setup.top_k;
+  top.values.insert(top.values.end(), values.data_ptr<float>(),
+                    values.data_ptr<float>() + values.numel());
+  top.indices.insert(top.indices.end(), indices.data_ptr<int32_t>(),
+                     indices.data_ptr<int32_t>() + indices.numel());
+  top.logsumexp.insert(top.logsumexp.end(), lse.data_ptr<float>(),
+                       lse.data_ptr<float>() + lse.numel());
+}
+
 }  // namespace
 
 void set_teacher_precision(torch::jit::Module& teacher, const std::string& precision) {
@@ -70,7 +105,10 @@ TaskLogits infer_task(torch::jit::Module& teacher, const LabellerSetup& setup,
     sample_index[static_cast<size_t>(r)] = setup.samples[static_cast<size_t>(task.begin + r / views)];
     view[static_cast<size_t>(r)] = static_cast<int32_t>(r % views);
   }
-  std::vector<float> logits(static_cast<size_t>(rows * classes));
+  TaskLogits result;
+  // Token windows keep only their top-k per position (all logits of a task
+  // would be rows x positions x vocabulary floats).
+  std::vector<float> logits(setup.positions > 0 ? 0 : static_cast<size_t>(rows * classes));
 
   const bool was_training = teacher.is_training();
   teacher.eval();
@@ -92,10 +130,14 @@ TaskLogits infer_task(torch::jit::Module& teacher, const LabellerSetup& setup,
                                                         torch::kInt64)
                                            .clone(),
                                        device);
-      const at::Tensor out = teacher.forward({x.to(input_dtype)})
-                                 .toTensor()
-                                 .to(torch::kCPU, torch::kFloat32)
-                                 .contiguous();
+      // Token ids stay integers; images take the teacher's float dtype.
+      const at::Tensor in = x.is_floating_point() ? x.to(input_dtype) : x;
+      const at::Tensor out =
+          teacher.forward({in}).toTensor().to(torch::kCPU, torch::kFloat32).contiguous();
+      if (setup.positions > 0) {
+        keep_sequence_topk(out, setup, sample_index, b, result.topk);
+        continue;
+      }
       if (out.dim() != 2 || out.size(1) != classes) {
         throw UsageError("teacher output has shape " + c10::str(out.sizes()) + "; expected [" +
                          std::to_string(e - b) + ", " + std::to_string(classes) + "] logits");
@@ -106,11 +148,11 @@ TaskLogits infer_task(torch::jit::Module& teacher, const LabellerSetup& setup,
     }
   }
   teacher.train(was_training);
-  TaskLogits result;
   result.sample_index = std::move(sample_index);
   result.view = std::move(view);
   result.logits = std::move(logits);
   result.rows = rows;
+  result.positions = setup.positions;
   return result;
 }
 
@@ -122,7 +164,10 @@ ManifestEntry write_task_shard(const LabellerSetup& setup, const LabelTask& task
   const auto& sample_index = out.sample_index;
   const auto& view = out.view;
   const auto& logits = out.logits;
-  if (setup.top_k > 0) {
+  if (out.positions > 0) {
+    write_topk_shard(path, setup.meta, sample_index, view, out.topk.values, out.topk.indices,
+                     out.topk.logsumexp);  // meta.positions and value_format say the layout
+  } else if (setup.top_k > 0) {
     const TopK top = topk_from_logits(logits, rows, static_cast<int>(classes), setup.top_k,
                                       setup.meta.temperature);
     write_topk_shard(path, setup.meta, sample_index, view, top.values, top.indices,

@@ -13,6 +13,7 @@
 
 #include "data/shards/manifest.h"
 #include "data/shards/shard_format.h"
+#include "data/shards/shard_writer.h"
 #include "protocol/label_task.h"
 
 namespace condenser {
@@ -28,14 +29,20 @@ struct LabellerSetup {
   bool flip = true;
   int64_t batch_size = 500;
   std::string soft_label_dir;
+  // Token windows (images = ids [N, T]): T, and the teacher gives [B, T, V]
+  // logits, stored as their top-k per position (top_k > 0 required). 0: one
+  // distribution per sample.
+  int64_t positions = 0;
 };
 
 // A task's teacher outputs, rows ordered by position then view.
 struct TaskLogits {
   std::vector<int64_t> sample_index;
   std::vector<int32_t> view;
-  std::vector<float> logits;  // [rows, classes], raw
+  std::vector<float> logits;  // [rows, classes], raw (empty for token windows)
   int64_t rows = 0;
+  int64_t positions = 0;  // token windows: their top-k per position is in `topk`
+  TopK topk;              // [rows, positions, k] values and indices, [rows, positions] logsumexp
 };
 
 // The inference half: runs the teacher (eval mode, inference mode) over the

@@ -18,7 +18,12 @@ LabellerSetup labeller_setup(const LabelSpec& spec, const std::string& worker_na
   // Each shard names the worker that labelled it (h5py: attrs["producer"]).
   s.meta.producer = "condenser worker " + worker_name;
   if (!parse_logit_dtype(spec.dtype, &s.dtype)) throw RuntimeFailure("worker: dtype " + spec.dtype);
+  if (!parse_value_format(spec.topk_dtype, &s.meta.value_format)) {
+    throw RuntimeFailure("worker: topk_dtype " + spec.topk_dtype);
+  }
   s.top_k = spec.top_k;
+  // Token windows: the teacher gives one distribution per position.
+  s.positions = s.meta.positions = static_cast<int>(spec.seq_len);
   s.views = spec.views;
   s.augment_seed = spec.augment_seed;
   s.flip = spec.flip;

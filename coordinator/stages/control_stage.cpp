@@ -20,7 +20,7 @@ void control_stage(JobContext& job, JobCheckpoints& checkpoints) {
   o.checkpoint.resume = checkpoints.inside("control");
   if (o.checkpoint.resume) load_module_state(control, checkpoints.from()->weights);
   o.checkpoint.on_step = checkpoints.hook("control", control, nullptr);
-  log_info("control: ", config.student.model, " without the teacher (cross-entropy only) for ",
+  log_info("control: ", job.report.student_model, " without the teacher (cross-entropy only) for ",
            config.student.train.epochs, " epochs on the distill stage's batches");
   const StageResult r = train_stage(control, job.train, job.validation, o, nullptr, job.sink());
   stop_if_interrupted(r);

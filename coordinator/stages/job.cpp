@@ -37,6 +37,7 @@
 #include "trainers/device.h"
 #include "trainers/model_choice.h"
 #include "trainers/model_io.h"
+#include "trainers/token_metrics.h"
 #include "trainers/training.h"
 
 namespace condenser {
@@ -60,11 +61,20 @@ void load_data(JobContext& job, const DatasetInfo& checked) {
   job.report.data = {d.dataset,
                      d.path,
                      info.sample_shape,
-                     info.stored_dtype == "int64" ? "int64" : "float32",
+                     info.input_dtype(),
                      info.normalisation,
                      info.num_classes,
                      info.class_names,
                      static_cast<int64_t>(job.test.indices.size())};
+  if (info.kind == "tokens") {  // a language model: the tokens it is scored on
+    job.report.data.token_file = info.path;
+    job.report.data.tokenizer_sha256 = info.tokenizer_sha256;
+    job.report.data.test_tokens =
+        job.test.labels.index_select(0, index_tensor(job.test.indices, 0, job.test.indices.size()))
+            .ne(kIgnoreToken)
+            .sum()
+            .item<int64_t>();
+  }
   log_info("data: ", job.train.indices.size(), " train, ", job.validation.indices.size(),
            " validation, ", job.test.indices.size(), " test samples of ", info.shape_text(), " (",
            info.num_classes, " classes) from ", d.path,

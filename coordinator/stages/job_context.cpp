@@ -8,6 +8,7 @@
 #include "core/log.h"
 #include "data/sampling.h"
 #include "trainers/prune_masks.h"
+#include "trainers/token_metrics.h"
 
 namespace condenser {
 
@@ -29,6 +30,15 @@ ModelStats JobContext::measure(torch::jit::Module& module) {
   s.parameters = sparsity.parameters;
   s.nonzeros = sparsity.nonzeros;
   s.sparsity = sparsity.prunable_sparsity;
+  if (is_sequence_set(test)) {  // one pass gives next-token accuracy and perplexity
+    const TokenScore val = score_tokens(module, validation, kSequenceEvalRows, options.comm);
+    const TokenScore tst = score_tokens(module, test, kSequenceEvalRows, options.comm);
+    s.val_accuracy = val.accuracy();
+    s.test_accuracy = tst.accuracy();
+    s.val_perplexity = val.perplexity();
+    s.test_perplexity = tst.perplexity();
+    return s;
+  }
   s.val_accuracy = accuracy(module, validation, 1000, options.comm);
   s.test_accuracy = accuracy(module, test, 1000, options.comm);
   return s;

@@ -104,8 +104,9 @@ LabelSpec label_spec(const JobContext& job, const LabellerSetup& setup) {
   s.teacher_path = absolute_path(job.config.teacher.path.empty() ? job.paths.models + "/teacher.pt"
                                                                  : job.config.teacher.path);
   s.teacher_sha256 = setup.meta.teacher_sha256;
-  s.dataset = job.config.data.dataset;
-  s.data_dir = absolute_path(job.config.data.path);
+  s.dataset = job.dataset.kind;  // a text corpus: its token file
+  s.data_dir = absolute_path(job.dataset.path);
+  s.seq_len = job.dataset.kind == "tokens" ? job.config.data.seq_len : 0;
   s.validation_size = job.config.data.validation_size;
   s.train_subset = job.config.data.train_subset;
   s.split_seed = static_cast<uint64_t>(job.config.seed);
@@ -121,6 +122,7 @@ LabelSpec label_spec(const JobContext& job, const LabellerSetup& setup) {
   s.flip = setup.flip;
   s.batch_size = setup.batch_size;
   s.precision = job.config.teacher.precision;
+  s.topk_dtype = value_format_name(setup.meta.value_format);
   return s;
 }
 
@@ -238,8 +240,16 @@ LabellerSetup job_labeller_setup(const JobContext& job) {
     }
     setup.top_k = s.top_k;
     setup.meta.top_k = s.top_k;
+    if (!parse_value_format(s.topk_dtype, &setup.meta.value_format)) {
+      throw UsageError("soft_labels.topk_dtype: unknown format '" + s.topk_dtype +
+                       "'; use float32, float16, bfloat16 or int8");
+    }
   }
   setup.views = s.views_per_sample;
+  // Token windows: one top-k per position (preflight made format topk).
+  if (job.dataset.kind == "tokens") {
+    setup.positions = setup.meta.positions = job.config.data.seq_len;
+  }
   setup.augment_seed = augment_seed(job.config);
   setup.flip = job.config.soft_labels.flip;
   setup.batch_size = s.batch_size;
@@ -255,7 +265,8 @@ Manifest job_manifest(const JobContext& job, const LabellerSetup& setup) {
   manifest.dataset_fingerprint = setup.meta.dataset_fingerprint;
   manifest.num_classes = setup.meta.num_classes;
   manifest.temperature = s.temperature;
-  manifest.dtype = setup.top_k > 0 ? "float16" : s.dtype;
+  manifest.dtype = setup.top_k > 0 ? value_format_name(setup.meta.value_format) : s.dtype;
+  manifest.positions = setup.meta.positions;
   manifest.format = s.format;
   manifest.top_k = setup.top_k;
   manifest.views = setup.views;

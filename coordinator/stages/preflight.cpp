@@ -17,9 +17,12 @@
 #include "core/errors.h"
 #include "data/datasets.h"
 #include "data/sampling.h"
+#include "data/text/token_cache.h"
+#include "data/text/tokenizer.h"
 #include "trainers/device.h"
 #include "trainers/model_choice.h"
 #include "trainers/model_flops.h"
+#include "trainers/model_io.h"
 #include "trainers/model_spec.h"
 #include "trainers/prune_masks.h"
 #include "trainers/pruning/nm.h"
@@ -63,7 +66,7 @@ void check_soft_labels(const Config& config, const DatasetInfo& data) {
                      ": augmentation views (random crop and flip) apply to images [C, H, W] only, "
                      "and this dataset's samples are " + data.shape_text() + "; use 1");
   }
-  if (data.stored_dtype == "int64" && config.student.mix != "none") {
+  if (data.input_dtype() == "int64" && config.student.mix != "none") {
     throw UsageError("student.mix: " + config.student.mix + " blends inputs, and this dataset's "
                      "inputs are int64 ids (tokens, categories) that cannot be blended; use none");
   }
@@ -71,6 +74,41 @@ void check_soft_labels(const Config& config, const DatasetInfo& data) {
     throw UsageError("student.mix: cutmix pastes image boxes and this dataset's samples are " +
                      data.shape_text() + "; use mixup or none");
   }
+}
+
+// Token windows: one distribution over the vocabulary per position, stored
+// as its top-k; no views, mixing or pruning of language models (yet).
+void check_language_model(const Config& config, const DatasetInfo& data) {
+  if (data.kind != "tokens") return;
+  const SoftLabelConfig& s = config.soft_labels;
+  if (s.format != "topk") {
+    throw UsageError("soft_labels.format: full would store " + count(data.num_classes) +
+                     " logits for every token of every window (" +
+                     count(int64_t(data.num_classes) * 2) + " bytes per token at float16); " +
+                     "language models store the top-k: set soft_labels.format: topk (top_k: 32 "
+                     "keeps about 130 bytes per token)");
+  }
+  if (config.prune.enabled) {
+    throw UsageError("prune.enabled: pruning a language model is not supported yet; set "
+                     "prune.enabled: false (the distilled student is exported dense)");
+  }
+}
+
+// A teacher or student file that carries its tokenizer (an exported
+// language model, or one saved with _extra_files={"tokenizer.model": ...})
+// must use the data's: the same ids must mean the same pieces.
+void check_tokenizer(const std::string& role, const std::string& path, const DatasetInfo& data) {
+  if (path.empty() || data.kind != "tokens") return;
+  const std::string model = module_extra_file(path, "tokenizer.model", role);
+  if (model.empty()) return;  // nothing to compare: its vocabulary size is checked by the probe
+  const std::string theirs = tokenizer_sha256(model);
+  if (theirs == data.tokenizer_sha256) return;
+  throw UsageError(role + " '" + path + "' was trained with the tokenizer " +
+                   theirs.substr(0, 12) + " (inside the file), but the data '" + data.path +
+                   "' is tokenized with " + data.tokenizer_sha256.substr(0, 12) +
+                   ": its ids would mean other pieces; tokenize the corpus with the " + role +
+                   "'s tokenizer (data.tokenizer: FILE.model, or condenser prepare-text "
+                   "--tokenizer FILE.model)");
 }
 
 // The cut of every prune method once on a fresh student, at the last
@@ -109,14 +147,16 @@ at::Tensor probe_inputs(const Config& config, const DatasetInfo& data) {
 // "teacher: cnn, 421642 parameters, 5.6 MFLOPs per sample" for validate.
 std::string model_line(const std::string& role, const std::string& what, const ModelSpec& spec) {
   const torch::jit::Module m = build_model(spec, 0);
-  const double flops = double(model_flops(spec, m).dense);
+  const ModelFlops counted = model_flops(spec, m);
+  const double flops = double(counted.dense);
+  const char* per = counted.per_token ? " per token" : " per sample";
   std::ostringstream out;
   out << role << ": " << what << ", " << parameter_count(spec) << " parameters, "
       << std::setprecision(3);
   if (flops >= 1e6) {
-    out << flops / 1e6 << " MFLOPs per sample";
+    out << flops / 1e6 << " MFLOPs" << per;
   } else {
-    out << flops << " FLOPs per sample";
+    out << flops << " FLOPs" << per;
   }
   return out.str();
 }
@@ -151,6 +191,14 @@ void check_half_range(const Config& config, const at::Tensor& logits) {
 }
 
 }  // namespace
+
+DatasetInfo describe_job_dataset(const Config& config) {
+  const DataConfig& d = config.data;
+  if (d.dataset != "text") return describe_dataset(d.dataset, d.path, d.seq_len);
+  // Tokenized once into the cache, then read as any token file.
+  const std::string tokens = text_token_file({d.path, d.tokenizer, d.vocab_size, 0});
+  return describe_dataset("tokens", tokens, d.seq_len);
+}
 
 DataPlan check_data_sizes(const Config& config, const DatasetInfo& data) {
   const DataConfig& d = config.data;
@@ -199,10 +247,13 @@ PreflightReport preflight(const Config& config) {
   const c10::Device device = resolve_device(config.runtime.device, env.local_rank);
   check_rank_roles(config, env.world_size);
   PreflightReport report;
-  report.dataset = describe_dataset(config.data.dataset, config.data.path, config.data.seq_len);
+  report.dataset = describe_job_dataset(config);
   const DatasetInfo& data = report.dataset;
   report.data = check_data_sizes(config, data);
   check_soft_labels(config, data);
+  check_language_model(config, data);
+  check_tokenizer("teacher", config.teacher.path, data);
+  check_tokenizer("student", config.student.path, data);
   const at::Tensor probe = probe_inputs(config, data);
   check_models(config, data, probe);
   const torch::jit::Module student = fresh_student(config, data);  // built or loaded once
@@ -211,7 +262,7 @@ PreflightReport preflight(const Config& config) {
   if (!config.teacher.path.empty()) {
     const at::Tensor logits = probe_teacher(config.teacher.path, probe, data.num_classes, device,
                                             data.batch_shape_text() + " " +
-                                                (data.stored_dtype == "int64" ? "int64" : "float32") +
+                                                data.input_dtype() +
                                                 " inputs (" + data.normalisation + ")");
     check_half_range(config, logits);
     report.teacher_probed = true;

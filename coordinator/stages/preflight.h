@@ -37,6 +37,11 @@ struct PreflightReport {
 // Throws UsageError naming the first problem (the key or file) and what to do.
 PreflightReport preflight(const Config& config);
 
+// The dataset data.* names, described without loading its inputs; a text
+// corpus (data.dataset: text) is tokenized first into the token cache
+// (data/text/token_cache.h) and described as that token file.
+DatasetInfo describe_job_dataset(const Config& config);
+
 // Checks data.* against the dataset found (part of preflight).
 DataPlan check_data_sizes(const Config& config, const DatasetInfo& data);
 

@@ -45,8 +45,27 @@ at::Tensor run_once(torch::jit::Module& teacher, const at::Tensor& x, const std:
   return out.toTensor().detach().to(c10::kCPU).to(torch::kFloat32);
 }
 
-void check_output(const at::Tensor& out, int64_t batch, int classes, const std::string& path) {
-  if (out.dim() != 2 || out.size(0) != batch || out.size(1) != classes) {
+// Token windows [N, T] give one distribution per position: [N, T, V].
+void check_sequence_output(const at::Tensor& out, const at::Tensor& x, int classes,
+                           const std::string& path) {
+  const int64_t batch = x.size(0), positions = x.size(1);
+  if (out.dim() != 3 || out.size(0) != batch || out.size(1) != positions ||
+      out.size(2) != classes) {
+    throw UsageError("teacher '" + path + "' returns shape " + shape_text(out) + " for " +
+                     std::to_string(batch) + " windows of " + std::to_string(positions) +
+                     " tokens; expected [" + std::to_string(batch) + ", " +
+                     std::to_string(positions) + ", " + std::to_string(classes) +
+                     "] logits (one distribution over the " + std::to_string(classes) +
+                     "-token vocabulary per position: is it the tokenizer's vocabulary?)");
+  }
+}
+
+void check_output(const at::Tensor& out, const at::Tensor& x, int classes,
+                  const std::string& path) {
+  const int64_t batch = x.size(0);
+  if (x.dim() == 2 && x.scalar_type() == at::kLong) {
+    check_sequence_output(out, x, classes, path);
+  } else if (out.dim() != 2 || out.size(0) != batch || out.size(1) != classes) {
     throw UsageError("teacher '" + path + "' returns shape " + shape_text(out) + " for " +
                      std::to_string(batch) + " images; expected [" + std::to_string(batch) +
                      ", " + std::to_string(classes) + "] logits (" + std::to_string(classes) +
@@ -72,9 +91,9 @@ at::Tensor probe_teacher(const std::string& path, const at::Tensor& images, int 
   teacher.to(device);
   const int64_t batch = images.size(0);
   const at::Tensor together = run_once(teacher, images, path, device, expected_input);
-  check_output(together, batch, classes, path);
+  check_output(together, images, classes, path);
   const at::Tensor alone = run_once(teacher, images.slice(0, 0, 1), path, device, expected_input);
-  check_output(alone, 1, classes, path);
+  check_output(alone, images.slice(0, 0, 1), classes, path);
   // Eval-mode outputs of one image do not depend on its batch mates; float
   // kernels for other batch sizes may differ in the last bits.
   const double scale = 1.0 + alone.abs().max().item<double>();

@@ -36,9 +36,9 @@ Batch make_batch(double t) {
   b.indices = std::get<1>(top);
   b.lse = torch::logsumexp(b.teacher / t, 2).to(torch::kFloat32);
   b.labels = torch::randint(0, kC, {kB, kP}, torch::kInt64);
-  b.labels[0][3] = kIgnoreIndex;
-  b.labels[2][2] = kIgnoreIndex;
-  b.labels[2][3] = kIgnoreIndex;
+  b.labels[0][3] = kIgnoreToken;
+  b.labels[2][2] = kIgnoreToken;
+  b.labels[2][3] = kIgnoreToken;
   return b;
 }
 
@@ -113,7 +113,7 @@ TEST(TokenLosses, MatchPyTorchValuesAndGradientsWithPadding) {
 TEST(TokenLosses, EqualPerSampleLossesOnTheValidTokensAndIgnoreNaNPadding) {
   const double t = 1.5, alpha = 0.4;
   const Batch b = make_batch(t);
-  const at::Tensor valid = torch::nonzero(b.labels.reshape(-1) != kIgnoreIndex).reshape(-1);
+  const at::Tensor valid = torch::nonzero(b.labels.reshape(-1) != kIgnoreToken).reshape(-1);
   auto rows = [&](const at::Tensor& x) {
     std::vector<int64_t> shape = {kB * kP};
     for (int64_t d = 2; d < x.dim(); ++d) shape.push_back(x.size(d));
@@ -153,7 +153,7 @@ TEST(TokenLosses, EqualPerSampleLossesOnTheValidTokensAndIgnoreNaNPadding) {
 
 TEST(TokenLosses, AllPaddingIsZeroWithZeroGradient) {
   const Batch b = make_batch(1.0);
-  const at::Tensor pad = torch::full({kB, kP}, kIgnoreIndex, torch::kInt64);
+  const at::Tensor pad = torch::full({kB, kP}, kIgnoreToken, torch::kInt64);
   for (int which = 0; which < 3; ++which) {
     const auto r = loss_and_grad(b.student, [&](const at::Tensor& s) {
       if (which == 0) return sparse_kd_loss(s, b.values, b.indices, b.lse, pad, 1.0, 0.5);

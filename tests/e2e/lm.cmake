@@ -1,0 +1,46 @@
+# Language models end to end: the King James Bible tokenized by a tokenizer
+# the job trains, a tiny transformer teacher, top-k token soft labels from
+# workers, the distilled student and its control; Python reproduces the
+# student's perplexity from the export; generation; kill-and-resume bitwise
+# equal; refusals. Included by CMakeLists.txt. Every test tokenizes into its
+# own cache folder under the e2e directory (not the user's ~/.cache).
+set(LM_DIR ${E2E_DIR}/lm)
+set(LM_CONFIG ${PROJECT_SOURCE_DIR}/configs/lm_tiny.yaml)
+set(LM_ENV CONDENSER_CACHE=${LM_DIR}/cache)
+
+add_test(NAME e2e.lm.prepare_text
+  COMMAND ${EXPECT} 0 "test: [0-9]+ documents, [0-9]+ tokens" -- ${CONDENSER_BIN} prepare-text
+          --corpus kjv --vocab-size 512 --out ${LM_DIR}/kjv512.h5)
+add_test(NAME e2e.lm.run
+  COMMAND ${EXPECT} 0 "test perplexity: teacher .*control without the teacher" --
+          ${CONDENSER_BIN} run ${LM_CONFIG} runtime.threads=1 --run-dir ${LM_DIR}/run)
+set_tests_properties(e2e.lm.run PROPERTIES FIXTURES_SETUP lm_run)
+add_test(NAME e2e.lm.check
+  COMMAND ${CONDENSER_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/check_lm_run.py ${LM_DIR}/run)
+add_test(NAME e2e.lm.generate
+  COMMAND ${EXPECT} 0 "^And God said" -- ${CONDENSER_BIN} generate ${LM_DIR}/run/export/student.pt
+          --prompt "And God said" --tokens 12)
+add_test(NAME e2e.lm.inspect_shards
+  COMMAND ${EXPECT} 0 "bytes per token" -- ${CONDENSER_BIN} inspect shards ${LM_DIR}/run)
+set_tests_properties(e2e.lm.check e2e.lm.generate e2e.lm.inspect_shards PROPERTIES
+  FIXTURES_REQUIRED lm_run)
+# A teacher file trained with another tokenizer (the run's student carries
+# its 512-piece tokenizer inside) against a 640-piece tokenization: refused.
+expect_usage_error(lm_tokenizer_mismatch "was trained with the tokenizer [0-9a-f]+ .*tokenized with"
+  validate ${LM_CONFIG} data.vocab_size=640 teacher.layers= teacher.path=${LM_DIR}/run/export/student.pt)
+set_tests_properties(e2e.usage.lm_tokenizer_mismatch PROPERTIES FIXTURES_REQUIRED lm_run)
+expect_usage_error(lm_full_soft_labels "soft_labels.format: full would store 512 logits"
+  validate ${LM_CONFIG} soft_labels.format=full)
+expect_usage_error(lm_prune "pruning a language model is not supported yet"
+  validate ${LM_CONFIG} prune.enabled=true)
+expect_usage_error(lm_zoo_student "student.*embedding"
+  validate ${LM_CONFIG} student.layers=)
+
+add_test(NAME e2e.lm.kill_and_resume
+  COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/resume_check.sh ${CONDENSER_BIN} ${CONDENSER_PYTHON}
+          ${LM_DIR}/resume ${LM_CONFIG} teacher.train.epochs=2 data.train_subset=320 student.alpha=0.6
+          checkpoint.every_steps=1 logging.every_steps=1 runtime.threads=1)
+set_tests_properties(e2e.lm.prepare_text e2e.lm.run e2e.lm.check e2e.lm.generate
+  e2e.lm.inspect_shards e2e.lm.kill_and_resume e2e.usage.lm_tokenizer_mismatch
+  e2e.usage.lm_full_soft_labels e2e.usage.lm_prune e2e.usage.lm_zoo_student
+  PROPERTIES ENVIRONMENT "${LM_ENV}" LABELS "e2e;interop" TIMEOUT 900)
