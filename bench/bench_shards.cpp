@@ -10,6 +10,7 @@
 #include <random>
 
 #include "bench/benches.h"
+#include "bench/raw_io.h"
 #include "core/errors.h"
 #include "core/files.h"
 #include "data/shards/shard_reader.h"
@@ -41,40 +42,6 @@ Payload make_payload(int64_t rows, int classes) {
 size_t payload_bytes(const Payload& p, LogitDType dtype) {
   return p.sample_index.size() * 8 + p.view.size() * 4 +
          p.logits.size() * logit_dtype_bytes(dtype);
-}
-
-void fail_io(const std::string& what, const std::string& path) {
-  throw RuntimeFailure(what + " '" + path + "': " + std::strerror(errno));
-}
-
-// Flushes a file and drops it from the page cache, so reads hit the disk for
-// ours and the baseline alike.
-void evict(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY);
-  if (fd < 0) fail_io("cannot open", path);
-  ::fdatasync(fd);
-  ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
-  ::close(fd);
-}
-
-void write_all(int fd, const void* data, size_t n, const std::string& path) {
-  const char* p = static_cast<const char*>(data);
-  while (n > 0) {
-    const ssize_t w = ::write(fd, p, n);
-    if (w < 0) fail_io("cannot write", path);
-    p += w;
-    n -= static_cast<size_t>(w);
-  }
-}
-
-void read_all(int fd, void* data, size_t n, const std::string& path) {
-  char* p = static_cast<char*>(data);
-  while (n > 0) {
-    const ssize_t r = ::read(fd, p, n);
-    if (r <= 0) fail_io("cannot read", path);
-    p += r;
-    n -= static_cast<size_t>(r);
-  }
 }
 
 // The baseline: the same arrays, one after another, written and fsynced
