@@ -127,20 +127,19 @@ double file_bytes(const std::string& path) {
   return double(st.st_size);
 }
 
-}  // namespace
-
-BenchReport bench_lm_shards(const BenchOptions& options) {
-  BenchReport report;
-  report.bench = "lm_shards";
-  const std::string dir = options.scratch_dir + "/lm_shards";
-  ensure_dir(dir);
-  const int64_t windows = options.quick ? 16 : 512;  // lm_kjv soft_labels.shard_rows
-  const TokenPayload p = make_payload(windows);
+// Write and read against the raw baseline, with `filters` (named `name`;
+// ratio names end in `suffix`).
+void write_read(BenchReport& report, const TokenPayload& p, const TopKWriteOptions& filters,
+                const std::string& name, const std::string& suffix, const std::string& dir,
+                int repeats) {
   const ShardMeta meta = lm_meta();
   const std::string shard = dir + "/lm.h5", raw = dir + "/lm.raw";
   const auto [w_ours, w_raw] = time_alternating(
-      [&] { write_topk_shard(shard, meta, p.sample_index, p.view, p.values, p.indices, p.logsumexp); },
-      [&] { raw_write(raw, p); }, options.repeats);
+      [&] {
+        write_topk_shard(shard, meta, p.sample_index, p.view, p.values, p.indices, p.logsumexp,
+                         filters);
+      },
+      [&] { raw_write(raw, p); }, repeats);
   const auto [r_ours, r_raw] = time_alternating(
       [&] {
         evict(shard);
@@ -150,13 +149,13 @@ BenchReport bench_lm_shards(const BenchOptions& options) {
       },
       [&] {
         evict(raw);
-        if (raw_read(raw, windows).values.size() != p.values.size()) {
+        if (raw_read(raw, p.windows).values.size() != p.values.size()) {
           throw RuntimeFailure("bench lm_shards: the raw file read back holds other values");
         }
       },
-      options.repeats);
+      repeats);
   const double tokens = double(p.tokens), mb = p.bytes() / 1e6;
-  const nlohmann::json sizes = {{"tokens", p.tokens}, {"windows", windows},
+  const nlohmann::json sizes = {{"tokens", p.tokens}, {"windows", p.windows},
                                 {"payload_mb", mb}, {"k", kLmTopK}, {"vocab", kLmVocab},
                                 {"shard_bytes_per_token", file_bytes(shard) / tokens},
                                 {"raw_bytes_per_token", file_bytes(raw) / tokens}};
@@ -168,10 +167,26 @@ BenchReport bench_lm_shards(const BenchOptions& options) {
     e["baseline_min_max_s"] = {base.min, base.max};
     report.cases.push_back({what, tokens / ours.median, tokens / base.median, "tokens/s", e});
   };
-  add("write k=32 float16 token-window shard (shuffle+deflate 1)", w_ours, w_raw);
-  add("read k=32 float16 token-window shard (shuffle+deflate 1)", r_ours, r_raw);
-  report.ratios.push_back({"write_vs_raw", w_raw.median / w_ours.median, 0.8, true});
-  report.ratios.push_back({"read_vs_raw", r_raw.median / r_ours.median, 0.8, true});
+  add("write k=32 float16 token-window shard (" + name + ")", w_ours, w_raw);
+  add("read k=32 float16 token-window shard (" + name + ")", r_ours, r_raw);
+  report.ratios.push_back({"write_vs_raw" + suffix, w_raw.median / w_ours.median, 0.8, true});
+  report.ratios.push_back({"read_vs_raw" + suffix, r_raw.median / r_ours.median, 0.8, true});
+}
+
+}  // namespace
+
+BenchReport bench_lm_shards(const BenchOptions& options) {
+  BenchReport report;
+  report.bench = "lm_shards";
+  const std::string dir = options.scratch_dir + "/lm_shards";
+  ensure_dir(dir);
+  const int64_t windows = options.quick ? 16 : 512;  // lm_kjv soft_labels.shard_rows
+  const TokenPayload p = make_payload(windows);
+  write_read(report, p, TopKWriteOptions{}, "shuffle+deflate 1", "", dir, options.repeats);
+  // What the filters cost: the same shard stored without them.
+  TopKWriteOptions plain;
+  plain.compression = {0, false};
+  write_read(report, p, plain, "no filters", "_no_filters", dir, options.repeats);
   remove_tree(dir);
   return report;
 }
