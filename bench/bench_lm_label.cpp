@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <functional>
 
 #include "bench/bench_lm.h"
 #include "bench/bench_teacher_round.h"
@@ -18,6 +19,8 @@
 #include "protocol/job_token.h"
 #include "trainers/model_io.h"
 #include "trainers/model_spec.h"
+#include "worker/teacher_labeller.h"
+#include "worker/worker_job.h"
 
 namespace condenser {
 namespace {
@@ -76,6 +79,43 @@ Timing summarize(std::vector<double> v) {
   return {v[v.size() / 2], v.front(), v.back()};
 }
 
+// Seconds per round of each way, round 0 (a warm-up) dropped; the order
+// rotates so that none always runs first.
+struct Rounds {
+  std::vector<double> ours, infer, bare;
+};
+Rounds run_rounds(const TeacherRound& round, torch::jit::Module& teacher,
+                  const LabellerSetup& setup, const LabelTask& timed_task,
+                  const std::vector<at::Tensor>& batches, int threads, int repeats) {
+  Rounds out;
+  auto timed = [](const std::function<void()>& f) {
+    const auto start = Clock::now();
+    f();
+    return std::chrono::duration<double>(Clock::now() - start).count();
+  };
+  for (int r = 0; r <= repeats; ++r) {
+    double t[3] = {0, 0, 0};
+    for (int j = 0; j < 3; ++j) {
+      const int i = (j + r) % 3;
+      if (i == 0) {
+        t[0] = coordinator_round(round.spec, round.tasks, round.token_file, round.token, threads,
+                                 "cpu");
+      } else if (i == 1) {
+        t[1] = timed([&] { infer_task(teacher, setup, timed_task); });
+      } else {
+        t[2] = bare_pass(teacher, batches);
+      }
+    }
+    log_info("bench lm_label: round ", r, ": coordinator+worker ", fixed(t[0], 3),
+             " s, infer_task ", fixed(t[1], 3), " s, bare ", fixed(t[2], 3), " s");
+    if (r == 0) continue;
+    out.ours.push_back(t[0]);
+    out.infer.push_back(t[1]);
+    out.bare.push_back(t[2]);
+  }
+  return out;
+}
+
 }  // namespace
 
 BenchReport bench_lm_label(const BenchOptions& options) {
@@ -107,32 +147,32 @@ BenchReport bench_lm_label(const BenchOptions& options) {
   at::set_num_threads(threads);
   torch::jit::Module teacher = load_module(teacher_path, "teacher");  // the file the worker loads
   teacher.eval();
+  // The worker's inference half in this process: no protocol, no shard.
+  LabellerSetup setup = labeller_setup(round.spec, "bench");
+  setup.images = w.train.images;
+  setup.samples = w.samples;
+  const LabelTask timed_task{task_rows, task_rows * (timed_tasks + 1), "unused.h5"};
   bare_pass(teacher, batches);  // warm-up
-  std::vector<double> ours, base;
-  for (int r = 0; r <= options.repeats; ++r) {  // round 0 is a warm-up
-    const bool ours_first = r % 2 == 0;
-    double o = 0, b = 0;
-    if (!ours_first) b = bare_pass(teacher, batches);
-    o = coordinator_round(round.spec, round.tasks, round.token_file, round.token, threads, "cpu");
-    if (ours_first) b = bare_pass(teacher, batches);
-    log_info("bench lm_label: round ", r, ": coordinator+worker ", fixed(o, 3), " s, bare ",
-             fixed(b, 3), " s");
-    if (r == 0) continue;
-    ours.push_back(o);
-    base.push_back(b);
-  }
-  const Timing o = summarize(ours), b = summarize(base);
+  const Rounds rounds =
+      run_rounds(round, teacher, setup, timed_task, batches, threads, options.repeats);
+  const Timing o = summarize(rounds.ours), i = summarize(rounds.infer),
+               b = summarize(rounds.bare);
   const double tokens = double(timed * kLmSeqLen);
-  report.cases.push_back(
-      {"tokens/s, top-" + std::to_string(kLmTopK) + " float16, batch " +
-           std::to_string(kLmLabelBatch),
-       tokens / o.median, tokens / b.median, "tokens/s",
-       {{"ours_min_max_s", {o.min, o.max}}, {"baseline_min_max_s", {b.min, b.max}},
-        {"threads", threads}, {"timed_windows", timed}, {"task_windows", task_rows},
-        {"seq_len", kLmSeqLen}, {"vocab", kLmVocab},
-        {"teacher", options.quick ? "lm_tiny teacher" : "lm_kjv teacher"},
-        {"teacher_parameters", parameter_count(lm_teacher_spec(options.quick))}}});
+  const nlohmann::json extra = {
+      {"threads", threads}, {"timed_windows", timed}, {"task_windows", task_rows},
+      {"seq_len", kLmSeqLen}, {"vocab", kLmVocab}, {"batch", kLmLabelBatch},
+      {"teacher", options.quick ? "lm_tiny teacher" : "lm_kjv teacher"},
+      {"teacher_parameters", parameter_count(lm_teacher_spec(options.quick))}};
+  auto add = [&](const std::string& what, const Timing& ours) {
+    nlohmann::json e = extra;
+    e["ours_min_max_s"] = {ours.min, ours.max};
+    e["baseline_min_max_s"] = {b.min, b.max};
+    report.cases.push_back({what, tokens / ours.median, tokens / b.median, "tokens/s", e});
+  };
+  add("label top-32 float16: coordinator + worker vs bare loop", o);
+  add("label top-32: in-process infer_task (no protocol, no I/O) vs bare loop", i);
   report.ratios.push_back({"coordinator_vs_bare", b.median / o.median, 0.9, true});
+  report.ratios.push_back({"infer_task_vs_bare", b.median / i.median, 0.9, true});
   remove_tree(dir);
   return report;
 }
