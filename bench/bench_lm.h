@@ -13,9 +13,9 @@
 
 namespace condenser {
 
-BenchReport bench_lm_label(const BenchOptions& options);     // bench_lm_label.cpp
-BenchReport bench_lm_distill(const BenchOptions& options);   // bench_lm_distill.cpp
-BenchReport bench_lm_shards(const BenchOptions& options);    // bench_lm_shards.cpp
+BenchReport bench_lm_label(const BenchOptions& options);    // bench_lm_label.cpp
+BenchReport bench_lm_distill(const BenchOptions& options);  // bench_lm_distill.cpp
+BenchReport bench_lm_shards(const BenchOptions& options);   // bench_lm_shards.cpp
 
 constexpr int64_t kLmVocab = 4096, kLmSeqLen = 128;
 constexpr int kLmTopK = 32;

@@ -160,16 +160,20 @@ BenchReport bench_lm_distill(const BenchOptions& options) {
       ce(student, set, {}, o);
   online.targets = [&](Batch& b) { online_targets(teacher, b, false); };
   full.targets = [&](Batch& b) { online_targets(teacher, b, true); };
-  const std::vector<Timing> t = time_rotating(
-      {[&] { cached.epoch_of_steps(); }, [&] { online.epoch_of_steps(); },
-       [&] { full.epoch_of_steps(); }, [&] { ce.epoch_of_steps(); }},
-      options.repeats);
+  const std::vector<Timing> t =
+      time_rotating({[&] { cached.epoch_of_steps(); }, [&] { online.epoch_of_steps(); },
+                     [&] { full.epoch_of_steps(); }, [&] { ce.epoch_of_steps(); }},
+                    options.repeats);
   remove_tree(dir);
 
   const double tokens = double(o.batch_size * steps * kLmSeqLen);
   const nlohmann::json extra = {
-      {"steps_per_round", steps}, {"batch_windows", o.batch_size}, {"seq_len", kLmSeqLen},
-      {"vocab", kLmVocab}, {"top_k", kLmTopK}, {"threads", at::get_num_threads()},
+      {"steps_per_round", steps},
+      {"batch_windows", o.batch_size},
+      {"seq_len", kLmSeqLen},
+      {"vocab", kLmVocab},
+      {"top_k", kLmTopK},
+      {"threads", at::get_num_threads()},
       {"student_parameters", parameter_count(student)},
       {"teacher_parameters", parameter_count(lm_teacher_spec(options.quick))},
       {"models", options.quick ? "lm_tiny" : "lm_kjv"}};

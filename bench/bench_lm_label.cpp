@@ -28,8 +28,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 // The labelling job a coordinator would serve for these windows.
-TeacherRound lm_round(const std::string& teacher_path, const LmWindows& w,
-                      const std::string& dir, int64_t task_rows, int timed_tasks) {
+TeacherRound lm_round(const std::string& teacher_path, const LmWindows& w, const std::string& dir,
+                      int64_t task_rows, int timed_tasks) {
   TeacherRound r;
   LabelSpec& s = r.spec;
   s.teacher_path = absolute_path(teacher_path);
@@ -137,9 +137,8 @@ BenchReport bench_lm_label(const BenchOptions& options) {
   // The timed tasks' windows, pre-gathered into contiguous batches.
   const int64_t timed = task_rows * timed_tasks;
   std::vector<at::Tensor> batches;
-  const at::Tensor ids =
-      torch::tensor(std::vector<int64_t>(w.samples.begin() + task_rows, w.samples.end()),
-                    torch::kInt64);
+  const at::Tensor ids = torch::tensor(
+      std::vector<int64_t>(w.samples.begin() + task_rows, w.samples.end()), torch::kInt64);
   const at::Tensor windows = w.train.images.index_select(0, ids);
   for (int64_t b = 0; b < timed; b += kLmLabelBatch) {
     batches.push_back(windows.narrow(0, b, std::min(kLmLabelBatch, timed - b)).contiguous());
@@ -155,12 +154,15 @@ BenchReport bench_lm_label(const BenchOptions& options) {
   bare_pass(teacher, batches);  // warm-up
   const Rounds rounds =
       run_rounds(round, teacher, setup, timed_task, batches, threads, options.repeats);
-  const Timing o = summarize(rounds.ours), i = summarize(rounds.infer),
-               b = summarize(rounds.bare);
+  const Timing o = summarize(rounds.ours), i = summarize(rounds.infer), b = summarize(rounds.bare);
   const double tokens = double(timed * kLmSeqLen);
   const nlohmann::json extra = {
-      {"threads", threads}, {"timed_windows", timed}, {"task_windows", task_rows},
-      {"seq_len", kLmSeqLen}, {"vocab", kLmVocab}, {"batch", kLmLabelBatch},
+      {"threads", threads},
+      {"timed_windows", timed},
+      {"task_windows", task_rows},
+      {"seq_len", kLmSeqLen},
+      {"vocab", kLmVocab},
+      {"batch", kLmLabelBatch},
       {"teacher", options.quick ? "lm_tiny teacher" : "lm_kjv teacher"},
       {"teacher_parameters", parameter_count(lm_teacher_spec(options.quick))}};
   auto add = [&](const std::string& what, const Timing& ours) {

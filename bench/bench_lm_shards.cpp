@@ -25,9 +25,9 @@ namespace {
 struct TokenPayload {
   std::vector<int64_t> sample_index;
   std::vector<int32_t> view;
-  std::vector<float> values;      // tokens * k, each group descending
-  std::vector<int32_t> indices;   // tokens * k
-  std::vector<float> logsumexp;   // tokens
+  std::vector<float> values;     // tokens * k, each group descending
+  std::vector<int32_t> indices;  // tokens * k
+  std::vector<float> logsumexp;  // tokens
   int64_t windows = 0, tokens = 0;
   // What the arrays take as stored, without filters.
   double bytes() const {
@@ -155,8 +155,11 @@ void write_read(BenchReport& report, const TokenPayload& p, const TopKWriteOptio
       },
       repeats);
   const double tokens = double(p.tokens), mb = p.bytes() / 1e6;
-  const nlohmann::json sizes = {{"tokens", p.tokens}, {"windows", p.windows},
-                                {"payload_mb", mb}, {"k", kLmTopK}, {"vocab", kLmVocab},
+  const nlohmann::json sizes = {{"tokens", p.tokens},
+                                {"windows", p.windows},
+                                {"payload_mb", mb},
+                                {"k", kLmTopK},
+                                {"vocab", kLmVocab},
                                 {"shard_bytes_per_token", file_bytes(shard) / tokens},
                                 {"raw_bytes_per_token", file_bytes(raw) / tokens}};
   auto add = [&](const std::string& what, const Timing& ours, const Timing& base) {
