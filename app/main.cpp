@@ -54,6 +54,54 @@ void add_worker_args(CLI::App* cmd, condenser::WorkerOptions* o) {
   give_up->check(CLI::Range(0.0, 86400.0));
 }
 
+// `condenser bench NAME`: ours against the bare baseline.
+CLI::App* add_bench(CLI::App& app, condenser::BenchArgs* a) {
+  CLI::App* cmd = app.add_subcommand("bench", "benchmarks against the bare baseline");
+  std::string names;
+  for (const std::string& n : condenser::bench_names()) names += (names.empty() ? "" : ", ") + n;
+  cmd->add_option("name", a->name, "benchmark name (" + names + ") or all")->required();
+  cmd->add_option("--repeats", a->repeats, "timed rounds per case")->check(CLI::Range(1, 1000));
+  cmd->add_flag("--quick", a->quick, "small payloads (smoke test)");
+  cmd->add_option("--out", a->out_dir, "results folder (default bench/results)");
+  return cmd;
+}
+
+// `condenser prepare-text`: a corpus into a token file.
+CLI::App* add_prepare_text(CLI::App& app, condenser::PrepareTextArgs* a) {
+  CLI::App* cmd = app.add_subcommand(
+      "prepare-text", "tokenize a corpus (SentencePiece) into an HDF5 token file");
+  cmd->add_option("--corpus", a->corpus,
+                  "kjv (the King James Bible of Debian's bible-kjv) or a UTF-8 file, "
+                  "documents separated by blank lines");
+  cmd->add_option("--tokenizer", a->tokenizer,
+                  "an existing SentencePiece .model (default: train one on the corpus)");
+  cmd->add_option("--vocab-size", a->vocab_size, "pieces of a trained tokenizer")
+      ->check(CLI::Range(16, 1 << 20));
+  cmd->add_option("--out", a->out, "the token file to write (.h5)")->required();
+  cmd->add_option("--seed", a->seed, "which documents go to which split");
+  return cmd;
+}
+
+// `condenser generate`: continue a prompt with an exported language model.
+CLI::App* add_generate(CLI::App& app, condenser::GenerateArgs* a) {
+  CLI::App* cmd = app.add_subcommand("generate", "continue a prompt with a language model");
+  cmd->add_option("model", a->model, "an exported language model (student.pt)")->required();
+  cmd->add_option("--prompt", a->prompt, "the text to continue")->required();
+  cmd->add_option("--tokenizer", a->tokenizer,
+                  "its SentencePiece .model (default: the one inside the model file)");
+  cmd->add_option("--tokens", a->tokens, "tokens to generate")->check(CLI::Range(0, 100000));
+  cmd->add_flag("--sample", a->sample, "top-k sampling instead of greedy");
+  cmd->add_option("--top-k", a->top_k, "sampling: from the k most likely tokens")
+      ->check(CLI::Range(0, 1 << 20));
+  cmd->add_option("--temperature", a->temperature, "sampling temperature")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--seed", a->seed, "sampling seed");
+  cmd->add_option("--context", a->context,
+                  "tokens of context the model sees (default: its training window)")
+      ->check(CLI::Range(0, 1 << 20));
+  return cmd;
+}
+
 // CLI11 would only say "a subcommand is required"; name the word instead.
 bool known_command(CLI::App& app, int argc, char** argv) {
   std::string names;
@@ -137,47 +185,12 @@ int run_cli(int argc, char** argv) {
   status->add_option("--coordinator", status_coordinator,
                      "a running coordinator's http HOST:PORT (see RUN_DIR/coordinator.json)");
   condenser::BenchArgs bench_args;
-  CLI::App* bench = app.add_subcommand("bench", "benchmarks against the bare baseline");
-  std::string bench_list;
-  for (const std::string& n : condenser::bench_names())
-    bench_list += (bench_list.empty() ? "" : ", ") + n;
-  bench->add_option("name", bench_args.name, "benchmark name (" + bench_list + ") or all")
-      ->required();
-  bench->add_option("--repeats", bench_args.repeats, "timed rounds per case")
-      ->check(CLI::Range(1, 1000));
-  bench->add_flag("--quick", bench_args.quick, "small payloads (smoke test)");
-  bench->add_option("--out", bench_args.out_dir, "results folder (default bench/results)");
+  CLI::App* bench = add_bench(app, &bench_args);
 
   condenser::PrepareTextArgs text_args;
-  CLI::App* prepare = app.add_subcommand(
-      "prepare-text", "tokenize a corpus (SentencePiece) into an HDF5 token file");
-  prepare->add_option("--corpus", text_args.corpus,
-                      "kjv (the King James Bible of Debian's bible-kjv) or a UTF-8 file, "
-                      "documents separated by blank lines");
-  prepare->add_option("--tokenizer", text_args.tokenizer,
-                      "an existing SentencePiece .model (default: train one on the corpus)");
-  prepare->add_option("--vocab-size", text_args.vocab_size, "pieces of a trained tokenizer")
-      ->check(CLI::Range(16, 1 << 20));
-  prepare->add_option("--out", text_args.out, "the token file to write (.h5)")->required();
-  prepare->add_option("--seed", text_args.seed, "which documents go to which split");
+  CLI::App* prepare = add_prepare_text(app, &text_args);
   condenser::GenerateArgs gen_args;
-  CLI::App* generate = app.add_subcommand("generate", "continue a prompt with a language model");
-  generate->add_option("model", gen_args.model, "an exported language model (student.pt)")
-      ->required();
-  generate->add_option("--prompt", gen_args.prompt, "the text to continue")->required();
-  generate->add_option("--tokenizer", gen_args.tokenizer,
-                       "its SentencePiece .model (default: the one inside the model file)");
-  generate->add_option("--tokens", gen_args.tokens, "tokens to generate")
-      ->check(CLI::Range(0, 100000));
-  generate->add_flag("--sample", gen_args.sample, "top-k sampling instead of greedy");
-  generate->add_option("--top-k", gen_args.top_k, "sampling: from the k most likely tokens")
-      ->check(CLI::Range(0, 1 << 20));
-  generate->add_option("--temperature", gen_args.temperature, "sampling temperature")
-      ->check(CLI::PositiveNumber);
-  generate->add_option("--seed", gen_args.seed, "sampling seed");
-  generate->add_option("--context", gen_args.context,
-                       "tokens of context the model sees (default: its training window)")
-      ->check(CLI::Range(0, 1 << 20));
+  CLI::App* generate = add_generate(app, &gen_args);
 
   if (!known_command(app, argc, argv)) return static_cast<int>(condenser::ExitCode::kUsage);
   try {

@@ -7,7 +7,7 @@
 #include "core/log.h"
 #include "data/text/prepare_text.h"
 #include "data/text/tokenizer.h"
-#include "export/lm_samples.h"
+#include "export/lm_export.h"
 #include "trainers/lm_generate.h"
 
 namespace condenser {

@@ -48,15 +48,7 @@ TeacherRound lm_round(const std::string& teacher_path, const LmWindows& w, const
   s.topk_dtype = "float16";
   s.batch_size = kLmLabelBatch;
   r.samples = w.samples;
-  for (int t = 0; t <= timed_tasks; ++t) {
-    char name[32];
-    std::snprintf(name, sizeof name, "shard-%06d.h5", t);
-    r.tasks.push_back({t * task_rows, (t + 1) * task_rows, name});
-  }
-  r.token_file = dir + "/job.token";
-  std::remove(r.token_file.c_str());  // a fresh token per run, as a job makes one
-  ensure_job_token(r.token_file);
-  r.token = read_job_token(r.token_file);
+  add_round_tasks(r, dir, task_rows, timed_tasks);
   return r;
 }
 

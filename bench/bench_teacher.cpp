@@ -102,6 +102,12 @@ TeacherRound make_teacher_round(const std::string& teacher_path, const ImageData
   spec.temperature = 4.0;
   spec.num_classes = data.num_classes;
   spec.batch_size = batch_size;
+  add_round_tasks(r, dir, task_rows, timed_tasks);
+  return r;
+}
+
+void add_round_tasks(TeacherRound& r, const std::string& dir, int64_t task_rows,
+                     int timed_tasks) {
   for (int t = 0; t <= timed_tasks; ++t) {
     char name[32];
     std::snprintf(name, sizeof name, "shard-%06d.h5", t);
@@ -111,7 +117,6 @@ TeacherRound make_teacher_round(const std::string& teacher_path, const ImageData
   std::remove(r.token_file.c_str());  // a fresh token per round, as a job makes one
   ensure_job_token(r.token_file);
   r.token = read_job_token(r.token_file);
-  return r;
 }
 
 namespace {

@@ -25,6 +25,12 @@ TeacherRound make_teacher_round(const std::string& teacher_path, const ImageData
                                 const std::string& data_dir, const std::string& dir,
                                 int64_t task_rows, int timed_tasks, int64_t batch_size);
 
+// Fills r.tasks (timed_tasks + 1 tasks of task_rows, shard files named in
+// order) and a fresh job token in `dir`, as a job makes them: the part of a
+// round every labelling bench shares (images here, token windows in bench_lm).
+void add_round_tasks(TeacherRound& r, const std::string& dir, int64_t task_rows,
+                     int timed_tasks);
+
 // Seconds from the lease of task 1 to the last commit (tasks 1..N-1; task 0
 // warms the worker up) with one worker on `device` ("cpu", "cuda", "cuda:N")
 // using `threads` intra-op threads. Removes the committed shards afterwards.

@@ -7,8 +7,9 @@
 namespace condenser {
 
 std::vector<std::string> bench_names() {
-  std::vector<std::string> names = {"shards", "structured", "teacher", "distill", "allreduce", "train", "topk_kl",
-                                     "lm_label", "lm_distill", "lm_shards"};
+  std::vector<std::string> names = {"shards",   "structured", "teacher",  "distill",
+                                     "allreduce", "train",     "topk_kl",  "lm_label",
+                                     "lm_distill", "lm_shards"};
 #if defined(CONDENSER_WITH_CUDA)
   names.push_back("gpu");  // in `bench all` only where it can run
 #endif

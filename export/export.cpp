@@ -19,7 +19,7 @@
 #include "data/text/tokenizer.h"
 #include "export/int8_export.h"
 #include "export/latency.h"
-#include "export/lm_samples.h"
+#include "export/lm_export.h"
 #include "report/job_report.h"
 #include "report/model_card.h"
 #include "report/report_html.h"
@@ -283,12 +283,6 @@ void check_finite(torch::jit::Module& student, const std::string& path) {
   }
 }
 
-// A language model's continuations of the test documents' first words.
-json lm_samples_json(torch::jit::Module& student, const TokenFileInfo& tokens, int64_t seq_len) {
-  const Tokenizer tokenizer = Tokenizer::from_bytes(read_tokenizer_model(tokens), tokens.path);
-  return to_json(generate_samples(student, tokenizer, sample_prompts(tokens, tokenizer), seq_len));
-}
-
 JobReport finished_report(const RunPaths& paths, const std::string& run_dir) {
   JobReport report;
   try {
@@ -335,6 +329,11 @@ void export_files(const RunPaths& paths, const JobReport& report, const std::str
   const bool language_model = !report.data.tokenizer_sha256.empty();
   std::optional<TokenFileInfo> tokens;
   if (language_model) {
+    if (!path_exists(report.data.token_file)) {
+      throw UsageError("the token file this run was trained on, '" + report.data.token_file +
+                       "', is gone (its tokenizer goes into the export); for a text dataset, "
+                       "`condenser validate " + paths.config_resolved + "` makes it again");
+    }
     tokens = inspect_token_file(report.data.token_file);
     const std::string tokenizer = read_tokenizer_model(*tokens);
     save_language_model(student, student_file, tokenizer, report.data.sample_shape.at(0));
@@ -362,6 +361,8 @@ void export_files(const RunPaths& paths, const JobReport& report, const std::str
   metrics["recipe"] = recipe_json(config, report, paths.manifest);
   if (language_model) {
     metrics["samples"] = lm_samples_json(student, *tokens, report.data.sample_shape.at(0));
+    metrics["tokens_per_s"] =
+        tokens_per_s_json(metrics["comparison"], report.data.sample_shape.at(0));
     remove_tree(out_dir + "/student_int8.pt");
     metrics["int8"] = {{"available", false},
                        {"reason", "int8 export of language models is not offered yet"}};

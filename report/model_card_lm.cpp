@@ -56,6 +56,15 @@ std::string lm_results_section(const json& m) {
          num(m["distillation_gain"]["perplexity_lower_percent"].get<double>(), 2) +
          " % against the control trained on the same tokens and steps.\n";
   }
+  if (m.contains("tokens_per_s") && m["tokens_per_s"].contains("student")) {
+    const json& t = m["tokens_per_s"];
+    const auto at64 = [&](const char* side) {
+      return t.contains(side) && t[side].contains("batch_64") ? num(t[side]["batch_64"].get<double>(), 0)
+                                                               : std::string("n/a");
+    };
+    s += "\nThroughput at batch 64 (whole windows, CPU, see metrics.json `tokens_per_s`): "
+         "teacher " + at64("teacher") + " tokens/s, student " + at64("student") + " tokens/s.\n";
+  }
   if (m.contains("samples") && m["samples"].is_array() && !m["samples"].empty()) {
     s += "\n## Samples\n\nContinuations written by the student (fixed prompts: the first words "
          "of the first test documents):\n\n";

@@ -1,5 +1,6 @@
 #include "trainers/training.h"
 
+#include <torch/csrc/jit/runtime/graph_executor.h>
 #include <torch/torch.h>
 
 #include <chrono>
@@ -153,6 +154,12 @@ void StageRun::resume_from(const StageResume& resume) {
 }
 
 StageResult StageRun::run() {
+  // TorchScript's optimizing executor swaps in other graphs (autodiff
+  // subgraphs with their own gradient formulas) after a module's first
+  // runs; a resumed stage would run its first steps on the plain graph and
+  // differ from the uninterrupted run in the last bits. Training always runs
+  // the plain graph: the same arithmetic at every step, resumed or not.
+  const torch::jit::GraphOptimizerEnabledGuard plain_graphs(false);
   for (int64_t epoch = from_.epoch; epoch < options_.optim.epochs; ++epoch) {
     if (!train_epoch(epoch)) {
       result_.interrupted = true;

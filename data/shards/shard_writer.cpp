@@ -11,6 +11,7 @@
 #include "core/errors.h"
 #include "core/files.h"
 #include "data/hdf5_check.h"
+#include "data/hdf5_write.h"
 
 namespace condenser {
 namespace {
@@ -44,15 +45,8 @@ void write_dataset(hid_t file, const char* name, hid_t file_type, hid_t mem_type
 
 void write_string_attr(hid_t file, const char* name, const std::string& value,
                        const std::string& path) {
-  const std::string what = std::string("write attribute '") + name + "' in " + path;
-  h5::Type type(CONDENSER_H5_CHECK(H5Tcopy(H5T_C_S1), what));
-  CONDENSER_H5_CHECK(H5Tset_size(type, H5T_VARIABLE), what);
-  CONDENSER_H5_CHECK(H5Tset_cset(type, H5T_CSET_UTF8), what);
-  h5::Dataspace space(CONDENSER_H5_CHECK(H5Screate(H5S_SCALAR), what));
-  h5::Attribute attr(
-      CONDENSER_H5_CHECK(H5Acreate2(file, name, type, space, H5P_DEFAULT, H5P_DEFAULT), what));
-  const char* ptr = value.c_str();
-  CONDENSER_H5_CHECK(H5Awrite(attr, type, &ptr), what);
+  write_string_attribute(file, name, value,
+                         std::string("write attribute '") + name + "' in " + path);
 }
 
 void write_scalar_attr(hid_t file, const char* name, hid_t file_type, hid_t mem_type,

@@ -6,6 +6,7 @@
 #include "core/errors.h"
 #include "core/files.h"
 #include "data/hdf5_check.h"
+#include "data/hdf5_write.h"
 #include "data/text/token_file.h"
 #include "data/text/tokenizer.h"
 
@@ -21,18 +22,6 @@ void write_array(hid_t loc, const char* name, hid_t file_type, hid_t mem_type, c
       H5Dcreate2(loc, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), what));
   if (n > 0) CONDENSER_H5_CHECK(H5Dwrite(ds, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), what);
   ds.close(what);
-}
-
-void write_string_attr(hid_t loc, const char* name, const std::string& value,
-                       const std::string& what) {
-  h5::Type type(CONDENSER_H5_CHECK(H5Tcopy(H5T_C_S1), what));
-  CONDENSER_H5_CHECK(H5Tset_size(type, H5T_VARIABLE), what);
-  CONDENSER_H5_CHECK(H5Tset_cset(type, H5T_CSET_UTF8), what);
-  h5::Dataspace space(CONDENSER_H5_CHECK(H5Screate(H5S_SCALAR), what));
-  h5::Attribute attr(
-      CONDENSER_H5_CHECK(H5Acreate2(loc, name, type, space, H5P_DEFAULT, H5P_DEFAULT), what));
-  const char* ptr = value.c_str();
-  CONDENSER_H5_CHECK(H5Awrite(attr, type, &ptr), what);
 }
 
 void write_int_attr(hid_t loc, const char* name, int64_t value, const std::string& what) {
@@ -78,15 +67,15 @@ void write_contents(const std::string& tmp, const TokenFileContents& c) {
   }
   write_array(file, "tokenizer", H5T_STD_U8LE, H5T_NATIVE_UINT8, c.tokenizer_model.data(),
               c.tokenizer_model.size(), what + ": /tokenizer");
-  write_string_attr(file, "kind", "tokens", what);
+  write_string_attribute(file, "kind", "tokens", what);
   write_int_attr(file, "schema_version", 1, what);
   write_int_attr(file, "vocab_size", c.vocab_size, what);
   write_int_attr(file, "bos_id", c.bos_id, what);
   write_int_attr(file, "eos_id", c.eos_id, what);
   write_int_attr(file, "pad_id", c.pad_id, what);
-  write_string_attr(file, "tokenizer_sha256", tokenizer_sha256(c.tokenizer_model), what);
-  write_string_attr(file, "corpus", c.corpus, what);
-  write_string_attr(file, "corpus_sha256", c.corpus_sha256, what);
+  write_string_attribute(file, "tokenizer_sha256", tokenizer_sha256(c.tokenizer_model), what);
+  write_string_attribute(file, "corpus", c.corpus, what);
+  write_string_attribute(file, "corpus_sha256", c.corpus_sha256, what);
   file.close(what);
 }
 

@@ -21,7 +21,7 @@ add_test(NAME e2e.lm.generate
   COMMAND ${EXPECT} 0 "^And God said" -- ${CONDENSER_BIN} generate ${LM_DIR}/run/export/student.pt
           --prompt "And God said" --tokens 12)
 add_test(NAME e2e.lm.inspect_shards
-  COMMAND ${EXPECT} 0 "bytes per token" -- ${CONDENSER_BIN} inspect shards ${LM_DIR}/run)
+  COMMAND ${EXPECT} 0 "bytes/token" -- ${CONDENSER_BIN} inspect shards ${LM_DIR}/run)
 set_tests_properties(e2e.lm.check e2e.lm.generate e2e.lm.inspect_shards PROPERTIES
   FIXTURES_REQUIRED lm_run)
 # A teacher file trained with another tokenizer (the run's student carries
@@ -36,11 +36,27 @@ expect_usage_error(lm_prune "pruning a language model is not supported yet"
 expect_usage_error(lm_zoo_student "student.*embedding"
   validate ${LM_CONFIG} student.layers=)
 
+# A teacher written and trained in PyTorch (examples/lm/python_teacher.py),
+# scripted with the token file's tokenizer inside, on a token file made by
+# prepare-text: distilled like a declared one.
+add_test(NAME e2e.lm.python_teacher
+  COMMAND ${CONDENSER_PYTHON} ${PROJECT_SOURCE_DIR}/examples/lm/python_teacher.py
+          ${LM_DIR}/kjv512.h5 ${LM_DIR}/python_teacher.pt --steps 100)
+set_tests_properties(e2e.lm.prepare_text PROPERTIES FIXTURES_SETUP lm_tokens)
+set_tests_properties(e2e.lm.python_teacher PROPERTIES FIXTURES_REQUIRED lm_tokens
+  FIXTURES_SETUP lm_python_teacher)
+add_test(NAME e2e.lm.python_teacher_run
+  COMMAND ${EXPECT} 0 "teacher: loaded .*python_teacher.pt" -- ${CONDENSER_BIN} run ${LM_CONFIG}
+          data.dataset=tokens data.path=${LM_DIR}/kjv512.h5 teacher.layers=
+          teacher.path=${LM_DIR}/python_teacher.pt runtime.threads=1 --run-dir ${LM_DIR}/python_run)
+set_tests_properties(e2e.lm.python_teacher_run PROPERTIES FIXTURES_REQUIRED lm_python_teacher)
+
 add_test(NAME e2e.lm.kill_and_resume
   COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/resume_check.sh ${CONDENSER_BIN} ${CONDENSER_PYTHON}
           ${LM_DIR}/resume ${LM_CONFIG} teacher.train.epochs=2 data.train_subset=320 student.alpha=0.6
           checkpoint.every_steps=1 logging.every_steps=1 runtime.threads=1)
 set_tests_properties(e2e.lm.prepare_text e2e.lm.run e2e.lm.check e2e.lm.generate
+  e2e.lm.python_teacher e2e.lm.python_teacher_run
   e2e.lm.inspect_shards e2e.lm.kill_and_resume e2e.usage.lm_tokenizer_mismatch
   e2e.usage.lm_full_soft_labels e2e.usage.lm_prune e2e.usage.lm_zoo_student
   PROPERTIES ENVIRONMENT "${LM_ENV}" LABELS "e2e;interop" TIMEOUT 900)

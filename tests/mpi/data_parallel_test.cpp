@@ -76,9 +76,15 @@ void expect_equivalent(const std::string& optimizer, bool distill) {
   torch::jit::Module b = trained(d, single, nullptr, &acc_single);
   const auto pa = a.named_parameters();
   const auto pb = b.named_parameters();
+  // The summed gradients equal the global batch's to float32 rounding, but an
+  // optimised BLAS (OpenBLAS) rounds an [8, F] and a [16, F] product
+  // differently, and Adam's g / sqrt(v) turns last-bit differences of
+  // near-zero gradients into steps of up to lr: SGD is held to 1e-5, Adam to
+  // a sixth of its lr (0.003).
+  const double tolerance = optimizer == "adam" ? 5e-4 : 1e-5;
   for (auto ia = pa.begin(), ib = pb.begin(); ia != pa.end(); ++ia, ++ib) {
     const double diff = ((*ia).value - (*ib).value).abs().max().item<double>();
-    EXPECT_LT(diff, 1e-5) << optimizer << (distill ? " kd " : " ce ") << (*ia).name;
+    EXPECT_LT(diff, tolerance) << optimizer << (distill ? " kd " : " ce ") << (*ia).name;
   }
   EXPECT_NEAR(acc_parallel, acc_single, 1e-9);
 }

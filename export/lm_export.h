@@ -1,8 +1,9 @@
 #pragma once
-// Text a language model writes, for its report and model card: continuations
-// of fixed prompts (the first words of the first test documents, so every
-// corpus brings its own), greedy and sampled with a fixed seed, so the same
-// model always writes the same text.
+// What a language model's export adds: the text it writes for its report
+// and model card (continuations of fixed prompts, the first words of the
+// first test documents so every corpus brings its own, greedy and sampled
+// with a fixed seed, so the same model always writes the same text), its
+// speed in tokens, and its file with the tokenizer inside.
 #include <torch/script.h>
 
 #include <cstdint>
@@ -37,6 +38,14 @@ std::vector<TextSample> generate_samples(torch::jit::Module& model, const Tokeni
                                          int64_t max_context, int64_t new_tokens = 40);
 
 nlohmann::json to_json(const std::vector<TextSample>& samples);
+
+// The student's continuations of the sample prompts of the token file.
+nlohmann::json lm_samples_json(torch::jit::Module& student, const TokenFileInfo& tokens,
+                               int64_t seq_len);
+
+// Tokens per second of the teacher and the student at each batch size of
+// the latency comparison (windows per second times seq_len).
+nlohmann::json tokens_per_s_json(const nlohmann::json& comparison, int64_t seq_len);
 
 // An exported language model carries what generation needs inside its
 // TorchScript archive as extra files: "tokenizer.model" (the SentencePiece

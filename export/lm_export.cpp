@@ -1,4 +1,4 @@
-#include "export/lm_samples.h"
+#include "export/lm_export.h"
 
 #include <algorithm>
 #include <sstream>
@@ -120,6 +120,27 @@ LanguageModelFile load_language_model(const std::string& path, const std::string
                      beside + "; give --tokenizer FILE.model (the one its training data used)");
   }
   return f;
+}
+
+// Windows per second of the latency comparison times the window's tokens.
+nlohmann::json tokens_per_s_json(const nlohmann::json& comparison, int64_t seq_len) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const char* side : {"teacher", "student"}) {
+    if (!comparison.contains(side) || !comparison[side].contains("throughput_samples_per_s")) {
+      continue;
+    }
+    for (const auto& [batch, windows] : comparison[side]["throughput_samples_per_s"].items()) {
+      out[side][batch] = windows.get<double>() * double(seq_len);
+    }
+  }
+  return out;
+}
+
+// A language model's continuations of the test documents' first words.
+nlohmann::json lm_samples_json(torch::jit::Module& student, const TokenFileInfo& tokens,
+                               int64_t seq_len) {
+  const Tokenizer tokenizer = Tokenizer::from_bytes(read_tokenizer_model(tokens), tokens.path);
+  return to_json(generate_samples(student, tokenizer, sample_prompts(tokens, tokenizer), seq_len));
 }
 
 }  // namespace condenser
