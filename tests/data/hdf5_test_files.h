@@ -13,6 +13,7 @@
 #include "data/hdf5_check.h"
 #include "data/hdf5_dataset.h"
 #include "tests/common/temp_dir.h"
+#include "tests/common/usage_error.h"
 
 namespace condenser::testing_util {
 
@@ -95,16 +96,6 @@ inline void add_split(Writer& w, const std::string& split, hsize_t n,
   const auto labels = cyclic_labels(static_cast<int64_t>(n), classes);
   w.write(("/" + split + "/inputs").c_str(), H5T_NATIVE_UINT8, dims, inputs.data());
   w.write(("/" + split + "/labels").c_str(), H5T_NATIVE_INT64, {n}, labels.data());
-}
-
-inline std::string usage_error(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const UsageError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no UsageError";
-  return "";
 }
 
 // inspect_hdf5_dataset(path) fails with a message holding the path and every part.

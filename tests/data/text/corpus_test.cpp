@@ -8,22 +8,12 @@
 #include "core/sha256.h"
 #include "tests/common/temp_dir.h"
 #include "tests/data/text/text_fixtures.h"
+#include "tests/common/usage_error.h"
 
 namespace condenser {
 namespace {
 
 using namespace testing_util;
-
-template <typename F>
-std::string usage_error(F&& f) {
-  try {
-    f();
-  } catch (const UsageError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no UsageError";
-  return "";
-}
 
 TEST(Corpus, ParsesBibleOutputIntoChapters) {
   const std::string out =

@@ -17,6 +17,7 @@
 #include "tests/common/python_reference.h"
 #include "tests/common/temp_dir.h"
 #include "tests/data/text/text_fixtures.h"
+#include "tests/common/usage_error.h"
 
 namespace condenser {
 namespace {
@@ -32,15 +33,6 @@ struct TokenFile : ::testing::Test {
   }
 };
 
-std::string usage_error_of(const std::string& path) {
-  try {
-    inspect_token_file(path);
-  } catch (const UsageError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "inspect_token_file accepted " << path;
-  return "";
-}
 
 // Overwrites element `at` of 1-d dataset `name` with `value` (as `mem_type`).
 template <typename T>
@@ -135,11 +127,11 @@ TEST_F(TokenFile, KjvSlicePreparesWithAGivenTokenizerToo) {
 }
 
 TEST_F(TokenFile, RefusesMissingTamperedAndTruncatedFiles) {
-  EXPECT_NE(usage_error_of(out).find("tiny.h5' does not exist"), std::string::npos);
+  EXPECT_NE(usage_error([&] { inspect_token_file(out); }).find("tiny.h5' does not exist"), std::string::npos);
   prepare();
   const std::string good = read_file(out);
   poke<uint32_t>(out, "/train/tokens", 5, 65535, H5T_NATIVE_UINT32);
-  std::string e = usage_error_of(out);
+  std::string e = usage_error([&] { inspect_token_file(out); });
   EXPECT_NE(
       e.find("token file '" + out + "': dataset /train/tokens: id 65535 at 5 >= vocab_size 96"),
       std::string::npos)
@@ -147,20 +139,20 @@ TEST_F(TokenFile, RefusesMissingTamperedAndTruncatedFiles) {
 
   atomic_write_file(out, good);
   poke<int64_t>(out, "/test/doc_offsets", 1, 0, H5T_NATIVE_INT64);
-  e = usage_error_of(out);
+  e = usage_error([&] { inspect_token_file(out); });
   EXPECT_NE(e.find("dataset /test/doc_offsets is not strictly increasing at 1"), std::string::npos)
       << e;
 
   atomic_write_file(out, good);
   poke<uint8_t>(out, "/tokenizer", 20, 0x5a, H5T_NATIVE_UINT8);
-  e = usage_error_of(out);
+  e = usage_error([&] { inspect_token_file(out); });
   EXPECT_NE(e.find("dataset /tokenizer does not match attribute 'tokenizer_sha256'"),
             std::string::npos)
       << e;
 
   atomic_write_file(out, good);
   ASSERT_EQ(truncate(out.c_str(), off_t(good.size() / 2)), 0);
-  e = usage_error_of(out);
+  e = usage_error([&] { inspect_token_file(out); });
   EXPECT_NE(e.find("token file '" + out + "' cannot be read"), std::string::npos) << e;
 }
 
