@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/errors.h"
+#include "trainers/sparse_kd_function.h"
 
 namespace condenser {
 
@@ -61,31 +62,12 @@ at::Tensor sparse_kd_rows(const at::Tensor& student_logits, const at::Tensor& to
   // Teacher side, no gradient: log p_i = v_i / T - L, remainder r.
   const at::Tensor log_p = topk_values.detach().to(torch::kFloat32) / t -
                            teacher_logsumexp.detach().to(torch::kFloat32).unsqueeze(1);
-  const at::Tensor p = log_p.exp();
-  at::Tensor r = (1.0 - p.sum(1)).clamp_min(0.0);
+  at::Tensor r = (1.0 - log_p.exp().sum(1)).clamp_min(0.0);
 
-  // Student side: kept log q_i, and the exact log mass of the other classes.
-  const at::Tensor z = student_logits / t;
-  const at::Tensor lse_all = torch::logsumexp(z, 1);
-  const at::Tensor log_q_kept = z.gather(1, idx) - lse_all.unsqueeze(1);
-  const at::Tensor kept =
-      torch::zeros_like(z, z.options().dtype(torch::kBool)).scatter_(1, idx, true);
-  const at::Tensor all_kept = kept.all(1);  // rows with no remainder classes
-  // Rows with every class kept would be all -inf, whose logsumexp has a NaN
-  // gradient; fill them with 0 (any finite value) and drop them below.
-  const at::Tensor rest_logits =
-      z.masked_fill(kept, -INFINITY).masked_fill(all_kept.unsqueeze(1), 0.0);
-  const at::Tensor log_q_rest = torch::where(all_kept, torch::zeros_like(lse_all),
-                                             torch::logsumexp(rest_logits, 1) - lse_all);
-  r = torch::where(all_kept, torch::zeros_like(r), r);
-
-  // xlogy(r, r) is 0 at r == 0, so the remainder term vanishes there.
-  const at::Tensor kl = (p * (log_p - log_q_kept)).sum(1) + torch::xlogy(r, r) - r * log_q_rest;
-  at::Tensor loss = kl.mean().mul(alpha * t * t);
-  if (alpha < 1.0) {
-    loss = loss + torch::nll_loss(torch::log_softmax(student_logits, 1), labels) * (1.0 - alpha);
-  }
-  return loss;
+  // Rows with every class kept (k == C: indices are distinct) have no
+  // remainder; r > 0 there is only rounding.
+  if (idx.size(1) == student_logits.size(1)) r = torch::zeros_like(r);
+  return sparse_kd_rows_fused(student_logits, log_p, r, idx, labels, t, alpha);
 }
 
 // Rows [B * P] of the valid (not kIgnoreToken) tokens, as int64 indices.
@@ -93,11 +75,14 @@ at::Tensor valid_tokens(const at::Tensor& labels) {
   return torch::nonzero(labels.reshape(-1) != kIgnoreToken).reshape(-1);
 }
 
-// Flattens [B, P, ...] to [B * P, ...] and keeps the rows `keep`.
+// Flattens [B, P, ...] to [B * P, ...] and keeps the rows `keep` (a view,
+// not a copy, when every row is kept).
 at::Tensor tokens(const at::Tensor& t, const at::Tensor& keep) {
   std::vector<int64_t> shape = {t.size(0) * t.size(1)};
   for (int64_t d = 2; d < t.dim(); ++d) shape.push_back(t.size(d));
-  return t.reshape(shape).index_select(0, keep.to(t.device()));
+  const at::Tensor rows = t.reshape(shape);
+  if (keep.numel() == rows.size(0)) return rows;  // keep is 0..n-1 in order
+  return rows.index_select(0, keep.to(t.device()));
 }
 
 // Zero that still depends on the student, so backward() works with no valid token.
@@ -122,7 +107,8 @@ void check_token_shapes(const char* fn, const at::Tensor& s, const at::Tensor& l
   if (!ok) {
     throw UsageError(std::string(fn) +
                      ": token inputs must be student [B, P, C], teacher [B, P, C] or top-k "
-                     "[B, P, k] with logsumexp [B, P], labels int64 [B, P]; got " + shapes);
+                     "[B, P, k] with logsumexp [B, P], labels int64 [B, P]; got " +
+                     shapes);
   }
 }
 

@@ -22,8 +22,8 @@ at::Tensor kd_loss(const at::Tensor& student_logits, const at::Tensor& teacher_l
 //   p_i    = exp(v_i / T - L)                 for the k kept classes i in K
 //   r      = max(0, 1 - sum_i p_i)            teacher mass outside K
 //   log q  = log_softmax(s / T)               student, all C classes
-//   log q_rest = logsumexp_{c not in K}(s_c / T) - logsumexp_c(s_c / T)
-//                (exact: the kept logits are masked with -inf)
+//   log q_rest = log sum_{c not in K} q_c   (a sum of those classes, never
+//                1 minus the kept mass; see trainers/sparse_kd_function.h)
 //   KL     = sum_i p_i (log p_i - log q_i) + r (log r - log q_rest)
 //            (the r-term is 0 when r == 0, and when K covers every class:
 //             there is no remainder then and r > 0 is only rounding)

@@ -234,6 +234,37 @@ TEST(SparseKdLoss, GradientIsFiniteAndTheTeacherGetsNone) {
   }
 }
 
+TEST(SparseKdLoss, TailStaysExactInFloatWhenTheKeptMassIsNearlyOne) {
+  // The student puts 1 - 3e-7 of its mass on the kept classes: 1 minus the kept
+  // mass would be rounding noise in float, the sum of the tail is not. The
+  // teacher keeps 90 % there, so the tail term carries the loss.
+  const Rows student = {{18.0, 17.0, 0.0, 0.5, -1.0, 0.2}, {3.0, 16.0, 15.5, -2.0, 0.0, 1.0}};
+  const Rows teacher = {{3.0, 2.5, 0.0, 0.4, -0.5, 0.1}, {0.0, 2.9, 2.6, -1.0, 0.3, 0.2}};
+  const std::vector<int64_t> y = {0, 2};
+  const Index idx = top_k(teacher, 2);
+  for (const auto& [t, alpha] : {std::pair{1.0, 1.0}, std::pair{1.0, 0.5}, std::pair{2.0, 0.7}}) {
+    const Sparse sp = make_sparse(teacher, idx, t);
+    const at::Tensor s = to_tensor(student, torch::kFloat32).requires_grad_(true);
+    const at::Tensor loss =
+        sparse_kd_loss(s, sp.values, sp.indices, sp.lse, torch::tensor(y), t, alpha);
+    expect_close(loss.item<double>(), sparse_ref(student, teacher, idx, y, t, alpha),
+                 label(t, alpha, 2));
+    loss.backward();
+    for (size_t b = 0; b < student.size(); ++b) {
+      for (size_t c = 0; c < student[b].size(); ++c) {
+        Rows plus = student, minus = student;
+        plus[b][c] += 1e-5;
+        minus[b][c] -= 1e-5;
+        const double fd = (sparse_ref(plus, teacher, idx, y, t, alpha) -
+                           sparse_ref(minus, teacher, idx, y, t, alpha)) /
+                          2e-5;
+        EXPECT_NEAR(s.grad()[int64_t(b)][int64_t(c)].item<double>(), fd, 1e-4)
+            << label(t, alpha, 2) << " row " << b << " class " << c;
+      }
+    }
+  }
+}
+
 TEST(SparseKdLoss, TopOneKeepsOnlyTheArgmaxAndTheRemainder) {
   // k = 1: KL between the two-bucket distributions (p_top, 1 - p_top).
   const Index idx = top_k(kTeacher, 1);
@@ -279,7 +310,8 @@ TEST(SparseKdLoss, MatchesPyTorchInPython) {
     }
   }
   const nlohmann::json input = {{"student", rs}, {"labels", kRandomLabels}, {"cases", cases}};
-  const nlohmann::json output = testing_util::run_python_reference("sparse_kd_reference.py", input, tmp.path);
+  const nlohmann::json output =
+      testing_util::run_python_reference("sparse_kd_reference.py", input, tmp.path);
   ASSERT_FALSE(output.is_null());
   const auto& losses = output.at("losses");
   ASSERT_EQ(losses.size(), expected.size());
