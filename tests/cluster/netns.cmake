@@ -20,3 +20,7 @@ endfunction()
 # Three nodes; node 3's link cut mid-labelling: lease expiry, reassignment,
 # the late commit refused, every (sample, view) exactly once.
 netns_test(netns_nodes netns_nodes.sh)
+
+# mpirun across nodes 2 and 3 (Open MPI's rsh agent = ip netns exec): a
+# data-parallel job whose ranks meet only over the links.
+netns_test(netns_mpi netns_mpi.sh)

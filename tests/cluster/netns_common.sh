@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the tests/cluster/netns_*.sh tests: emulated nodes made of Linux
 # network namespaces, each its own network stack, joined by veth pairs to a
 # bridge in node 1, so processes in different nodes talk over real (virtual)
@@ -27,7 +28,7 @@ rm -rf "$WORK" && mkdir -p "$WORK" && cd "$WORK"
 
 NET=10.77.0         # the nodes' /24; node I is $NET.I (namespaces do not share it)
 NODES=()            # namespace names, node 1 first
-NODE_PREFIX="cnd$$" # unique per test process: parallel tests never collide
+export NODE_PREFIX="cnd$$" # unique per test process (netns_rsh.sh reads it)
 
 # Kills what runs inside our nodes (by pid, listed by `ip netns pids`), then
 # deletes the nodes. Runs on every exit.
@@ -36,7 +37,11 @@ cleanup_nodes() {
   for ns in "${NODES[@]}"; do
     for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null || true; done
   done
-  for ns in "${NODES[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
+  for ns in "${NODES[@]}"; do
+    ip netns del "$ns" 2>/dev/null || true
+    rm -rf "/etc/netns/$ns"
+  done
+  if [ "${ETC_NETNS_MADE:-}" = 1 ]; then rmdir /etc/netns 2>/dev/null || true; fi
 }
 trap cleanup_nodes EXIT
 trap 'exit 143' TERM  # so that the EXIT trap runs on a signal too
@@ -52,6 +57,7 @@ sweep_dead_nodes() {
     kill -0 "$pid" 2>/dev/null && continue
     for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null || true; done
     ip netns del "$ns" 2>/dev/null || true
+    rm -rf "/etc/netns/$ns"
   done
 }
 
@@ -94,6 +100,19 @@ make_nodes() {
   # forwards only after it leaves the listening state).
   for i in $(seq 2 "$n"); do
     wait_for 10 "node $i to reach node 1" reaches "$i" "$NET.1"
+  done
+}
+
+# name_nodes: every node resolves nodeI to $NET.I: `ip netns exec` mounts
+# /etc/netns/NS/hosts over /etc/hosts (removed on exit, and /etc/netns with
+# them if this test made it). Host names come with netns_rsh.sh's UTS namespace.
+name_nodes() {
+  local ns i
+  [ -d /etc/netns ] || { mkdir /etc/netns && ETC_NETNS_MADE=1; }
+  for ns in "${NODES[@]}"; do
+    mkdir -p "/etc/netns/$ns"
+    { echo "127.0.0.1 localhost"
+      for i in $(seq 1 ${#NODES[@]}); do echo "$NET.$i node$i"; done; } >"/etc/netns/$ns/hosts"
   done
 }
 

@@ -1,3 +1,4 @@
+#!/usr/bin/env bash
 # A labelling job across three emulated nodes (network namespaces on one
 # bridge): `condenser coordinator` in node 1 listens on 10.77.0.1, workers in
 # nodes 2 and 3 join over their links with the job token. Mid-labelling node
