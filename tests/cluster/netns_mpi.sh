@@ -9,8 +9,8 @@
 # each epoch ceil(train / (2 x batch)) steps), finished and labelled every
 # (sample, view) exactly once. Root only; skips where namespaces cannot be
 # made or Open MPI is missing.
-source "$(dirname "$0")/netns_common.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
+source "$HERE/netns_common.sh"
 command -v mpirun >/dev/null || skip "no mpirun (Open MPI) on PATH"
 
 make_nodes 3
