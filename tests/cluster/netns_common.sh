@@ -135,5 +135,8 @@ wait_for() {
   done
 }
 
+# since T: seconds from T (date +%s.%N) to now, one decimal.
+since() { awk -v t="$1" -v now="$(date +%s.%N)" 'BEGIN { printf "%.1f", now - t }'; }
+
 # True when PID has exited (a zombie counts: its parent reaps it with wait).
 gone() { ! kill -0 "$1" 2>/dev/null || grep -q '^[^)]*) Z' "/proc/$1/stat" 2>/dev/null; }

@@ -51,6 +51,7 @@ w2_id=$(sed -n 's/.*coordinator: worker \([0-9]*\) (node2, pid .*/\1/p' coord.lo
 labelled_twice() { [ "$(grep -c 'worker: labelling' w3.log)" -ge 2 ]; }
 wait_for 60 "node 3 to label twice" labelled_twice
 link_down 3
+cut=$(date +%s.%N)
 reaches 3 "$NET.1" && fail "node 3 still reaches node 1 with its link down"
 echo "ok: node 3's link cut while it labels"
 
@@ -60,12 +61,12 @@ line=$(grep "worker: labelling" w3.log | tail -1)
 lease=$(sed -n 's/.*(lease \([0-9]*\)).*/\1/p' <<<"$line")
 file=$(sed -n 's/.*labelling \([^ ]*\) .*/\1/p' <<<"$line")
 wait_for 30 "node 3's lease $lease to expire" grep -q "coordinator: lease $lease of task [0-9]* expired" coord.log
-echo "ok: node 3's lease $lease ($file) expired"
+echo "ok: node 3's lease $lease ($file) expired ($(since "$cut") s after the cut)"
 
 # ... and its task is labelled again by node 2's worker and committed.
 wait_for 60 "$file to be committed by node 2" grep -q "committed $file from worker $w2_id " coord.log
 grep -q "labelling $file .*(lease [0-9]*)" w2.log || fail "node 2's worker did not label $file"
-echo "ok: $file reassigned to node 2 (worker $w2_id) and committed"
+echo "ok: $file reassigned to node 2 (worker $w2_id) and committed ($(since "$cut") s after the cut)"
 
 # The coordinator's HTTP side answers over the links: /metrics from node 2.
 metrics=$(on_node 2 curl -sf --max-time 5 "http://$HTTP/metrics") || fail "GET /metrics from node 2 failed"
@@ -77,6 +78,7 @@ echo "ok: /metrics from node 2 counts $expired expired lease(s); /status answers
 
 # The link returns: node 3's late completion of lease $lease is refused.
 link_up 3
+back=$(date +%s.%N)
 wait_for 60 "the late completion of lease $lease to be refused" \
   grep -q "discarded a late completion of lease $lease " coord.log
 wait_for 10 "node 3 to hear the refusal" grep -q "task not committed: lease expired" w3.log
@@ -84,7 +86,7 @@ wait_for 10 "node 3 to hear the refusal" grep -q "task not committed: lease expi
 metrics=$(on_node 3 curl -sf --max-time 5 "http://$HTTP/metrics") || fail "GET /metrics from node 3 failed"
 stale=$(sed -n 's/^condenser_completions_stale_total \([0-9]*\)$/\1/p' <<<"$metrics")
 [ "${stale:-0}" -ge 1 ] || fail "/metrics shows ${stale:-no} stale completions"
-echo "ok: node 3's late commit of lease $lease refused after its link returned ($stale stale)"
+echo "ok: node 3's late commit of lease $lease refused $(since "$back") s after its link returned ($stale stale)"
 
 # Let the job finish: the held task goes back to pending for a real worker.
 touch "$WORK/release"
