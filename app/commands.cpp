@@ -4,6 +4,7 @@
 
 #include <iostream>
 
+#include "bench/bench_control.h"
 #include "bench/bench_launch.h"
 #include "bench/benches.h"
 #include "cluster/communicator.h"
@@ -154,6 +155,19 @@ int command_export(const std::string& run_dir, const std::string& out_dir) {
   return 0;
 }
 
+// `bench control`'s flags over its defaults.
+ControlBenchOptions control_bench_options(const BenchArgs& args, const BenchOptions& options) {
+  ControlBenchOptions c = control_bench_defaults(options);
+  if (args.workers > 0) c.workers = args.workers;
+  if (args.tasks > 0) c.tasks = args.tasks;
+  c.dry = args.dry;
+  if (args.task_ms >= 0) c.task_ms = args.task_ms;
+  if (args.heartbeat_ms > 0) c.heartbeat_ms = args.heartbeat_ms;
+  if (args.lease_ms > 0) c.lease_ms = args.lease_ms;
+  if (args.phase_seconds > 0) c.phase_seconds = args.phase_seconds;
+  return c;
+}
+
 int command_bench(const BenchArgs& args) {
   BenchOptions options;
   options.repeats = args.repeats;
@@ -170,7 +184,8 @@ int command_bench(const BenchArgs& args) {
       continue;
     }
     log_info("bench ", name, ": ", options.repeats, " alternating rounds after a warm-up");
-    const BenchReport report = run_bench(name, options);
+    const BenchReport report =
+        name == "control" ? bench_control(control_bench_options(args, options)) : run_bench(name, options);
     if (env.rank != 0) continue;  // rank 0 prints and writes
     std::cout << "\n== bench " << name << "\n" << report.format();
     if (report.tables.contains("bytes_per_sample")) {

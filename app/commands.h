@@ -33,6 +33,12 @@ struct BenchArgs {
   int repeats = 5;
   bool quick = false;
   std::string out_dir = "bench/results";
+  // bench control (bench/bench_control.h); 0 / -1: its defaults.
+  int workers = 0;
+  int64_t tasks = 0;
+  bool dry = false;
+  int task_ms = -1, heartbeat_ms = 0, lease_ms = 0;
+  double phase_seconds = 0;
 };
 int command_bench(const BenchArgs& args);
 // `condenser prepare-text`: a corpus tokenized into a token file (data/text/prepare_text.h).

@@ -63,6 +63,21 @@ CLI::App* add_bench(CLI::App& app, condenser::BenchArgs* a) {
   cmd->add_option("--repeats", a->repeats, "timed rounds per case")->check(CLI::Range(1, 1000));
   cmd->add_flag("--quick", a->quick, "small payloads (smoke test)");
   cmd->add_option("--out", a->out_dir, "results folder (default bench/results)");
+  // bench control: the control plane at scale.
+  cmd->add_option("--workers", a->workers, "control: simulated workers (default 1000)")
+      ->check(CLI::Range(1, 1000000));
+  cmd->add_option("--tasks", a->tasks, "control: tasks in the table (default 100000)")
+      ->check(CLI::Range(int64_t{2}, int64_t{100000000}));
+  cmd->add_flag("--dry", a->dry, "control: commits without shard files (journal only)");
+  cmd->add_option("--task-ms", a->task_ms, "control: labelling time per task (default workers/4)")
+      ->check(CLI::Range(0, 3600000));
+  cmd->add_option("--heartbeat-ms", a->heartbeat_ms, "control: heartbeat period (default 2000)")
+      ->check(CLI::Range(10, 3600000));
+  cmd->add_option("--lease-ms", a->lease_ms, "control: lease duration (default 30000)")
+      ->check(CLI::Range(20, 86400000));
+  cmd->add_option("--phase-seconds", a->phase_seconds,
+                  "control: longest time before and after the kill (default 30)")
+      ->check(CLI::Range(0.1, 86400.0));
   return cmd;
 }
 

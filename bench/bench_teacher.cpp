@@ -54,8 +54,10 @@ struct TimedCommits : ControlEffects {
   // steady state starts there. (With double buffering, commits trail the
   // next task's inference, so first-to-last commit would miss a task.)
   std::optional<Clock::time_point> steady_start;
-  void persist(const TaskTable& table) override {
-    if (!steady_start && table.state(1) != TaskState::kPending) steady_start = Clock::now();
+  void record(const TableEvent& e) override {
+    if (!steady_start && e.kind == TableEvent::Kind::kLease && e.task == 1) {
+      steady_start = Clock::now();
+    }
   }
 };
 

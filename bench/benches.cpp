@@ -1,5 +1,6 @@
 #include "bench/benches.h"
 
+#include "bench/bench_control.h"
 #include "bench/bench_lm.h"
 #include "bench/topk_kl.h"
 #include "core/errors.h"
@@ -9,7 +10,7 @@ namespace condenser {
 std::vector<std::string> bench_names() {
   std::vector<std::string> names = {"shards",   "structured", "teacher",  "distill",
                                      "allreduce", "train",     "topk_kl",  "lm_label",
-                                     "lm_distill", "lm_shards"};
+                                     "lm_distill", "lm_shards", "control"};
 #if defined(CONDENSER_WITH_CUDA)
   names.push_back("gpu");  // in `bench all` only where it can run
 #endif
@@ -27,6 +28,7 @@ BenchReport run_bench(const std::string& name, const BenchOptions& options) {
   if (name == "lm_label") return bench_lm_label(options);      // KJV tokens, bench/bench_lm.h
   if (name == "lm_distill") return bench_lm_distill(options);
   if (name == "lm_shards") return bench_lm_shards(options);
+  if (name == "control") return bench_control(control_bench_defaults(options));
   if (name == "gpu") return bench_gpu(options);  // refuses (exit 2) without CUDA and a GPU
   std::string names;
   for (const auto& n : bench_names()) names += (names.empty() ? "" : ", ") + n;

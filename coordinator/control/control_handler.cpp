@@ -55,14 +55,31 @@ Reply ControlHandler::on_parse_error(ControlSession& session, const std::string&
   return error(error_text);
 }
 
+void ControlHandler::record(TableEvent::Kind kind, int64_t lease, int64_t task, int64_t worker,
+                            const std::string& sha256) {
+  TableEvent e;
+  e.kind = kind;
+  e.lease = lease;
+  e.task = task;
+  e.worker = worker;
+  e.sha256 = sha256;
+  effects_.record(e);
+}
+
+void ControlHandler::observe(Reply::Timed timed, double seconds) {
+  if (timed == Reply::Timed::kLeaseGrant) metrics_.lease_grant.observe(seconds);
+  if (timed == Reply::Timed::kCommit) metrics_.commit.observe(seconds);
+}
+
 void ControlHandler::note_expired(const std::vector<Lease>& leases) {
   if (leases.empty()) return;
   counters_.expired_leases_total += static_cast<int64_t>(leases.size());
   for (const Lease& l : leases) {
-    log_warn("coordinator: lease ", l.id, " of task ", l.task, " expired; the task is pending again");
+    log_warn("coordinator: lease ", l.id, " of task ", l.task,
+             " expired; the task is pending again");
     effects_.discard(l.attempt_file);  // a half-written attempt of a hung worker
+    record(TableEvent::Kind::kDrop, l.id, l.task);
   }
-  effects_.persist(table_);
 }
 
 void ControlHandler::tick(SteadyTime now) { note_expired(table_.expire(now)); }
@@ -117,7 +134,7 @@ Reply ControlHandler::hello(ControlSession& s, const Frame& frame, int64_t now_u
   }
   s.authenticated = true;
   s.worker = table_.new_worker_id();
-  effects_.persist(table_);
+  record(TableEvent::Kind::kWorker, 0, 0, s.worker);
   WorkerInfo& w = workers_[s.worker];
   w.name = m.name.empty() ? "?" : printable(m.name);  // a newline would forge log lines
   w.peer = s.peer;
@@ -146,14 +163,17 @@ Reply ControlHandler::get_task(ControlSession& s, SteadyTime now) {
     log_info("coordinator: task ", l.task, " of lease ", l.id,
              " (a worker of the previous coordinator) goes to worker ", s.worker);
     effects_.discard(l.attempt_file);
+    record(TableEvent::Kind::kDrop, l.id, l.task);
   }
   ++counters_.leases_total;
-  effects_.persist(table_);
+  record(TableEvent::Kind::kLease, lease->id, lease->task, s.worker);
   const LabelTask& t = table_.tasks()[static_cast<size_t>(lease->task)];
   log_debug("coordinator: lease ", lease->id, " of task ", lease->task, " to worker ", s.worker);
-  return {{msg::encode(msg::Task{lease->id, lease->task, t, lease->attempt_file,
+  Reply r{{msg::encode(msg::Task{lease->id, lease->task, t, lease->attempt_file,
                                  table_.lease_duration().count()})},
           false};
+  r.timed = Reply::Timed::kLeaseGrant;
+  return r;
 }
 
 Reply ControlHandler::task_done(ControlSession& s, const msg::TaskDone& m, SteadyTime now) {
@@ -183,16 +203,20 @@ Reply ControlHandler::task_done(ControlSession& s, const msg::TaskDone& m, Stead
     log_warn("coordinator: rejected ", task.file, " from worker ", s.worker, ": ", rejected);
     table_.reopen(lease->task);
     effects_.discard(lease->attempt_file);
-    effects_.persist(table_);
+    record(TableEvent::Kind::kReopen, lease->id, lease->task);
     return ack(false, rejected);
   }
   ++counters_.commits_total;
   counters_.rows_committed_total += m.rows;
   ++workers_[s.worker].tasks_committed;
-  effects_.persist(table_);
+  record(TableEvent::Kind::kCommit, lease->id, lease->task, s.worker, m.sha256);
   log_info("coordinator: committed ", task.file, " from worker ", s.worker, " (",
            table_.count(TaskState::kDone), "/", table_.tasks().size(), " tasks)");
-  return ack(true, "");
+  // Acknowledged only once the commit record is durable (group commit).
+  Reply r = ack(true, "");
+  r.sync = true;
+  r.timed = Reply::Timed::kCommit;
+  return r;
 }
 
 Reply ControlHandler::task_failed(ControlSession& s, const msg::TaskFailed& m) {
@@ -201,7 +225,7 @@ Reply ControlHandler::task_failed(ControlSession& s, const msg::TaskFailed& m) {
     log_warn("coordinator: worker ", s.worker, " failed task ", held->task, ": ",
              m.message.empty() ? "?" : printable(m.message));
     effects_.discard(held->attempt_file);
-    effects_.persist(table_);
+    record(TableEvent::Kind::kDrop, held->id, held->task);
   }
   return {};
 }
@@ -213,8 +237,10 @@ void ControlHandler::on_disconnect(ControlSession& s, SteadyTime) {
   if (!released.empty()) {
     log_warn("coordinator: worker ", s.worker, " disconnected holding ", released.size(),
              " lease(s); their tasks are pending again");
-    for (const Lease& l : released) effects_.discard(l.attempt_file);
-    effects_.persist(table_);
+    for (const Lease& l : released) {
+      effects_.discard(l.attempt_file);
+      record(TableEvent::Kind::kDrop, l.id, l.task);
+    }
   }
 }
 

@@ -4,8 +4,8 @@
 // close flag out. No sockets and no clock: the Asio session (control_server.h)
 // feeds it, unit tests and the fuzzer call it directly. Bodies are read and
 // written only through protocol/messages.h. File effects (commit a shard,
-// remove a stale attempt, persist the table) go through ControlEffects so
-// tests can record them.
+// remove a stale attempt, journal each change of the table) go through
+// ControlEffects so tests can record them.
 //
 // Bad input: before a valid hello with the job's token, any frame gets a
 // refused frame and close; afterwards a message that does not decode (a
@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "coordinator/control/latency_histogram.h"
 #include "coordinator/control/task_table.h"
 #include "protocol/frame.h"
 #include "protocol/label_spec.h"
@@ -39,8 +40,14 @@ class ControlEffects {
                              const msg::TaskDone& done) = 0;
   // Removes a stale attempt's file (late completion of an expired lease).
   virtual void discard(const std::string& attempt_file) = 0;
-  // Writes the table durably (RUN_DIR/tasks.json).
-  virtual void persist(const TaskTable& table) = 0;
+  // Records one change of the table (RUN_DIR/tasks.journal): an append,
+  // durable after the next sync().
+  virtual void record(const TableEvent& event) = 0;
+  // Makes every change recorded before the call durable. The server calls
+  // it once for all the replies held (Reply::sync) before sending them, on
+  // a thread of its own while the io thread goes on recording: it must be
+  // safe against concurrent record() calls (RecordLog::sync is).
+  virtual void sync() {}
 };
 
 // `text` for one log line: control characters escaped (\n as \x0a, a
@@ -48,14 +55,17 @@ class ControlEffects {
 std::string printable(const std::string& text);
 
 struct ControlSession {
-  std::string peer;          // "ip:port", for logs
+  std::string peer;  // "ip:port", for logs
   bool authenticated = false;
-  int64_t worker = 0;        // id given at welcome
+  int64_t worker = 0;  // id given at welcome
 };
 
 struct Reply {
   std::vector<std::string> frames;  // encoded, to send in order
   bool close = false;               // close after sending
+  bool sync = false;                // send only after ControlEffects::sync (a commit)
+  // Which latency histogram the time from request to sent reply goes to.
+  enum class Timed { kNone, kLeaseGrant, kCommit } timed = Timed::kNone;
 };
 
 struct WorkerInfo {
@@ -64,6 +74,10 @@ struct WorkerInfo {
   bool connected = true;
   int64_t last_heartbeat_unix_ms = 0;  // wall clock, for /status
   int64_t tasks_committed = 0;
+};
+
+struct ControlMetrics {
+  LatencyHistogram lease_grant, commit;  // seconds, request in to reply out
 };
 
 struct ControlCounters {
@@ -92,10 +106,16 @@ class ControlHandler {
   void on_disconnect(ControlSession& session, SteadyTime now);
   // Expires overdue leases (called from a timer).
   void tick(SteadyTime now);
+  // The server sent a timed reply `seconds` after its request arrived.
+  void observe(Reply::Timed timed, double seconds);
+  // Makes the recorded changes durable (before sending Reply::sync
+  // replies); the one call that may come from another thread.
+  void sync() { effects_.sync(); }
 
   const TaskTable& table() const { return table_; }
   const std::map<int64_t, WorkerInfo>& workers() const { return workers_; }
   const ControlCounters& counters() const { return counters_; }
+  const ControlMetrics& metrics() const { return metrics_; }
 
  private:
   Reply hello(ControlSession& s, const Frame& frame, int64_t now_unix_ms);
@@ -108,6 +128,8 @@ class ControlHandler {
   Reply task_failed(ControlSession& s, const msg::TaskFailed& m);
   Reply error(const std::string& message);
   void note_expired(const std::vector<Lease>& leases);
+  void record(TableEvent::Kind kind, int64_t lease, int64_t task, int64_t worker = 0,
+              const std::string& sha256 = "");
 
   TaskTable& table_;
   std::string token_;
@@ -116,6 +138,7 @@ class ControlHandler {
   HandlerOptions options_;
   std::map<int64_t, WorkerInfo> workers_;
   ControlCounters counters_;
+  ControlMetrics metrics_;
 };
 
 }  // namespace condenser

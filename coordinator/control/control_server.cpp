@@ -29,11 +29,55 @@ std::string endpoint_text(const tcp::endpoint& e) {
   return format_host_port({e.address().to_string(), e.port()});
 }
 
+// Group commit: replies that promise durability (Reply::sync) wait for one
+// ControlEffects::sync shared by every such reply held when it starts. The
+// sync (an fdatasync, milliseconds) runs on its own thread, so the io thread
+// goes on granting leases meanwhile; replies held while one runs share the
+// next. A failed sync stops the io thread like any failed file effect.
+class SyncBatch {
+ public:
+  SyncBatch(asio::io_context& io, ControlHandler& handler) : io_(io), handler_(handler) {}
+  void hold(std::function<void()> release) {
+    held_.push_back(std::move(release));
+    if (!syncing_) start();
+  }
+  void join() { pool_.join(); }
+
+ private:
+  void start() {
+    syncing_ = true;
+    auto batch = std::make_shared<std::vector<std::function<void()>>>(std::exchange(held_, {}));
+    asio::post(pool_, [this, batch] {
+      std::string failure;
+      try {
+        handler_.sync();
+      } catch (const std::exception& e) {
+        failure = e.what();
+      }
+      asio::post(io_, [this, batch, failure] {
+        if (!failure.empty()) throw RuntimeFailure(failure);
+        for (const auto& release : *batch) release();
+        syncing_ = false;
+        if (!held_.empty()) start();
+      });
+    });
+  }
+  asio::io_context& io_;
+  ControlHandler& handler_;
+  asio::thread_pool pool_{1};
+  std::vector<std::function<void()>> held_;
+  bool syncing_ = false;
+};
+
 // One worker connection: bytes in -> parse_frame -> handler -> bytes out.
 class ControlConnection : public std::enable_shared_from_this<ControlConnection> {
  public:
-  ControlConnection(tcp::socket socket, ControlHandler& handler, std::chrono::milliseconds timeout)
-      : socket_(std::move(socket)), deadline_(socket_.get_executor()), handler_(handler),
+  ControlConnection(tcp::socket socket, ControlHandler& handler, SyncBatch& batch,
+                    std::chrono::milliseconds timeout)
+      : socket_(std::move(socket)),
+        deadline_(socket_.get_executor()),
+        handler_(handler),
+        batch_(batch),
         timeout_(timeout) {
     error_code ec;
     session_.peer = endpoint_text(socket_.remote_endpoint(ec));
@@ -56,35 +100,49 @@ class ControlConnection : public std::enable_shared_from_this<ControlConnection>
   }
 
   void read() {
-    socket_.async_read_some(asio::buffer(chunk_), [self = shared_from_this()](error_code ec,
-                                                                              size_t n) {
-      if (ec) return self->finish();
-      self->inbox_.append(self->chunk_.data(), n);
-      self->consume();
-    });
+    socket_.async_read_some(asio::buffer(chunk_),
+                            [self = shared_from_this()](error_code ec, size_t n) {
+                              if (ec) return self->finish();
+                              self->inbox_.append(self->chunk_.data(), n);
+                              self->consume();
+                            });
   }
 
   void consume() {
     while (!closing_) {
       const ParseResult r = parse_frame(inbox_);
       if (r.status == ParseStatus::kNeedMore) break;
-      const Reply reply =
-          r.status == ParseStatus::kFrame
-              ? handler_.on_frame(session_, r.frame, std::chrono::steady_clock::now(), unix_ms())
-              : handler_.on_parse_error(session_, r.error);
+      const auto arrived = std::chrono::steady_clock::now();
+      const Reply reply = r.status == ParseStatus::kFrame
+                              ? handler_.on_frame(session_, r.frame, arrived, unix_ms())
+                              : handler_.on_parse_error(session_, r.error);
       if (r.status == ParseStatus::kFrame) {
         inbox_.erase(0, r.consumed);
         arm_deadline();  // the deadline runs per frame
       }
       closing_ = reply.close;
       for (const std::string& f : reply.frames) outbox_.push_back(f);
+      if (reply.sync) {
+        ++held_;  // sent after the shared sync
+        batch_.hold([self = shared_from_this(), arrived, timed = reply.timed] {
+          --self->held_;
+          self->handler_.observe(timed, seconds_since(arrived));
+          self->write();
+        });
+      } else {
+        handler_.observe(reply.timed, seconds_since(arrived));
+      }
       write();
     }
     if (!closing_) read();
   }
 
+  static double seconds_since(std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+  }
+
   void write() {
-    if (writing_ || finished_) return;
+    if (writing_ || finished_ || held_ > 0) return;
     if (outbox_.empty()) {
       if (closing_) finish();
       return;
@@ -112,9 +170,11 @@ class ControlConnection : public std::enable_shared_from_this<ControlConnection>
   tcp::socket socket_;
   asio::steady_timer deadline_;
   ControlHandler& handler_;
+  SyncBatch& batch_;
   std::chrono::milliseconds timeout_;
   ControlSession session_;
-  std::array<char, 4096> chunk_{};
+  int held_ = 0;  // replies waiting for the shared sync
+  std::array<char, 2048> chunk_{};
   std::string inbox_;  // bounded: parse_frame refuses lengths over 1 MiB
   std::deque<std::string> outbox_;
   bool writing_ = false, closing_ = false, finished_ = false;
@@ -124,7 +184,9 @@ class ControlConnection : public std::enable_shared_from_this<ControlConnection>
 class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
  public:
   HttpConnection(tcp::socket socket, const HttpRoutes& routes, std::chrono::milliseconds timeout)
-      : socket_(std::move(socket)), deadline_(socket_.get_executor()), routes_(routes),
+      : socket_(std::move(socket)),
+        deadline_(socket_.get_executor()),
+        routes_(routes),
         timeout_(timeout) {}
 
   void start() {
@@ -137,20 +199,21 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
 
  private:
   void read() {
-    socket_.async_read_some(asio::buffer(chunk_), [self = shared_from_this()](error_code ec,
-                                                                              size_t n) {
-      if (ec) return self->close();
-      self->head_.append(self->chunk_.data(), n);
-      if (self->head_.find("\r\n\r\n") != std::string::npos || self->head_.size() > 8192) {
-        self->reply_ = self->head_.size() > 8192 && self->head_.find("\r\n\r\n") == std::string::npos
-                           ? http_response("", self->routes_)
-                           : http_response(self->head_, self->routes_);
-        asio::async_write(self->socket_, asio::buffer(self->reply_),
-                          [self](error_code, size_t) { self->close(); });
-        return;
-      }
-      self->read();
-    });
+    socket_.async_read_some(
+        asio::buffer(chunk_), [self = shared_from_this()](error_code ec, size_t n) {
+          if (ec) return self->close();
+          self->head_.append(self->chunk_.data(), n);
+          if (self->head_.find("\r\n\r\n") != std::string::npos || self->head_.size() > 8192) {
+            self->reply_ =
+                self->head_.size() > 8192 && self->head_.find("\r\n\r\n") == std::string::npos
+                    ? http_response("", self->routes_)
+                    : http_response(self->head_, self->routes_);
+            asio::async_write(self->socket_, asio::buffer(self->reply_),
+                              [self](error_code, size_t) { self->close(); });
+            return;
+          }
+          self->read();
+        });
   }
 
   void close() {
@@ -209,6 +272,9 @@ struct ControlServer::Impl {
   asio::io_context io;
   tcp::acceptor control{io}, http{io};
   asio::steady_timer ticker{io};
+  SyncBatch batch{io, handler};
+  asio::steady_timer accept_retry{io};
+  bool accept_failing = false;
   std::thread thread;
   bool stopped = false;
   std::atomic<bool> failed{false};  // the io thread died (a handler threw)
@@ -220,12 +286,25 @@ struct ControlServer::Impl {
   void accept_control() {
     control.async_accept([this](error_code ec, tcp::socket socket) {
       if (ec == asio::error::operation_aborted) return;
-      if (!ec) {
-        close_on_exec(socket.native_handle());
-        socket.set_option(tcp::no_delay(true), ec);
-        std::make_shared<ControlConnection>(std::move(socket), handler, options.read_timeout)
-            ->start();
+      if (ec) {
+        // Out of file descriptors (EMFILE) or similar: say so once, retry
+        // shortly instead of spinning; the connections already open go on.
+        if (!accept_failing) {
+          log_warn("coordinator: cannot accept a worker (", ec.message(),
+                   "); raise the open-file limit (ulimit -n) for more workers");
+        }
+        accept_failing = true;
+        accept_retry.expires_after(std::chrono::milliseconds(100));
+        accept_retry.async_wait([this](error_code e) {
+          if (!e) accept_control();
+        });
+        return;
       }
+      accept_failing = false;
+      close_on_exec(socket.native_handle());
+      socket.set_option(tcp::no_delay(true), ec);
+      std::make_shared<ControlConnection>(std::move(socket), handler, batch, options.read_timeout)
+          ->start();
       accept_control();
     });
   }
@@ -282,6 +361,7 @@ void ControlServer::stop() {
   impl_->stopped = true;
   impl_->io.stop();
   if (impl_->thread.joinable()) impl_->thread.join();
+  impl_->batch.join();  // a sync in progress ends before the effects may go
 }
 
 std::string ControlServer::control_address() const {

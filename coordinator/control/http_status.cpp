@@ -35,8 +35,8 @@ nlohmann::json status_json(const ControlHandler& handler, const StatusInfo& info
   if (done == total) {
     j["eta_seconds"] = 0.0;
   } else if (done_here > 0) {
-    j["eta_seconds"] = info.elapsed_seconds / static_cast<double>(done_here) *
-                       static_cast<double>(total - done);
+    j["eta_seconds"] =
+        info.elapsed_seconds / static_cast<double>(done_here) * static_cast<double>(total - done);
   } else {
     j["eta_seconds"] = nullptr;
   }
@@ -81,13 +81,31 @@ std::string metrics_text(const ControlHandler& handler, const StatusInfo& info) 
   out << "condenser_tasks{state=\"pending\"} " << t.count(TaskState::kPending) << "\n";
   out << "condenser_tasks{state=\"leased\"} " << t.count(TaskState::kLeased) << "\n";
   out << "condenser_tasks{state=\"done\"} " << t.count(TaskState::kDone) << "\n";
-  int64_t connected = 0;
-  for (const auto& [id, w] : handler.workers()) connected += w.connected ? 1 : 0;
-  metric("condenser_workers_connected", "gauge", "Workers connected now.", connected);
+  int64_t busy = 0, idle = 0, gone = 0;
+  for (const auto& [id, w] : handler.workers()) {
+    if (!w.connected) {
+      ++gone;
+    } else if (t.leases_of(id) > 0) {
+      ++busy;
+    } else {
+      ++idle;
+    }
+  }
+  metric("condenser_workers_connected", "gauge", "Workers connected now.", busy + idle);
+  out << "# HELP condenser_workers Workers by state (busy: holding a lease; disconnected: gone "
+         "since they joined).\n# TYPE condenser_workers gauge\n";
+  out << "condenser_workers{state=\"busy\"} " << busy << "\n";
+  out << "condenser_workers{state=\"idle\"} " << idle << "\n";
+  out << "condenser_workers{state=\"disconnected\"} " << gone << "\n";
+  out << handler.metrics().lease_grant.text(
+      "condenser_lease_grant_seconds",
+      "Seconds from a worker's request for work to its lease sent.");
+  out << handler.metrics().commit.text("condenser_commit_seconds",
+                                       "Seconds from a worker's completion to its acknowledgement "
+                                       "(durable journal record included).");
   metric("condenser_elapsed_seconds", "gauge", "Seconds since the coordinator started.",
          info.elapsed_seconds);
-  metric("condenser_frames_received_total", "counter", "Protocol frames received.",
-         c.frames_total);
+  metric("condenser_frames_received_total", "counter", "Protocol frames received.", c.frames_total);
   metric("condenser_leases_total", "counter", "Leases handed out.", c.leases_total);
   metric("condenser_leases_expired_total", "counter", "Leases that expired.",
          c.expired_leases_total);

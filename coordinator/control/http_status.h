@@ -5,17 +5,16 @@
 // 404, anything but GET 405. control_server.cpp only moves the bytes.
 #include <cstdint>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 #include "coordinator/control/control_handler.h"
 
 namespace condenser {
 
 struct StatusInfo {
-  std::string job;             // job name
+  std::string job;  // job name
   std::string stage = "label";
   double elapsed_seconds = 0;  // since this coordinator started
   int64_t done_at_start = 0;   // tasks already done when it started (reused shards)
@@ -28,7 +27,9 @@ struct StatusInfo {
 nlohmann::json status_json(const ControlHandler& handler, const StatusInfo& info,
                            int64_t now_unix_ms);
 
-// Prometheus exposition text (condenser_* gauges and _total counters).
+// Prometheus exposition text: condenser_* gauges (tasks and workers by
+// state), _total counters, and the histograms condenser_lease_grant_seconds
+// and condenser_commit_seconds (_bucket{le}, _sum, _count).
 std::string metrics_text(const ControlHandler& handler, const StatusInfo& info);
 
 struct HttpRoutes {

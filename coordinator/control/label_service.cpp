@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <thread>
+#include <unordered_set>
 
 #include "coordinator/control/control_server.h"
 #include "coordinator/control/local_workers.h"
@@ -30,30 +31,28 @@ int64_t unix_ms() {
       .count();
 }
 
-// The table of `tasks`: those not in `todo` are done; leases of an
-// interrupted coordinator of the same job come back from `table_path`.
-TaskTable load_table(const LabelServiceSetup& setup, const std::vector<LabelTask>& tasks,
-                     const std::vector<LabelTask>& todo, const std::string& table_path) {
+// The table of `tasks`: those not in `todo` are done (their shards are in
+// the manifest already).
+TaskTable make_table(const LabelServiceSetup& setup, const std::vector<LabelTask>& tasks,
+                     const std::vector<LabelTask>& todo) {
   TaskTable table(tasks, std::chrono::milliseconds(setup.lease_ms));
+  std::unordered_set<std::string> pending;
+  for (const LabelTask& t : todo) pending.insert(t.file);
   for (size_t i = 0; i < tasks.size(); ++i) {
-    bool pending = false;
-    for (const LabelTask& t : todo) pending = pending || t.file == tasks[i].file;
-    if (!pending) table.mark_done(static_cast<int64_t>(i));
+    if (pending.count(tasks[i].file) == 0) table.mark_done(static_cast<int64_t>(i));
   }
-  if (path_exists(table_path)) {
-    const auto saved = nlohmann::json::parse(read_file(table_path), nullptr, false);
-    if (saved.is_discarded() || !saved.is_object() ||
-        saved.value("job", nlohmann::json()) != to_json(setup.spec)) {
-      log_info("coordinator: ", table_path, " belongs to another labelling job; not resumed");
-    } else if (table.restore(saved, Clock::now())) {
-      log_info("coordinator: resumed the task table (", table.count(TaskState::kDone), "/",
-               tasks.size(), " tasks done; ", table.count(TaskState::kLeased),
-               " lease(s) of the previous coordinator, kept only if their workers renew them "
-               "before another worker asks for work)");
-    }
-  }
-  sweep_stale_attempts(setup.spec.soft_label_dir, table);
   return table;
+}
+
+CommitterSetup committer_setup(const LabelServiceSetup& setup) {
+  CommitterSetup c;
+  c.soft_label_dir = setup.spec.soft_label_dir;
+  c.manifest_path = setup.paths.manifest;
+  c.journal_path = setup.paths.root + "/tasks.journal";
+  c.job_digest = job_digest(to_json(setup.spec).dump());
+  c.views = setup.spec.views;
+  c.resume = setup.resume_journal;
+  return c;
 }
 
 HttpRoutes routes_for(const LabelServiceSetup& setup, const ControlHandler& handler,
@@ -69,16 +68,15 @@ HttpRoutes routes_for(const LabelServiceSetup& setup, const ControlHandler& hand
   };
   routes.metrics = [&handler, status_info] { return metrics_text(handler, status_info()); };
   // GET /: the caller's page, else the live dashboard of this run directory.
-  routes.dashboard = setup.dashboard ? setup.dashboard : [root = setup.paths.root] {
-    return render_dashboard(root);
-  };
+  routes.dashboard = setup.dashboard ? setup.dashboard
+                                     : [root = setup.paths.root] { return render_dashboard(root); };
   return routes;
 }
 
 // Serves until every task is done (or a stop), passing commits to the hook.
 void serve_until_done(ControlServer& server, const TaskTable& table,
-                      const ShardCommitter& committer, LocalWorkers& workers,
-                      int local_workers, const LabelServiceHooks& hooks) {
+                      const ShardCommitter& committer, LocalWorkers& workers, int local_workers,
+                      const LabelServiceHooks& hooks) {
   size_t shards_seen = committer.manifest().shards.size();
   for (bool done = false; !done;) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -137,19 +135,20 @@ LabellingResult label_with_workers(const LabelServiceSetup& setup,
   if (manifest.total_rows == 0) {
     for (const LabelTask& t : tasks) manifest.total_rows += (t.end - t.begin) * setup.spec.views;
   }
-  save_manifest(setup.paths.manifest, manifest);  // valid (with reused shards) before new ones
-  const std::string table_path = setup.paths.root + "/tasks.json";
-  TaskTable table = load_table(setup, tasks, todo, table_path);
-  ShardCommitter committer(dir, setup.paths.manifest, table_path, manifest, setup.spec.views,
-                           to_json(setup.spec));
+  ::unlink((setup.paths.root + "/tasks.json").c_str());  // the table's file before the journal
+  TaskTable table = make_table(setup, tasks, todo);
+  ShardCommitter committer(committer_setup(setup), std::move(manifest), table, Clock::now());
+  sweep_stale_attempts(dir, table);
+  // Valid (reused and recovered shards) before any new one.
+  committer.save_manifest_file();
   LabellingResult result;
   if (hooks.committed) hooks.committed(committer.manifest());
   if (table.all_done()) {
+    committer.finish();
     if (hooks.serving) hooks.serving("");
     result.manifest = committer.manifest();
     return result;
   }
-  committer.persist(table);
 
   HandlerOptions handler_options;
   handler_options.heartbeat_ms = std::max(100, std::min(setup.read_timeout_ms, setup.lease_ms) / 3);
@@ -168,12 +167,13 @@ LabellingResult label_with_workers(const LabelServiceSetup& setup,
   atomic_write_file(where, nlohmann::json{{"control", server.control_address()},
                                           {"http", server.http_address()},
                                           {"pid", ::getpid()}}
-                                   .dump() + "\n");
+                                   .dump() +
+                               "\n");
   const std::string token_file = absolute_path(setup.paths.token);
-  log_info("coordinator: control ", server.control_address(), ", http://",
-           server.http_address(), "/status; ", tasks.size() - info.done_at_start,
-           " task(s) to label; workers: condenser worker --coordinator ",
-           server.control_address(), " --token-file ", token_file);
+  log_info("coordinator: control ", server.control_address(), ", http://", server.http_address(),
+           "/status; ", tasks.size() - info.done_at_start,
+           " task(s) to label; workers: condenser worker --coordinator ", server.control_address(),
+           " --token-file ", token_file);
 
   if (hooks.serving) hooks.serving(server.control_address());
   LocalWorkers workers(setup.local_workers, server.control_address(), token_file, setup.device,
@@ -185,8 +185,8 @@ LabellingResult label_with_workers(const LabelServiceSetup& setup,
     result.manifest = committer.manifest();
   });
   server.stop();
+  committer.finish();  // manifest.json complete, the journal no longer needed
   ::unlink(where.c_str());
-  ::unlink(table_path.c_str());
   result.seconds = seconds_since(start);
   return result;
 }

@@ -3,9 +3,10 @@
 // to workers (local child processes and/or external `condenser worker`s) and
 // commits each finished shard exactly once. While it runs,
 // RUN_DIR/coordinator.json names its control and HTTP addresses and pid, and
-// RUN_DIR/tasks.json holds the task table so a restarted coordinator carries
-// on (committed shards come back from the manifest, live leases from the
-// table). It sees only what LabelServiceSetup gives it (built by
+// RUN_DIR/tasks.journal journals the task table so a restarted coordinator
+// carries on (committed shards come back from the manifest and the journal,
+// live leases from the journal; see shard_commit.h for when manifest.json
+// is written). It sees only what LabelServiceSetup gives it (built by
 // coordinator/stages/label_stage.cpp), never the job's stages.
 #include <functional>
 #include <string>
@@ -26,16 +27,19 @@ struct LabellingResult {
 
 // One labelling job as the coordinator serves it.
 struct LabelServiceSetup {
-  LabelSpec spec;        // every worker's welcome; soft_label_dir and views come from it
-  std::string job_name;  // shown in /status
-  RunPaths paths;        // root, manifest and token of the run directory
-  int local_workers = 0;     // child processes of this binary
+  LabelSpec spec;              // every worker's welcome; soft_label_dir and views come from it
+  std::string job_name;        // shown in /status
+  RunPaths paths;              // root, manifest and token of the run directory
+  int local_workers = 0;       // child processes of this binary
   std::string device = "cpu";  // theirs
   int worker_threads = 1;      // each one's intra-op threads
   std::string listen = "127.0.0.1:0";  // control HOST:PORT (port 0: a free one)
   std::string http_listen;             // empty: the control host, a free port
   int read_timeout_ms = 10000;
   int lease_ms = 30000;
+  // False (--relabel): a journal left by an interrupted coordinator is
+  // discarded instead of replayed.
+  bool resume_journal = true;
   std::function<std::string()> dashboard;  // GET /; unset: the live dashboard of paths.root
 };
 

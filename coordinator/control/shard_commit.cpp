@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <unordered_set>
 
 #include "core/errors.h"
 #include "core/files.h"
@@ -14,66 +15,135 @@
 
 namespace condenser {
 
-ShardCommitter::ShardCommitter(std::string soft_label_dir, std::string manifest_path,
-                               std::string table_path, Manifest manifest, int views,
-                               nlohmann::json job)
-    : dir_(std::move(soft_label_dir)),
-      manifest_path_(std::move(manifest_path)),
-      table_path_(std::move(table_path)),
-      manifest_(std::move(manifest)),
-      views_(views),
-      job_(std::move(job)) {}
+std::string job_digest(const std::string& spec_json) {
+  return sha256_hex(spec_json.data(), spec_json.size());
+}
+
+ShardCommitter::ShardCommitter(CommitterSetup setup, Manifest manifest, TaskTable& table,
+                               SteadyTime now)
+    : setup_(std::move(setup)), manifest_(std::move(manifest)), table_(table) {
+  if (!setup_.resume) {
+    ::unlink(setup_.journal_path.c_str());
+    ::unlink((setup_.journal_path + ".snapshot").c_str());
+  }
+  JournalOptions o;
+  o.path = setup_.journal_path;
+  o.job_digest = setup_.job_digest;
+  o.compact_bytes = setup_.compact_bytes;
+  journal_ = std::make_unique<TaskJournal>(o, table, now);
+  recover(table);
+}
+
+// The journal's commits join the manifest; a shard that is not there (lost
+// with the machine before its rename reached the disk) is labelled again.
+void ShardCommitter::recover(TaskTable& table) {
+  std::unordered_set<std::string> listed;
+  for (const ManifestEntry& e : manifest_.shards) listed.insert(e.file);
+  int64_t missing = 0;
+  for (const JournalCommit& c : journal_->recovery().commits) {
+    const LabelTask& task = table.tasks()[static_cast<size_t>(c.task)];
+    if (setup_.check_files && !(is_contained_shard(setup_.soft_label_dir, task.file) &&
+                                path_exists(setup_.soft_label_dir + "/" + task.file))) {
+      ++missing;
+      table.reopen(c.task);
+      journal_->record({TableEvent::Kind::kReopen, 0, c.task, 0, ""});
+      continue;
+    }
+    commits_.push_back(c);
+    if (!listed.insert(task.file).second) continue;
+    ManifestEntry entry;
+    entry.file = task.file;
+    entry.task_begin = task.begin;
+    entry.task_end = task.end;
+    entry.views = setup_.views;
+    entry.rows = (task.end - task.begin) * setup_.views;
+    entry.sha256 = c.sha256;
+    manifest_.shards.push_back(std::move(entry));
+  }
+  const JournalRecovery& r = journal_->recovery();
+  if (r.resumed) {
+    log_info("coordinator: resumed the task table from ", setup_.journal_path, " (", r.records,
+             " records in ", r.seconds, " s: ", commits_.size(), " shard(s) committed, ",
+             table.count(TaskState::kLeased),
+             " lease(s) of the previous coordinator, kept only if their workers renew them "
+             "before another worker asks for work)");
+  }
+  if (missing > 0) log_warn("coordinator: ", missing, " journalled shard(s) missing; relabelling");
+}
 
 std::string ShardCommitter::commit(const Lease& lease, const LabelTask& task,
                                    const msg::TaskDone& done) {
-  const std::string attempt = dir_ + "/" + lease.attempt_file;
-  if (!path_exists(attempt)) return "attempt file " + lease.attempt_file + " is missing";
-  const int64_t rows = (task.end - task.begin) * views_;
+  const int64_t rows = (task.end - task.begin) * setup_.views;
   if (done.rows != rows) return "expected " + std::to_string(rows) + " rows";
-  const std::string sha = sha256_file(attempt);
-  if (done.sha256 != sha) return "sha256 of " + lease.attempt_file + " does not match the worker's";
-  const std::string final_path = dir_ + "/" + task.file;
-  if (std::rename(attempt.c_str(), final_path.c_str()) != 0) {
-    throw RuntimeFailure("cannot rename " + attempt + " to " + final_path + ": " +
-                         std::strerror(errno));
+  std::string sha = done.sha256;
+  if (setup_.check_files) {
+    const std::string attempt = setup_.soft_label_dir + "/" + lease.attempt_file;
+    if (!path_exists(attempt)) return "attempt file " + lease.attempt_file + " is missing";
+    sha = sha256_file(attempt);
+    if (done.sha256 != sha) {
+      return "sha256 of " + lease.attempt_file + " does not match the worker's";
+    }
+    const std::string final_path = setup_.soft_label_dir + "/" + task.file;
+    if (std::rename(attempt.c_str(), final_path.c_str()) != 0) {
+      throw RuntimeFailure("cannot rename " + attempt + " to " + final_path + ": " +
+                           std::strerror(errno));
+    }
+  } else if (sha.size() != 64) {
+    return "sha256 must be 64 hex digits";
   }
-  fsync_dir(dir_);
   ManifestEntry entry;
   entry.file = task.file;
   entry.task_begin = task.begin;
   entry.task_end = task.end;
-  entry.views = views_;
+  entry.views = setup_.views;
   entry.rows = rows;
   entry.sha256 = sha;
   manifest_.shards.push_back(std::move(entry));
-  save_manifest(manifest_path_, manifest_);
   return "";
 }
 
 void ShardCommitter::discard(const std::string& attempt_file) {
+  if (!setup_.check_files) return;
   for (const std::string& f : {attempt_file, attempt_file + ".tmp"}) {
-    if (::unlink((dir_ + "/" + f).c_str()) == 0) log_debug("coordinator: removed ", f);
+    if (::unlink((setup_.soft_label_dir + "/" + f).c_str()) == 0) {
+      log_debug("coordinator: removed ", f);
+    }
   }
 }
 
-void ShardCommitter::persist(const TaskTable& table) {
-  nlohmann::json saved = table.to_json();
-  saved["job"] = job_;
-  atomic_write_file(table_path_, saved.dump(1) + "\n");
+void ShardCommitter::record(const TableEvent& event) {
+  journal_->record(event);
+  if (event.kind == TableEvent::Kind::kCommit) commits_.push_back({event.task, event.sha256});
+  if (journal_->wants_compaction()) {
+    // The rename of every commit so far reaches the disk before the
+    // snapshot that lists it replaces the journal records.
+    if (setup_.check_files) fsync_dir(setup_.soft_label_dir);
+    journal_->compact(table_, commits_);
+    save_manifest_file();
+  }
+}
+
+void ShardCommitter::save_manifest_file() const { save_manifest(setup_.manifest_path, manifest_); }
+
+void ShardCommitter::finish() {
+  journal_->sync();
+  if (setup_.check_files) fsync_dir(setup_.soft_label_dir);
+  save_manifest_file();
+  journal_->remove();
 }
 
 void sweep_stale_attempts(const std::string& soft_label_dir, const TaskTable& table) {
+  std::unordered_set<std::string> live;
+  for (const Lease& l : table.leases()) {
+    live.insert(l.attempt_file);
+    live.insert(l.attempt_file + ".tmp");
+  }
   DIR* d = ::opendir(soft_label_dir.c_str());
   if (d == nullptr) return;
   std::vector<std::string> stale;
   while (const dirent* e = ::readdir(d)) {
     const std::string name = e->d_name;
-    if (name.rfind(".attempt-", 0) != 0) continue;
-    bool live = false;
-    for (const Lease& l : table.leases()) {
-      live = live || name == l.attempt_file || name == l.attempt_file + ".tmp";
-    }
-    if (!live) stale.push_back(name);
+    if (name.rfind(".attempt-", 0) == 0 && live.count(name) == 0) stale.push_back(name);
   }
   ::closedir(d);
   for (const std::string& name : stale) {

@@ -1,38 +1,72 @@
 #pragma once
 // The file side of the coordinator (ControlEffects for the real run
 // directory): commit a worker's attempt as the task's shard (checksum and row
-// count checked, renamed into place, manifest replaced atomically), remove
-// stale attempts, and persist the task table to RUN_DIR/tasks.json.
-// Order of a commit: rename, then manifest, then table. A crash between them
-// leaves a shard the manifest does not list; it is relabelled on restart.
-#include <nlohmann/json.hpp>
+// count checked, renamed into place), remove stale attempts, and journal
+// every change of the task table (task_journal.h, RUN_DIR/tasks.journal).
+//
+// A commit costs the same whatever the number of tasks: rename, one journal
+// append, and a share of one fdatasync per turn of the io loop (the server
+// acknowledges only after it). manifest.json, the readable contract, is
+// written when labelling starts (reused and recovered shards), at each
+// compaction of the journal, and when labelling ends or stops; in between
+// the journal holds the commits since. A crash after the rename and before
+// the commit record leaves a shard nothing lists: it is labelled again.
+#include <cstdint>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "coordinator/control/control_handler.h"
+#include "coordinator/control/task_journal.h"
 #include "data/shards/manifest.h"
 
 namespace condenser {
 
+struct CommitterSetup {
+  std::string soft_label_dir;
+  std::string manifest_path;  // RUN_DIR/manifest.json
+  std::string journal_path;   // RUN_DIR/tasks.journal
+  std::string job_digest;     // a journal resumes only for the same job (job_digest())
+  int views = 1;
+  // False (the control benchmark's dry commits): no shard file is checked
+  // or moved; the journal and the manifest are written as for real ones.
+  bool check_files = true;
+  // False (--relabel): a journal left by an earlier coordinator is removed,
+  // not replayed.
+  bool resume = true;
+  uint64_t compact_bytes = uint64_t{64} << 20;
+};
+
+// The digest a journal is tied to: SHA-256 of the label spec's JSON text.
+std::string job_digest(const std::string& spec_json);
+
 class ShardCommitter : public ControlEffects {
  public:
-  // `manifest` already lists the shards kept from earlier runs. `job` (the
-  // label spec) is stored with the table: a restart restores leases only
-  // for the same teacher, data and layout.
-  ShardCommitter(std::string soft_label_dir, std::string manifest_path, std::string table_path,
-                 Manifest manifest, int views, nlohmann::json job);
+  // `manifest` lists the shards kept from earlier runs (those tasks are done
+  // in `table`). Opens the journal, replays a previous coordinator's into
+  // `table`, and adds the shards it committed to the manifest; one whose
+  // file is missing goes back to pending.
+  ShardCommitter(CommitterSetup setup, Manifest manifest, TaskTable& table, SteadyTime now);
 
-  std::string commit(const Lease& lease, const LabelTask& task,
-                     const msg::TaskDone& done) override;
+  std::string commit(const Lease& lease, const LabelTask& task, const msg::TaskDone& done) override;
   void discard(const std::string& attempt_file) override;
-  void persist(const TaskTable& table) override;
+  void record(const TableEvent& event) override;
+  void sync() override { journal_->sync(); }
 
   const Manifest& manifest() const { return manifest_; }
+  const JournalRecovery& recovery() const { return journal_->recovery(); }
+  // Writes manifest.json (atomically) with every shard committed so far.
+  void save_manifest_file() const;
+  // Labelling ended (or stopped): manifest.json written, the journal removed.
+  void finish();
 
  private:
-  std::string dir_, manifest_path_, table_path_;
+  void recover(TaskTable& table);
+  CommitterSetup setup_;
   Manifest manifest_;
-  int views_;
-  nlohmann::json job_;
+  TaskTable& table_;
+  std::unique_ptr<TaskJournal> journal_;
+  std::vector<JournalCommit> commits_;  // every commit the journal knows, for snapshots
 };
 
 // Removes attempt files (".attempt-*") in `soft_label_dir` that no lease in

@@ -14,197 +14,185 @@ std::string attempt_prefix(int64_t lease_id) {
 TaskTable::TaskTable(std::vector<LabelTask> tasks, std::chrono::milliseconds lease_duration)
     : tasks_(std::move(tasks)),
       state_(tasks_.size(), TaskState::kPending),
-      lease_duration_(lease_duration) {}
-
-void TaskTable::drop_lease(size_t i, bool back_to_pending) {
-  if (back_to_pending) {
-    state_[static_cast<size_t>(leases_[i].task)] = TaskState::kPending;
-    ++reassignments_;
-  }
-  leases_.erase(leases_.begin() + static_cast<std::ptrdiff_t>(i));
+      lease_duration_(lease_duration) {
+  counts_[static_cast<size_t>(TaskState::kPending)] = static_cast<int64_t>(tasks_.size());
 }
 
-// The index of the first pending task; else frees the task of the first
-// unrenewed restored lease (its worker died with the last coordinator).
+void TaskTable::set_state(size_t task, TaskState s) {
+  TaskState& old = state_.at(task);
+  if (old == s) return;
+  --counts_[static_cast<size_t>(old)];
+  ++counts_[static_cast<size_t>(s)];
+  old = s;
+  // Keeps the invariant next_task() relies on.
+  if (s == TaskState::kPending && task < cursor_) returned_.insert(task);
+  if (s != TaskState::kPending) returned_.erase(task);
+}
+
+void TaskTable::add_lease(const Lease& l) {
+  leases_[l.id] = l;
+  by_deadline_.emplace(l.deadline, l.id);
+  by_worker_[l.worker].insert(l.id);
+  by_task_[l.task] = l.id;
+  if (l.restored) restored_.insert(l.id);
+  set_state(static_cast<size_t>(l.task), TaskState::kLeased);
+}
+
+Lease TaskTable::remove_lease(int64_t id, bool back_to_pending) {
+  const auto it = leases_.find(id);
+  Lease l = std::move(it->second);
+  leases_.erase(it);
+  by_deadline_.erase({l.deadline, l.id});
+  const auto w = by_worker_.find(l.worker);
+  w->second.erase(l.id);
+  if (w->second.empty()) by_worker_.erase(w);
+  by_task_.erase(l.task);
+  restored_.erase(l.id);
+  if (back_to_pending) {
+    set_state(static_cast<size_t>(l.task), TaskState::kPending);
+    ++reassignments_;
+  }
+  return l;
+}
+
+// The first pending task; else frees the task of the first unrenewed
+// restored lease (its worker died with the last coordinator).
 std::optional<size_t> TaskTable::next_task() {
-  for (size_t t = 0; t < tasks_.size(); ++t) {
-    if (state_[t] == TaskState::kPending) return t;
-  }
-  for (size_t i = 0; i < leases_.size(); ++i) {
-    if (!leases_[i].restored) continue;
-    const auto t = static_cast<size_t>(leases_[i].task);
-    superseded_.push_back(leases_[i]);
-    drop_lease(i, true);
-    return t;
-  }
-  return std::nullopt;
+  while (cursor_ < tasks_.size() && state_[cursor_] != TaskState::kPending) ++cursor_;
+  if (!returned_.empty()) return *returned_.begin();  // all below cursor_
+  if (cursor_ < tasks_.size()) return cursor_;
+  if (restored_.empty()) return std::nullopt;
+  Lease old = remove_lease(*restored_.begin(), true);
+  const auto t = static_cast<size_t>(old.task);
+  superseded_.push_back(std::move(old));
+  return t;
 }
 
 std::optional<Lease> TaskTable::lease(int64_t worker, SteadyTime now) {
   expire(now);
-  if (const std::optional<size_t> next = next_task()) {
-    const size_t t = *next;
-    Lease l;
-    l.id = next_lease_++;
-    l.task = static_cast<int64_t>(t);
-    l.worker = worker;
-    l.deadline = now + lease_duration_;
-    // Each attempt writes its own file: two holders of one task never collide.
-    l.attempt_file = attempt_prefix(l.id) + tasks_[t].file;
-    state_[t] = TaskState::kLeased;
-    leases_.push_back(l);
-    return l;
-  }
-  return std::nullopt;
+  const std::optional<size_t> next = next_task();
+  if (!next) return std::nullopt;
+  Lease l;
+  l.id = next_lease_++;
+  l.task = static_cast<int64_t>(*next);
+  l.worker = worker;
+  l.deadline = now + lease_duration_;
+  // Each attempt writes its own file: two holders of one task never collide.
+  l.attempt_file = attempt_prefix(l.id) + tasks_[*next].file;
+  add_lease(l);
+  return l;
 }
 
 bool TaskTable::renew(int64_t lease_id, int64_t worker, SteadyTime now) {
-  for (Lease& l : leases_) {
-    if (l.id != lease_id) continue;
-    if (l.deadline < now) return false;  // overdue: expire() will take it
-    l.deadline = now + lease_duration_;
-    l.worker = worker;
-    l.restored = false;  // its worker is back
-    return true;
-  }
-  return false;
+  const auto it = leases_.find(lease_id);
+  if (it == leases_.end() || it->second.deadline < now) return false;  // gone or overdue
+  Lease l = remove_lease(lease_id, false);
+  l.deadline = now + lease_duration_;
+  l.worker = worker;
+  l.restored = false;  // its worker is back
+  add_lease(l);
+  return true;
 }
 
 std::vector<Lease> TaskTable::expire(SteadyTime now) {
   std::vector<Lease> expired;
-  for (size_t i = leases_.size(); i-- > 0;) {
-    if (leases_[i].deadline < now) {
-      expired.push_back(leases_[i]);
-      drop_lease(i, true);
-    }
+  while (!by_deadline_.empty() && by_deadline_.begin()->first < now) {
+    expired.push_back(remove_lease(by_deadline_.begin()->second, true));
   }
   return expired;
 }
 
 std::vector<Lease> TaskTable::release_worker(int64_t worker) {
   std::vector<Lease> released;
-  for (size_t i = leases_.size(); i-- > 0;) {
-    if (leases_[i].worker == worker) {
-      released.push_back(leases_[i]);
-      drop_lease(i, true);
-    }
-  }
+  const auto w = by_worker_.find(worker);
+  if (w == by_worker_.end()) return released;
+  const std::set<int64_t> ids = w->second;
+  for (const int64_t id : ids) released.push_back(remove_lease(id, true));
   return released;
 }
 
 bool TaskTable::release(int64_t lease_id) {
-  for (size_t i = 0; i < leases_.size(); ++i) {
-    if (leases_[i].id == lease_id) {
-      drop_lease(i, true);
-      return true;
-    }
-  }
-  return false;
+  if (leases_.count(lease_id) == 0) return false;
+  remove_lease(lease_id, true);
+  return true;
 }
 
 Completion TaskTable::complete(int64_t lease_id, SteadyTime now) {
   expire(now);
-  for (size_t i = 0; i < leases_.size(); ++i) {
-    if (leases_[i].id != lease_id) continue;
-    state_[static_cast<size_t>(leases_[i].task)] = TaskState::kDone;
-    drop_lease(i, false);
-    return Completion::kCommitted;
-  }
-  return Completion::kStale;
+  const auto it = leases_.find(lease_id);
+  if (it == leases_.end()) return Completion::kStale;
+  const Lease l = remove_lease(lease_id, false);
+  set_state(static_cast<size_t>(l.task), TaskState::kDone);
+  return Completion::kCommitted;
 }
 
 void TaskTable::reopen(int64_t task) {
-  if (state_.at(static_cast<size_t>(task)) == TaskState::kDone) {
-    state_[static_cast<size_t>(task)] = TaskState::kPending;
-  }
+  const auto held = by_task_.find(task);
+  if (held != by_task_.end()) remove_lease(held->second, false);
+  set_state(static_cast<size_t>(task), TaskState::kPending);
 }
 
 void TaskTable::mark_done(int64_t task) {
-  for (size_t i = leases_.size(); i-- > 0;) {
-    if (leases_[i].task == task) drop_lease(i, false);
+  const auto held = by_task_.find(task);
+  if (held != by_task_.end()) remove_lease(held->second, false);
+  set_state(static_cast<size_t>(task), TaskState::kDone);
+}
+
+void TaskTable::replay_lease(int64_t lease_id, int64_t task, int64_t worker) {
+  reserve_ids(lease_id + 1, worker + 1);
+  if (state_.at(static_cast<size_t>(task)) != TaskState::kPending) return;
+  Lease l;
+  l.id = lease_id;
+  l.task = task;
+  l.worker = worker;
+  l.attempt_file = attempt_prefix(l.id) + tasks_[static_cast<size_t>(task)].file;
+  l.restored = true;  // deadline set by finish_replay
+  add_lease(l);
+}
+
+void TaskTable::replay_drop(int64_t lease_id) {
+  if (leases_.count(lease_id) != 0) remove_lease(lease_id, true);
+}
+
+bool TaskTable::replay_commit(int64_t task) {
+  if (state_.at(static_cast<size_t>(task)) == TaskState::kDone) return false;
+  mark_done(task);
+  return true;
+}
+
+void TaskTable::reserve_ids(int64_t next_lease, int64_t next_worker) {
+  next_lease_ = std::max(next_lease_, next_lease);
+  next_worker_ = std::max(next_worker_, next_worker);
+}
+
+void TaskTable::finish_replay(SteadyTime now) {
+  std::vector<Lease> replayed;
+  for (const auto& [id, l] : leases_) replayed.push_back(l);
+  for (Lease& l : replayed) {
+    remove_lease(l.id, false);
+    l.deadline = now + lease_duration_ / 3;
+    l.restored = true;
+    add_lease(l);
   }
-  state_.at(static_cast<size_t>(task)) = TaskState::kDone;
 }
 
 std::optional<Lease> TaskTable::find(int64_t lease_id) const {
-  for (const Lease& l : leases_) {
-    if (l.id == lease_id) return l;
-  }
-  return std::nullopt;
+  const auto it = leases_.find(lease_id);
+  if (it == leases_.end()) return std::nullopt;
+  return it->second;
 }
 
-int64_t TaskTable::count(TaskState s) const {
-  int64_t n = 0;
-  for (TaskState x : state_) n += x == s ? 1 : 0;
-  return n;
+std::vector<Lease> TaskTable::leases() const {
+  std::vector<Lease> out;
+  out.reserve(leases_.size());
+  for (const auto& [id, l] : leases_) out.push_back(l);
+  std::sort(out.begin(), out.end(), [](const Lease& a, const Lease& b) { return a.id < b.id; });
+  return out;
 }
 
-nlohmann::json TaskTable::to_json() const {
-  nlohmann::json j;
-  j["schema_version"] = 1;
-  j["next_lease"] = next_lease_;
-  j["next_worker"] = next_worker_;
-  j["tasks"] = nlohmann::json::array();
-  for (size_t t = 0; t < tasks_.size(); ++t) {
-    const char* s = state_[t] == TaskState::kDone     ? "done"
-                    : state_[t] == TaskState::kLeased ? "leased"
-                                                      : "pending";
-    j["tasks"].push_back({{"begin", tasks_[t].begin}, {"end", tasks_[t].end},
-                          {"file", tasks_[t].file}, {"state", s}});
-  }
-  j["leases"] = nlohmann::json::array();
-  for (const Lease& l : leases_) {
-    j["leases"].push_back({{"id", l.id}, {"task", l.task}, {"worker", l.worker},
-                           {"attempt_file", l.attempt_file}});
-  }
-  return j;
-}
-
-bool TaskTable::restore(const nlohmann::json& saved, SteadyTime now) {
-  try {
-    const auto& ts = saved.at("tasks");
-    if (!ts.is_array() || ts.size() != tasks_.size()) return false;
-    for (size_t t = 0; t < tasks_.size(); ++t) {
-      if (ts[t].at("begin").get<int64_t>() != tasks_[t].begin ||
-          ts[t].at("end").get<int64_t>() != tasks_[t].end ||
-          ts[t].at("file").get<std::string>() != tasks_[t].file) {
-        return false;
-      }
-    }
-    std::vector<Lease> leases;
-    for (const auto& jl : saved.at("leases")) {
-      Lease l;
-      l.id = jl.at("id").get<int64_t>();
-      l.task = jl.at("task").get<int64_t>();
-      l.worker = jl.at("worker").get<int64_t>();
-      l.attempt_file = jl.at("attempt_file").get<std::string>();
-      l.deadline = now + lease_duration_ / 3;
-      l.restored = true;
-      if (l.task < 0 || l.task >= static_cast<int64_t>(tasks_.size())) return false;
-      // Only the name this table gives: a path here would let a tampered
-      // tasks.json aim the removal of a stale attempt outside the folder.
-      if (l.attempt_file != attempt_prefix(l.id) + tasks_[static_cast<size_t>(l.task)].file) {
-        return false;
-      }
-      leases.push_back(l);
-    }
-    const int64_t next = saved.at("next_lease").get<int64_t>();
-    const int64_t next_worker = saved.value("next_worker", int64_t{1});
-    // Done is decided by the manifest (mark_done), not by this file: a task
-    // whose commit did not reach the manifest is labelled again.
-    for (const Lease& l : leases) {
-      if (state_[static_cast<size_t>(l.task)] == TaskState::kPending) {
-        state_[static_cast<size_t>(l.task)] = TaskState::kLeased;
-        leases_.push_back(l);
-      }
-    }
-    if (next > next_lease_) next_lease_ = next;
-    for (const Lease& l : leases) next_lease_ = std::max(next_lease_, l.id + 1);
-    if (next_worker > next_worker_) next_worker_ = next_worker;
-    return true;
-  } catch (const nlohmann::json::exception&) {
-    return false;
-  }
+int64_t TaskTable::leases_of(int64_t worker) const {
+  const auto w = by_worker_.find(worker);
+  return w == by_worker_.end() ? 0 : static_cast<int64_t>(w->second.size());
 }
 
 }  // namespace condenser

@@ -8,14 +8,21 @@
 // expired lease, a lease the task was taken from after its worker vanished, a
 // task done by someone else) is stale: the caller discards that attempt's file.
 // Tasks are protocol/label_task.h's LabelTask (`file`: the shard it commits as).
+//
+// Every operation costs O(log n) or less in the number of tasks and leases
+// (a million tasks, ten thousand workers): pending tasks are found through a
+// cursor plus a set of tasks that went back, leases are indexed by id, by
+// deadline, by worker and by task, and the counts per state are kept.
+#include <array>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
+#include <set>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "protocol/label_task.h"
 
@@ -26,12 +33,12 @@ using SteadyTime = std::chrono::steady_clock::time_point;
 enum class TaskState { kPending, kLeased, kDone };
 
 struct Lease {
-  int64_t id = 0;        // unique over the table's life, restarts included
-  int64_t task = 0;      // index into the table
-  int64_t worker = 0;    // worker id holding it
-  SteadyTime deadline;   // renewed by heartbeats
+  int64_t id = 0;            // unique over the table's life, restarts included
+  int64_t task = 0;          // index into the table
+  int64_t worker = 0;        // worker id holding it
+  SteadyTime deadline;       // renewed by heartbeats
   std::string attempt_file;  // where this attempt writes (removed if it is stale)
-  // Restored from tasks.json and not renewed since: its worker belonged to
+  // Restored from the journal and not renewed since: its worker belonged to
   // a coordinator that died, so a worker asking for work may take its task.
   bool restored = false;
 };
@@ -40,6 +47,21 @@ struct Lease {
 std::string attempt_prefix(int64_t lease_id);
 
 enum class Completion { kCommitted, kStale };
+
+// One change of the table as the journal stores it (task_journal.h): the
+// control handler reports each one it makes.
+struct TableEvent {
+  enum class Kind {
+    kLease,   // lease `lease` of `task` granted to `worker`
+    kDrop,    // lease `lease` ended, its task pending again
+    kCommit,  // lease `lease` committed `task`, shard checksum `sha256`
+    kReopen,  // `task` pending again (its commit was rejected)
+    kWorker,  // worker id `worker` given out
+  };
+  Kind kind = Kind::kLease;
+  int64_t lease = 0, task = 0, worker = 0;
+  std::string sha256;
+};
 
 class TaskTable {
  public:
@@ -59,7 +81,7 @@ class TaskTable {
   // coordinator, keeps its leases). False when the lease is no longer current.
   bool renew(int64_t lease_id, int64_t worker, SteadyTime now);
 
-  // Worker ids are never reused, restarts included (they are persisted).
+  // Worker ids are never reused, restarts included (the journal keeps them).
   int64_t new_worker_id() { return next_worker_++; }
 
   // Overdue leases go back to pending; returns them.
@@ -75,48 +97,64 @@ class TaskTable {
   // `lease_id` is not the task's current, unexpired lease.
   Completion complete(int64_t lease_id, SteadyTime now);
 
-  // A committed task whose shard turned out bad goes back to pending.
+  // A task goes back to pending (a committed shard that turned out bad; a
+  // lease of the task is dropped).
   void reopen(int64_t task);
 
   // Marks a task done without a lease (shards reused from an earlier run).
   void mark_done(int64_t task);
 
+  // Replaying the journal of a previous coordinator (task_journal.h): a
+  // lease it granted (kept only while its task is pending), a lease it
+  // dropped, a task it committed (false when the task was done already).
+  void replay_lease(int64_t lease_id, int64_t task, int64_t worker);
+  void replay_drop(int64_t lease_id);
+  bool replay_commit(int64_t task);
+  // Ids below these are never handed out again.
+  void reserve_ids(int64_t next_lease, int64_t next_worker);
+  // Ends a replay: the replayed leases are `restored`, with a third of a
+  // lease for their workers (external ones; local workers die with their
+  // coordinator) to reconnect and renew them; until renewed, any worker
+  // asking for work while nothing is pending takes their task at once.
+  void finish_replay(SteadyTime now);
+
   const std::vector<LabelTask>& tasks() const { return tasks_; }
   TaskState state(int64_t task) const { return state_.at(static_cast<size_t>(task)); }
   // The lease for `lease_id` if it is current.
   std::optional<Lease> find(int64_t lease_id) const;
-  const std::vector<Lease>& leases() const { return leases_; }
-  int64_t count(TaskState s) const;
+  // The current leases, by id.
+  std::vector<Lease> leases() const;
+  int64_t lease_count() const { return static_cast<int64_t>(leases_.size()); }
+  // Leases held by `worker` now.
+  int64_t leases_of(int64_t worker) const;
+  int64_t count(TaskState s) const { return counts_[static_cast<size_t>(s)]; }
   bool all_done() const { return count(TaskState::kDone) == static_cast<int64_t>(tasks_.size()); }
   int64_t reassignments() const { return reassignments_; }
   std::chrono::milliseconds lease_duration() const { return lease_duration_; }
-
-  // Persistence (RUN_DIR/tasks.json). Deadlines are not stored: a reloaded
-  // lease is `restored`, with a third of a lease for its worker (an external
-  // one; local workers die with their coordinator) to reconnect and renew it
-  // (or commit); until renewed, any worker asking for work while nothing is
-  // pending takes its task at once, so no worker waits on a dead lease.
-  nlohmann::json to_json() const;
-  // Restores states, leases and the lease counter from `saved` when its task
-  // list equals this table's (same ranges and files) and every lease is one
-  // this table could have made (its task in range, its attempt file exactly
-  // attempt_prefix(id) + the task's file: a single name in the soft-label
-  // folder, never a path read from the file); otherwise changes nothing and
-  // returns false. Tasks already done here stay done.
-  bool restore(const nlohmann::json& saved, SteadyTime now);
+  int64_t next_lease_id() const { return next_lease_; }
+  int64_t next_worker_id() const { return next_worker_; }
 
  private:
+  void set_state(size_t task, TaskState s);
+  void add_lease(const Lease& l);
+  Lease remove_lease(int64_t id, bool back_to_pending);
+  std::optional<size_t> next_task();
+
   std::vector<LabelTask> tasks_;
   std::vector<TaskState> state_;
-  std::vector<Lease> leases_;  // current leases only
+  std::array<int64_t, 3> counts_{};
+  size_t cursor_ = 0;                          // every pending task below it is in returned_
+  std::set<size_t> returned_;                  // pending tasks below cursor_
+  std::unordered_map<int64_t, Lease> leases_;  // current, by id
+  std::set<std::pair<SteadyTime, int64_t>> by_deadline_;      // (deadline, id)
+  std::unordered_map<int64_t, std::set<int64_t>> by_worker_;  // worker -> ids
+  std::unordered_map<int64_t, int64_t> by_task_;              // task -> id
+  std::set<int64_t> restored_;                                // ids of restored, unrenewed leases
   std::chrono::milliseconds lease_duration_;
   int64_t next_lease_ = 1;
   int64_t next_worker_ = 1;
   int64_t reassignments_ = 0;
   std::vector<Lease> superseded_;
-
-  void drop_lease(size_t i, bool back_to_pending);
-  std::optional<size_t> next_task();
 };
 
 }  // namespace condenser

@@ -141,6 +141,7 @@ LabelServiceSetup service_setup(const JobContext& job, const LabellerSetup& setu
   s.http_listen = o.http_listen;
   s.read_timeout_ms = o.read_timeout_ms;
   s.lease_ms = o.lease_ms;
+  s.resume_journal = !o.relabel;  // --relabel: an interrupted journal is not replayed
   s.dashboard = o.dashboard;
   return s;
 }

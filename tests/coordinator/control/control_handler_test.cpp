@@ -2,12 +2,12 @@
 // task hand-out, disconnects, late completions, rejected commits, bad frames.
 // Replies are read back with protocol/messages.h's decoders; bad input is
 // written as raw JSON bodies on purpose.
+#include "coordinator/control/control_handler.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdint>
 #include <map>
-
-#include "coordinator/control/control_handler.h"
 
 namespace condenser {
 namespace {
@@ -21,7 +21,7 @@ constexpr const char* kToken = "0123456789abcdef0123456789abcdef";
 struct FakeEffects : ControlEffects {
   std::map<std::string, int> commits;  // task file -> times committed
   std::vector<std::string> discarded;
-  int persists = 0;
+  std::vector<TableEvent> events;
   std::string reject;  // non-empty: the next commit is rejected with this
   std::string commit(const Lease&, const LabelTask& task, const msg::TaskDone&) override {
     if (!reject.empty()) return std::exchange(reject, "");
@@ -29,7 +29,7 @@ struct FakeEffects : ControlEffects {
     return "";
   }
   void discard(const std::string& f) override { discarded.push_back(f); }
-  void persist(const TaskTable&) override { ++persists; }
+  void record(const TableEvent& e) override { events.push_back(e); }
 };
 
 Frame frame(MessageType type, json body = json::object()) {
@@ -77,7 +77,9 @@ struct HandlerTest : ::testing::Test {
     EXPECT_EQ(w.worker_id, s.worker);
     return s;
   }
-  Frame get_task(ControlSession& s) { return only(handler.on_frame(s, frame_of(msg::GetTask{}), now)); }
+  Frame get_task(ControlSession& s) {
+    return only(handler.on_frame(s, frame_of(msg::GetTask{}), now));
+  }
   msg::Task task(ControlSession& s) { return msg::decode<msg::Task>(get_task(s)); }
   msg::DoneAck done(ControlSession& s, const msg::Task& task) {
     const msg::TaskDone m{task.lease, task.attempt_file, 4, ""};
@@ -90,12 +92,14 @@ TEST_F(HandlerTest, WrongOrMissingTokenRefusedOthersUnaffected) {
   const msg::Task t = task(good);
 
   ControlSession bad{"bad"}, none{"none"};
-  Reply r = handler.on_frame(bad, frame_of(msg::Hello{"0123456789abcdef0123456789abcdeF", "bad", 0}), now);
+  Reply r = handler.on_frame(
+      bad, frame_of(msg::Hello{"0123456789abcdef0123456789abcdeF", "bad", 0}), now);
   EXPECT_TRUE(r.close);
   EXPECT_EQ(only(r).type, MessageType::kRefused);
   r = handler.on_frame(none, frame(MessageType::kHello, {{"name", "x"}}), now);
   EXPECT_TRUE(r.close);
-  EXPECT_NE(msg::decode<msg::Refused>(only(r)).reason.find("'token' is missing"), std::string::npos);
+  EXPECT_NE(msg::decode<msg::Refused>(only(r)).reason.find("'token' is missing"),
+            std::string::npos);
   ControlSession typed{"typed"};
   r = handler.on_frame(typed, frame(MessageType::kHello, {{"token", 12}}), now);
   EXPECT_TRUE(r.close);
@@ -133,6 +137,40 @@ TEST_F(HandlerTest, HandsOutTasksThenWaitThenNoMoreWork) {
   EXPECT_EQ(get_task(a).type, MessageType::kNoMoreWork);
   EXPECT_EQ(handler.counters().commits_total, 2);
   EXPECT_EQ(handler.counters().rows_committed_total, 8);
+}
+
+// Every change reaches the journal as one event; only a committed
+// completion's acknowledgement waits for the sync (group commit).
+TEST_F(HandlerTest, EachChangeIsOneJournalEventAndCommitsWaitForTheSync) {
+  using K = TableEvent::Kind;
+  ControlSession a = join("a"), b = join("b");
+  const msg::Task ta = task(a), tb = task(b);
+  const Reply lease_reply = handler.on_frame(a, frame_of(msg::GetTask{}), now);
+  EXPECT_FALSE(lease_reply.sync);  // a Wait: both tasks are leased
+  const std::string sha(64, 'c');
+  const Reply r =
+      handler.on_frame(a, frame_of(msg::TaskDone{ta.lease, ta.attempt_file, 4, sha}), now);
+  EXPECT_TRUE(r.sync);
+  EXPECT_EQ(r.timed, Reply::Timed::kCommit);
+  handler.on_disconnect(b, now);
+  ASSERT_EQ(fx.events.size(), 6u);
+  EXPECT_EQ(fx.events[0].kind, K::kWorker);
+  EXPECT_EQ(fx.events[0].worker, a.worker);
+  EXPECT_EQ(fx.events[1].kind, K::kWorker);
+  EXPECT_EQ(fx.events[2].kind, K::kLease);
+  EXPECT_EQ(fx.events[2].lease, ta.lease);
+  EXPECT_EQ(fx.events[2].task, 0);
+  EXPECT_EQ(fx.events[2].worker, a.worker);
+  EXPECT_EQ(fx.events[3].kind, K::kLease);
+  EXPECT_EQ(fx.events[4].kind, K::kCommit);
+  EXPECT_EQ(fx.events[4].lease, ta.lease);
+  EXPECT_EQ(fx.events[4].sha256, sha);
+  EXPECT_EQ(fx.events[5].kind, K::kDrop);
+  EXPECT_EQ(fx.events[5].lease, tb.lease);
+  handler.observe(Reply::Timed::kCommit, 0.004);
+  handler.observe(Reply::Timed::kLeaseGrant, 0.0002);
+  EXPECT_EQ(handler.metrics().commit.count(), 1);
+  EXPECT_EQ(handler.metrics().lease_grant.count(), 1);
 }
 
 TEST_F(HandlerTest, DisconnectedWorkersTaskGoesToAnotherExactlyOnce) {
@@ -182,7 +220,8 @@ TEST_F(HandlerTest, HeartbeatsKeepALeaseAlive) {
 TEST_F(HandlerTest, StaleAttemptNamesOutsideTheLeaseAreNotRemoved) {
   ControlSession a = join("a");
   const Reply r = handler.on_frame(
-      a, frame(MessageType::kTaskDone, {{"lease", 999}, {"attempt_file", "../manifest.json"}}), now);
+      a, frame(MessageType::kTaskDone, {{"lease", 999}, {"attempt_file", "../manifest.json"}}),
+      now);
   EXPECT_FALSE(msg::decode<msg::DoneAck>(only(r)).committed);
   EXPECT_TRUE(fx.discarded.empty());
 }

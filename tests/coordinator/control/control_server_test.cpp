@@ -15,8 +15,8 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdlib>
 #include <cstdint>
+#include <cstdlib>
 #include <string>
 #include <thread>
 #include <vector>
@@ -36,7 +36,7 @@ constexpr const char* kToken = "0123456789abcdef0123456789abcdef";
 struct NoEffects : ControlEffects {
   std::string commit(const Lease&, const LabelTask&, const msg::TaskDone&) override { return ""; }
   void discard(const std::string&) override {}
-  void persist(const TaskTable&) override {}
+  void record(const TableEvent&) override {}
 };
 
 int connect_raw(const std::string& address) {
@@ -121,7 +121,8 @@ TEST_F(ServerTest, ListeningAndAcceptedSocketsAreCloseOnExec) {
   while (const dirent* e = ::readdir(fds)) {
     const int fd = std::atoi(e->d_name);
     struct stat st {};
-    if (e->d_name[0] != '.' && fd != ::dirfd(fds) && ::fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode)) {
+    if (e->d_name[0] != '.' && fd != ::dirfd(fds) && ::fstat(fd, &st) == 0 &&
+        S_ISSOCK(st.st_mode)) {
       sockets.push_back(fd);
     }
   }
@@ -179,14 +180,15 @@ TEST_F(ServerTest, GarbageAndWrongTokenDropped) {
 }
 
 TEST_F(ServerTest, HttpStatusAndNotFound) {
-  for (const auto& [path, code] : {std::pair<std::string, std::string>{"/status", "200"},
-                                   {"/nope", "404"}}) {
+  for (const auto& [path, code] :
+       {std::pair<std::string, std::string>{"/status", "200"}, {"/nope", "404"}}) {
     const int fd = connect_raw(server->http_address());
     const std::string req = "GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n";
     ASSERT_EQ(::send(fd, req.data(), req.size(), 0), static_cast<ssize_t>(req.size()));
     std::string reply;
     char buf[4096];
-    for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) reply.append(buf, static_cast<size_t>(n));
+    for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;)
+      reply.append(buf, static_cast<size_t>(n));
     ::close(fd);
     EXPECT_EQ(reply.rfind("HTTP/1.1 " + code, 0), 0u) << reply;
     if (code == "200") EXPECT_NE(reply.find("\"tasks\""), std::string::npos);
@@ -203,7 +205,8 @@ TEST(ServerAddress, BadListenAddressIsAUsageErrorNamingTheFlag) {
     ControlServer server(handler, o, HttpRoutes{});
     FAIL() << "bound " << server.control_address();
   } catch (const UsageError& e) {
-    EXPECT_NE(std::string(e.what()).find("--listen '127.0.0.1:99999'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("--listen '127.0.0.1:99999'"), std::string::npos)
+        << e.what();
   }
   o.control_listen = "127.0.0.1:0";
   o.http_listen = "nohost";

@@ -1,10 +1,12 @@
 // The read-only HTTP side as pure functions: routing, /status JSON, /metrics text.
+#include "coordinator/control/http_status.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <cstdio>
+#include <map>
 #include <sstream>
-
-#include "coordinator/control/http_status.h"
 
 namespace condenser {
 namespace {
@@ -15,7 +17,7 @@ constexpr const char* kToken = "0123456789abcdef0123456789abcdef";
 struct NoEffects : ControlEffects {
   std::string commit(const Lease&, const LabelTask&, const msg::TaskDone&) override { return ""; }
   void discard(const std::string&) override {}
-  void persist(const TaskTable&) override {}
+  void record(const TableEvent&) override {}
 };
 
 std::string body_of(const std::string& response) {
@@ -86,6 +88,59 @@ TEST(HttpStatus, StatusAndMetricsFromTheHandler) {
     if (line.rfind("# TYPE ", 0) == 0 && line.find(" counter") != std::string::npos) {
       EXPECT_NE(line.find("_total counter"), std::string::npos) << line;
     }
+  }
+}
+
+// The histograms parse as Prometheus text: cumulative buckets ending in
+// +Inf equal to _count, and _sum the total observed; workers by state.
+TEST(HttpStatus, MetricsHaveLatencyHistogramsAndWorkersByState) {
+  TaskTable table({{0, 4, "a.h5"}, {4, 8, "b.h5"}}, std::chrono::seconds(10));
+  NoEffects fx;
+  ControlHandler handler(table, kToken, LabelSpec{}, fx, HandlerOptions{});
+  const auto frame_of = [](const std::string& bytes) { return parse_frame(bytes).frame; };
+  ControlSession busy{"busy"}, idle{"idle"}, gone{"gone"};
+  for (ControlSession* s : {&busy, &idle, &gone}) {
+    handler.on_frame(*s, frame_of(msg::encode(msg::Hello{kToken, s->peer, 1})), SteadyTime{});
+  }
+  handler.on_frame(busy, frame_of(msg::encode(msg::GetTask{})), SteadyTime{});
+  handler.on_disconnect(gone, SteadyTime{});
+  for (const double s : {0.00005, 0.0003, 0.0003, 0.02, 30.0}) {
+    handler.observe(Reply::Timed::kLeaseGrant, s);
+  }
+  handler.observe(Reply::Timed::kCommit, 0.003);
+  const std::string m = metrics_text(handler, StatusInfo{});
+  std::map<std::string, double> samples;
+  std::istringstream lines(m);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    const size_t sp = line.rfind(' ');
+    ASSERT_NE(sp, std::string::npos) << line;
+    samples[line.substr(0, sp)] = std::stod(line.substr(sp + 1));
+  }
+  const std::string h = "condenser_lease_grant_seconds";
+  EXPECT_NE(m.find("# TYPE " + h + " histogram\n"), std::string::npos);
+  EXPECT_EQ(samples.at(h + "_bucket{le=\"0.0001\"}"), 1);
+  EXPECT_EQ(samples.at(h + "_bucket{le=\"0.00025\"}"), 1);
+  EXPECT_EQ(samples.at(h + "_bucket{le=\"0.0005\"}"), 3);
+  EXPECT_EQ(samples.at(h + "_bucket{le=\"0.025\"}"), 4);
+  EXPECT_EQ(samples.at(h + "_bucket{le=\"10\"}"), 4);
+  EXPECT_EQ(samples.at(h + "_bucket{le=\"+Inf\"}"), 5);
+  EXPECT_EQ(samples.at(h + "_count"), 5);
+  EXPECT_NEAR(samples.at(h + "_sum"), 30.02065, 1e-9);
+  EXPECT_EQ(samples.at("condenser_commit_seconds_bucket{le=\"0.0025\"}"), 0);
+  EXPECT_EQ(samples.at("condenser_commit_seconds_bucket{le=\"0.005\"}"), 1);
+  EXPECT_EQ(samples.at("condenser_commit_seconds_count"), 1);
+  EXPECT_EQ(samples.at("condenser_workers{state=\"busy\"}"), 1);
+  EXPECT_EQ(samples.at("condenser_workers{state=\"idle\"}"), 1);
+  EXPECT_EQ(samples.at("condenser_workers{state=\"disconnected\"}"), 1);
+  EXPECT_EQ(samples.at("condenser_workers_connected"), 2);
+  // Buckets never decrease.
+  double last = 0;
+  for (const double le : LatencyHistogram::kBounds) {
+    char key[96];
+    std::snprintf(key, sizeof key, "%s_bucket{le=\"%.9g\"}", h.c_str(), le);
+    EXPECT_GE(samples.at(key), last) << key;
+    last = samples.at(key);
   }
 }
 
