@@ -135,6 +135,12 @@ wait_for() {
   done
 }
 
+# http_get I URL: the body of GET URL from node I (5 s at most), or exit 1.
+http_get() {
+  on_node "$1" "$PYTHON" -c 'import sys, urllib.request
+sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())' "$2" 2>/dev/null
+}
+
 # since T: seconds from T (date +%s.%N) to now, one decimal.
 since() { awk -v t="$1" -v now="$(date +%s.%N)" 'BEGIN { printf "%.1f", now - t }'; }
 

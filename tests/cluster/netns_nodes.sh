@@ -69,10 +69,10 @@ grep -q "labelling $file .*(lease [0-9]*)" w2.log || fail "node 2's worker did n
 echo "ok: $file reassigned to node 2 (worker $w2_id) and committed ($(since "$cut") s after the cut)"
 
 # The coordinator's HTTP side answers over the links: /metrics from node 2.
-metrics=$(on_node 2 curl -sf --max-time 5 "http://$HTTP/metrics") || fail "GET /metrics from node 2 failed"
+metrics=$(http_get 2 "http://$HTTP/metrics") || fail "GET /metrics from node 2 failed"
 expired=$(sed -n 's/^condenser_leases_expired_total \([0-9]*\)$/\1/p' <<<"$metrics")
 [ "${expired:-0}" -ge 1 ] || fail "/metrics shows ${expired:-no} expired leases"
-on_node 1 curl -sf --max-time 5 "http://$HTTP/status" | grep -q '"workers"' ||
+http_get 1 "http://$HTTP/status" | grep -q '"workers"' ||
   fail "GET /status from node 1 failed"
 echo "ok: /metrics from node 2 counts $expired expired lease(s); /status answers in node 1"
 
@@ -83,7 +83,7 @@ wait_for 60 "the late completion of lease $lease to be refused" \
   grep -q "discarded a late completion of lease $lease " coord.log
 wait_for 10 "node 3 to hear the refusal" grep -q "task not committed: lease expired" w3.log
 [ "$(grep -c "committed $file from worker" coord.log)" = 1 ] || fail "$file was committed twice"
-metrics=$(on_node 3 curl -sf --max-time 5 "http://$HTTP/metrics") || fail "GET /metrics from node 3 failed"
+metrics=$(http_get 3 "http://$HTTP/metrics") || fail "GET /metrics from node 3 failed"
 stale=$(sed -n 's/^condenser_completions_stale_total \([0-9]*\)$/\1/p' <<<"$metrics")
 [ "${stale:-0}" -ge 1 ] || fail "/metrics shows ${stale:-no} stale completions"
 echo "ok: node 3's late commit of lease $lease refused $(since "$back") s after its link returned ($stale stale)"
