@@ -24,3 +24,7 @@ netns_test(netns_nodes netns_nodes.sh)
 # mpirun across nodes 2 and 3 (Open MPI's rsh agent = ip netns exec): a
 # data-parallel job whose ranks meet only over the links.
 netns_test(netns_mpi netns_mpi.sh)
+
+# The same job with node 3's link cut mid-training: mpirun ends it within
+# seconds (daemon keepalives), and the same command resumes and finishes.
+netns_test(netns_mpi_cut netns_mpi_cut.sh)

@@ -41,7 +41,11 @@ cleanup_nodes() {
     ip netns del "$ns" 2>/dev/null || true
     rm -rf "/etc/netns/$ns"
   done
-  if [ "${ETC_NETNS_MADE:-}" = 1 ]; then rmdir /etc/netns 2>/dev/null || true; fi
+  # /etc/netns goes too if one of these tests made it and nothing else is in it.
+  if [ -e "$ETC_NETNS_MARK" ] && [ "$(ls -A /etc/netns)" = "${ETC_NETNS_MARK##*/}" ]; then
+    rm -f "$ETC_NETNS_MARK"
+    rmdir /etc/netns 2>/dev/null || true
+  fi
 }
 trap cleanup_nodes EXIT
 trap 'exit 143' TERM  # so that the EXIT trap runs on a signal too
@@ -104,16 +108,34 @@ make_nodes() {
 }
 
 # name_nodes: every node resolves nodeI to $NET.I: `ip netns exec` mounts
-# /etc/netns/NS/hosts over /etc/hosts (removed on exit, and /etc/netns with
-# them if this test made it). Host names come with netns_rsh.sh's UTS namespace.
+# /etc/netns/NS/hosts over /etc/hosts (removed on exit; /etc/netns too, once
+# empty, if one of these tests made it: ETC_NETNS_MARK says so). Host names
+# come with netns_rsh.sh's UTS namespace.
+ETC_NETNS_MARK=/etc/netns/.made-by-condenser-netns-tests
 name_nodes() {
   local ns i
-  [ -d /etc/netns ] || { mkdir /etc/netns && ETC_NETNS_MADE=1; }
+  if mkdir /etc/netns 2>/dev/null; then : >"$ETC_NETNS_MARK"; fi
   for ns in "${NODES[@]}"; do
     mkdir -p "/etc/netns/$ns"
     { echo "127.0.0.1 localhost"
       for i in $(seq 1 ${#NODES[@]}); do echo "$NET.$i node$i"; done; } >"/etc/netns/$ns/hosts"
   done
+}
+
+# mpirun_nodes RANKS_AT ARGS...: mpirun in node 1 starting one rank on each
+# node of RANKS_AT (e.g. node2:1,node3:1) through netns_rsh.sh; Open MPI's
+# daemons and the ranks' messages use TCP on the nodes' links only (no
+# shared memory, no loopback). Keepalives on the daemons' connections let
+# mpirun notice a node cut off (~6 s) instead of waiting for it for good.
+mpirun_nodes() {
+  local hosts=$1
+  shift
+  OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 on_node 1 timeout 150 \
+    mpirun -n "$(tr ',' '\n' <<<"$hosts" | wc -l)" --host "$hosts" \
+    --mca plm_rsh_agent "$(dirname "${BASH_SOURCE[0]}")/netns_rsh.sh" \
+    --mca oob_tcp_if_include "$NET.0/24" --mca oob_tcp_keepalive_time 3 \
+    --mca oob_tcp_keepalive_intvl 1 --mca oob_tcp_keepalive_probes 3 \
+    --mca btl tcp,self --mca btl_tcp_if_include "$NET.0/24" "$@"
 }
 
 # reaches I ADDRESS: node I connects to ADDRESS:9 (closed port: a refusal
