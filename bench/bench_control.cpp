@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
+#include <sstream>
 #include <unordered_map>
 
 #include "bench/bench_control_parts.h"
@@ -81,6 +83,35 @@ nlohmann::json exactly_once(const std::string& manifest_path, const std::vector<
           {"ok", twice == 0 && acked_twice == 0 && acked_missing == 0}};
 }
 
+// A histogram of /metrics as the coordinator measured it: count, mean, and
+// the bucket bounds p50 and p99 fall under (ms).
+nlohmann::json server_histogram(const std::string& metrics, const std::string& name) {
+  std::vector<std::pair<double, double>> buckets;  // (le, cumulative)
+  double count = 0, sum = 0;
+  std::istringstream lines(metrics);
+  for (std::string line; std::getline(lines, line);) {
+    const size_t sp = line.rfind(' ');
+    if (sp == std::string::npos || line.rfind(name, 0) != 0) continue;
+    const double v = std::atof(line.c_str() + sp + 1);
+    const std::string key = line.substr(name.size(), sp - name.size());
+    if (key == "_count") count = v;
+    if (key == "_sum") sum = v;
+    if (key.rfind("_bucket{le=\"", 0) == 0 && key.find("+Inf") == std::string::npos) {
+      buckets.emplace_back(std::atof(key.c_str() + 12), v);
+    }
+  }
+  const auto bound_ms = [&](double q) {
+    for (const auto& [le, n] : buckets) {
+      if (n >= q * count) return le * 1000.0;
+    }
+    return -1.0;  // above the last bound
+  };
+  return {{"count", count},
+          {"mean_ms", count > 0 ? sum / count * 1000.0 : 0.0},
+          {"p50_at_most_ms", bound_ms(0.5)},
+          {"p99_at_most_ms", bound_ms(0.99)}};
+}
+
 void check_options(const ControlBenchOptions& o) {
   if (o.workers < 1 || o.workers > 1000000) {
     throw UsageError("bench control: --workers must be 1 .. 1000000, not " +
@@ -101,6 +132,7 @@ struct Measured {
   PhaseResult a, b;
   CoordinatorChild second;
   nlohmann::json exactly_once;
+  std::string metrics_a;  // the first coordinator's /metrics before the kill
 };
 
 Measured measure(const ControlBenchOptions& o) {
@@ -129,6 +161,7 @@ Measured measure(const ControlBenchOptions& o) {
   log_info("bench control: ", o.workers, " workers joined in ", m.connect_s, " s; labelling");
   m.a = fleet.run(o.phase_seconds, o.tasks / 2);
   m.after_a = proc_stats(first.pid);
+  m.metrics_a = fetch_metrics(first.http);
   // The crash: SIGKILL, then a new coordinator on the same address from the journal.
   ::kill(first.pid, SIGKILL);
   wait_coordinator(first, false);
@@ -163,6 +196,11 @@ nlohmann::json summarise(const ControlBenchOptions& o, const Measured& m) {
   j["lease_grant"] = lease_stats(m.a, warm);
   j["lease_grant"]["warmup_seconds"] = warm;
   j["lease_grant_whole_phase"] = lease_stats(m.a, 0.0);
+  // The same phase as the coordinator timed it (request in to reply out),
+  // without the workers' own scheduling: the difference is the client side.
+  j["coordinator_side"] = {
+      {"lease_grant", server_histogram(m.metrics_a, "condenser_lease_grant_seconds")},
+      {"commit", server_histogram(m.metrics_a, "condenser_commit_seconds")}};
   j["commits_per_second"] = commits_per_second(m.a, warm);
   j["phase_seconds"] = m.a.seconds;
   j["commits"] = m.a.commits;

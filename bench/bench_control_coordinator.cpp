@@ -22,6 +22,8 @@
 #include "core/errors.h"
 #include "core/files.h"
 #include "core/log.h"
+#include "protocol/address.h"
+#include "protocol/tcp_client.h"
 
 namespace condenser {
 namespace {
@@ -41,7 +43,7 @@ std::vector<LabelTask> bench_tasks(int64_t n) {
 // The child's whole life: serve, then write manifest.json and exit.
 [[noreturn]] void serve(const CoordinatorChildSetup& s, int ready_fd) {
   std::signal(SIGTERM, on_term);
-  set_log_level(LogLevel::kWarn);  // no line per commit or per worker
+  set_log_level(LogLevel::kError);  // no line per commit, worker or late completion
   int code = 0;
   try {
     TaskTable table(bench_tasks(s.tasks), std::chrono::milliseconds(s.lease_ms));
@@ -63,9 +65,11 @@ std::vector<LabelTask> bench_tasks(int64_t n) {
     ServerOptions so;
     so.control_listen = s.listen;
     so.read_timeout = std::chrono::milliseconds(std::max(10000, 3 * s.heartbeat_ms));
-    ControlServer server(handler, so, HttpRoutes{});
-    const std::string ready = "ready " + server.control_address() + " " +
-                              std::to_string(committer.recovery().seconds) + " " +
+    HttpRoutes routes;
+    routes.metrics = [&handler] { return metrics_text(handler, StatusInfo{}); };
+    ControlServer server(handler, so, routes);
+    const std::string ready = "ready " + server.control_address() + " " + server.http_address() +
+                              " " + std::to_string(committer.recovery().seconds) + " " +
                               std::to_string(committer.recovery().commits.size()) + "\n";
     if (::write(ready_fd, ready.data(), ready.size()) < 0) std::_Exit(3);
     ::close(ready_fd);
@@ -98,7 +102,9 @@ CoordinatorChild start_coordinator(const CoordinatorChildSetup& setup) {
   const pid_t pid = ::fork();
   if (pid < 0) throw RuntimeFailure(std::string("fork: ") + std::strerror(errno));
   if (pid == 0) {
-    ::close(fds[0]);
+    // Not the bench's worker sockets: the coordinator's descriptors are its own.
+    ::close_range(3, static_cast<unsigned>(fds[1]) - 1, 0);
+    ::close_range(static_cast<unsigned>(fds[1]) + 1, ~0u, 0);
     serve(setup, fds[1]);
   }
   ::close(fds[1]);
@@ -116,7 +122,7 @@ CoordinatorChild start_coordinator(const CoordinatorChildSetup& setup) {
   child.pid = pid;
   std::istringstream in(line);
   std::string word;
-  in >> word >> child.control >> child.replay_seconds >> child.recovered_commits;
+  in >> word >> child.control >> child.http >> child.replay_seconds >> child.recovered_commits;
   if (word != "ready") {
     int status = 0;
     ::waitpid(pid, &status, 0);
@@ -134,6 +140,18 @@ int wait_coordinator(CoordinatorChild& child, bool terminate) {
   }
   child.pid = -1;
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+std::string fetch_metrics(const std::string& http) {
+  TcpClient client;
+  client.connect(parse_host_port(http, "bench control"), std::chrono::seconds(5));
+  client.send_all("GET /metrics HTTP/1.1\r\nHost: bench\r\n\r\n");
+  std::string response;
+  const auto deadline = Clock::now() + std::chrono::seconds(10);
+  while (client.receive_some(&response, deadline) > 0) {
+  }
+  const size_t body = response.find("\r\n\r\n");
+  return body == std::string::npos ? "" : response.substr(body + 4);
 }
 
 ProcStats proc_stats(pid_t pid) {

@@ -24,6 +24,7 @@ struct CoordinatorChildSetup {
 struct CoordinatorChild {
   pid_t pid = -1;
   std::string control;            // HOST:PORT it serves on
+  std::string http;               // its /metrics
   double replay_seconds = 0.0;    // its journal replay
   int64_t recovered_commits = 0;  // commits the journal gave back
   double start_seconds = 0.0;     // fork to serving
@@ -38,6 +39,9 @@ std::string bench_shard_name(int64_t task);
 CoordinatorChild start_coordinator(const CoordinatorChildSetup& setup);
 // Waits for it to exit (SIGTERM first when `terminate`); its exit status.
 int wait_coordinator(CoordinatorChild& child, bool terminate);
+
+// The body of GET /metrics at `http` (HOST:PORT).
+std::string fetch_metrics(const std::string& http);
 
 struct ProcStats {
   double cpu_seconds = 0.0;  // user + system

@@ -124,7 +124,7 @@ def check_manifest():
     leftovers = [f for f in os.listdir(os.path.join(RUN, "soft_labels")) if f.startswith(".attempt")]
     if leftovers:
         fail("attempt files left behind: %s" % leftovers)
-    for f in ("coordinator.json", "tasks.json"):
+    for f in ("coordinator.json", "tasks.journal", "tasks.journal.snapshot"):
         if os.path.exists(os.path.join(RUN, f)):
             fail(f + " left behind after the job")
     print("ok: %d (sample, view) pairs, each committed exactly once, in %d shards"
@@ -162,8 +162,8 @@ def restart_coordinator():
     wait_for("a first commit", lambda: "committed shard" in read(log))
     coord.send_signal(signal.SIGKILL)
     coord.wait()
-    if not os.path.exists(os.path.join(RUN, "tasks.json")):
-        fail("no tasks.json after the first commit")
+    if not os.path.exists(os.path.join(RUN, "tasks.journal")):
+        fail("no tasks.journal after the first commit")
     time.sleep(0.5)  # the worker notices and starts reconnecting
     coord2, log2 = coordinator("coordinator2.log", listen)
     finish(coord2, log2)

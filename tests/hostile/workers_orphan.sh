@@ -1,8 +1,8 @@
 # A local worker outlived its job (kill -9 of the job, or two
 # Ctrl-Cs) holding the coordinator's ports and reconnecting past its give-up
 # time. Now it dies with the job, inherits no port, and gives up on time.
-# Also (tasks.json containment): a tampered lease naming ../../victim.txt
-# in the dead job's task table touches nothing on resume.
+# Also (journal containment): tampered records naming ../../victim.txt or
+# a task out of range in the dead job's task journal touch nothing on resume.
 source "$(dirname "$0")/common.sh"
 source "$(dirname "$0")/workers_common.sh"
 
@@ -20,21 +20,23 @@ wait_for 5 "control port $control to close" port_closed "$control"
 wait_for 5 "HTTP port $http to close" port_closed "$http"
 echo "ok: worker $worker gone, ports $control and $http closed after kill -9 of the job"
 
-# The dead job's task table, tampered: a lease whose attempt file is outside.
+# The dead job's task journal, tampered: records with valid checksums that
+# name a task out of range and a path instead of a task.
 echo "keep me" >"$WORK/victim.txt"
-"$PYTHON" - "$WORK/run/tasks.json" <<'PY'
-import json, sys
-t = json.load(open(sys.argv[1]))
-last = len(t["tasks"]) - 1
-t["leases"] = [{"id": 1, "task": last, "worker": 1, "attempt_file": "../../victim.txt"}]
-t["next_lease"] = max(t["next_lease"], 2)
-json.dump(t, open(sys.argv[1], "w"))
+[ -f "$WORK/run/tasks.journal" ] || fail "no tasks.journal after kill -9 while labelling"
+"$PYTHON" - "$WORK/run/tasks.journal" <<'PY'
+import sys, zlib
+def record(payload):
+    return b"%08x %s\n" % (zlib.crc32(payload), payload)
+with open(sys.argv[1], "ab") as f:
+    f.write(record(b"L 999999 999999 1"))
+    f.write(record(b"L 999998 ../../victim.txt 1"))
 PY
 "${SLOW_JOB[@]}" --run-dir "$WORK/run" --resume auto >resume.log 2>&1 || { cat resume.log; fail "resume failed"; }
 [ "$(cat "$WORK/victim.txt" 2>/dev/null)" = "keep me" ] || fail "victim.txt was moved or changed"
-grep -q "resumed the task table" resume.log && fail "a tampered task table was trusted"
+grep -q "not understood" resume.log || fail "a tampered journal record was trusted"
 labelled_once "$WORK/run"
-echo "ok: tampered tasks.json not trusted, victim.txt untouched, job finished"
+echo "ok: tampered tasks.journal records not trusted, victim.txt untouched, job finished"
 
 # Two Ctrl-Cs: the job exits at once (130); its worker goes with it.
 "${SLOW_JOB[@]}" --run-dir "$WORK/run2" >job2.log 2>&1 &
