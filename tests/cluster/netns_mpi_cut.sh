@@ -34,6 +34,8 @@ grep -aq "Remote daemon: .* on node node3" cut.log || fail "mpirun did not name 
 [ ! -e "$WORK/run/summary.json" ] || fail "the job finished before the cut"
 compgen -G "$WORK/run/checkpoints/step-*" >/dev/null || fail "no checkpoint left by the cut job"
 echo "ok: node 3 cut off mid-training; mpirun ended the job (exit $code) $(since "$cut") s later"
+node_idle() { [ -z "$(ip netns pids "$(node_ns "$1")")" ]; }
+wait_for 15 "rank 0 and its daemon on node 2 to end with the job" node_idle 2
 
 # The node comes back (what ran on it is gone, as after a reboot).
 link_up 3
