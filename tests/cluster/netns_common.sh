@@ -69,7 +69,7 @@ sweep_dead_nodes() {
 node_ns() { echo "${NODES[$(($1 - 1))]}"; }
 # on_node I COMMAND...: runs COMMAND in node I (exec'd: `on_node 2 cmd &` gives cmd's pid).
 on_node() { local ns; ns=$(node_ns "$1"); shift; ip netns exec "$ns" "$@"; }
-# node_link I: node I's link to the bridge (its eth0) goes down / up.
+# link_down I / link_up I: node I's link to the bridge (its eth0) goes down / up.
 link_down() { ip -n "$(node_ns "$1")" link set eth0 down; }
 link_up() { ip -n "$(node_ns "$1")" link set eth0 up; }
 
@@ -100,8 +100,8 @@ make_nodes() {
     ip -n "$ns" addr add "$NET.$i/24" dev eth0
     ip -n "$ns" link set eth0 up
   done
-  # Every node reaches node 1 over TCP before the test starts (a bridge port
-  # forwards only after it leaves the listening state).
+  # Every node reaches node 1 over TCP before the test starts (links and
+  # bridge ports come up asynchronously).
   for i in $(seq 2 "$n"); do
     wait_for 10 "node $i to reach node 1" reaches "$i" "$NET.1"
   done
