@@ -119,7 +119,6 @@ void ShardCommitter::record(const TableEvent& event) {
     // snapshot that lists it replaces the journal records.
     if (setup_.check_files) fsync_dir(setup_.soft_label_dir);
     journal_->compact(table_, commits_);
-    save_manifest_file();
   }
 }
 

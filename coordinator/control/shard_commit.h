@@ -7,9 +7,10 @@
 // A commit costs the same whatever the number of tasks: rename, one journal
 // append, and a share of one fdatasync per turn of the io loop (the server
 // acknowledges only after it). manifest.json, the readable contract, is
-// written when labelling starts (reused and recovered shards), at each
-// compaction of the journal, and when labelling ends or stops; in between
-// the journal holds the commits since. A crash after the rename and before
+// written when labelling starts (reused and recovered shards) and when it
+// ends or stops; in between the journal holds the commits since (a
+// manifest of every commit at each compaction would stall the io thread
+// for seconds at half a million shards). A crash after the rename and before
 // the commit record leaves a shard nothing lists: it is labelled again.
 #include <cstdint>
 #include <memory>

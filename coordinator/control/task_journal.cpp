@@ -210,6 +210,7 @@ bool TaskJournal::wants_compaction() const {
 }
 
 void TaskJournal::compact(const TaskTable& table, const std::vector<JournalCommit>& commits) {
+  const auto start = std::chrono::steady_clock::now();
   log_->sync();
   const int64_t gen = generation_ + 1;
   std::vector<std::string> p;
@@ -230,7 +231,8 @@ void TaskJournal::compact(const TaskTable& table, const std::vector<JournalCommi
   generation_ = gen;
   log_->rewrite({header(gen)});
   log_info("journal: compacted into ", options_.path, ".snapshot (", commits.size(), " commit(s), ",
-           table.lease_count(), " lease(s), ", bytes.size(), " bytes)");
+           table.lease_count(), " lease(s), ", bytes.size(), " bytes) in ",
+           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), " s");
 }
 
 void TaskJournal::remove() {
