@@ -1,5 +1,6 @@
 #include "coordinator/control/label_service.h"
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -124,6 +125,19 @@ void linger(ControlServer& server, const ControlHandler& handler, LocalWorkers& 
   workers.wait(10.0);
 }
 
+// One descriptor per connected worker: take the whole hard limit (the soft
+// one is often 1024). Past it the server says so and keeps serving the
+// workers already connected (docs/cluster.md: open files).
+void raise_open_file_limit() {
+  rlimit r{};
+  if (::getrlimit(RLIMIT_NOFILE, &r) != 0 || r.rlim_cur >= r.rlim_max) return;
+  const rlim_t before = r.rlim_cur;
+  r.rlim_cur = r.rlim_max;
+  if (::setrlimit(RLIMIT_NOFILE, &r) == 0) {
+    log_debug("coordinator: open-file limit raised from ", before, " to ", r.rlim_max);
+  }
+}
+
 }  // namespace
 
 LabellingResult label_with_workers(const LabelServiceSetup& setup,
@@ -161,6 +175,7 @@ LabellingResult label_with_workers(const LabelServiceSetup& setup,
   server_options.control_listen = setup.listen;
   server_options.http_listen = setup.http_listen;
   server_options.read_timeout = std::chrono::milliseconds(setup.read_timeout_ms);
+  raise_open_file_limit();
   ControlServer server(handler, server_options, routes_for(setup, handler, info, start));
 
   const std::string where = setup.paths.root + "/coordinator.json";
