@@ -99,12 +99,15 @@ struct PruneConfig {
   bool enabled = true;
   // global_magnitude: unstructured, one threshold over all conv/linear weights;
   // structured: whole channels/neurons by norm, then the model is compacted;
-  // nm: N:M semi-structured (2:4 by default) in every weight row.
+  // nm: N:M semi-structured (2:4 by default) in every weight row;
+  // language models: width (attention heads and MLP neurons) or depth
+  // (whole blocks), ranked on a calibration batch, then compacted.
   std::string method = "global_magnitude";
   double sparsity = 0.8;  // fraction of weights (structured: of channels) removed; nm ignores it
   std::string structured_norm = "l1";  // l1 | l2 (structured)
   int nm_n = 2;  // keep n of every m consecutive weights (nm)
   int nm_m = 4;
+  int calibration_samples = 64;  // width/depth: training windows the importance is measured on
   OptimConfig finetune;
   // Flow-style YAML text (config/prune_plan.h reads it): a list of stages,
   // each {sparsity, epochs, lr} or a bare sparsity; "" = one stage.
@@ -125,7 +128,8 @@ struct PruneConfig {
 // with half the sparsity step.
 struct BudgetConfig {
   bool enabled = true;
-  double max_drop = 1.0;  // percentage points
+  double max_drop = 1.0;  // accuracy: percentage points; perplexity: percent increase
+  std::string metric = "accuracy";  // accuracy | perplexity (language models)
   std::string reference = "dense_student";  // dense_student | teacher
   int max_retries = 2;
 };

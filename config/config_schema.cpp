@@ -197,11 +197,14 @@ void add_prune_keys(Section<Config>& root) {
   auto prune = root.sub("prune", &Config::prune);
   prune.boolean("enabled", &PruneConfig::enabled, "prune and fine-tune the student");
   prune.choice("method", &PruneConfig::method,
-               {"global_magnitude", "layer_magnitude", "structured", "nm"},
+               {"global_magnitude", "layer_magnitude", "structured", "nm", "width", "depth"},
                "unstructured magnitude with one threshold over all layers (global) or the same "
-               "fraction in every layer (layer), structured channels (compacted), or N:M");
+               "fraction in every layer (layer), structured channels (compacted), N:M, or for "
+               "language models width (attention heads and MLP neurons) or depth (whole "
+               "blocks), both compacted");
   prune.number("sparsity", &PruneConfig::sparsity, half_open(0, 1),
-               "fraction of conv/linear weights (structured: channels) removed; nm ignores it");
+               "fraction of conv/linear weights (structured: channels; width/depth: all "
+               "parameters) removed; nm ignores it");
   prune.structured("stages", &PruneConfig::stages, check_prune_stages,
                    "coarse-to-fine schedule, a list of {sparsity, epochs, lr} (or bare sparsities), "
                    "each cut followed by its own fine-tune; empty = one stage at prune.sparsity");
@@ -222,13 +225,20 @@ void add_prune_keys(Section<Config>& root) {
                "channel ranking norm (structured)");
   prune.integer("nm_n", &PruneConfig::nm_n, at_least(1), "weights kept per group (nm)");
   prune.integer("nm_m", &PruneConfig::nm_m, at_least(1), "group size (nm)");
+  prune.integer("calibration_samples", &PruneConfig::calibration_samples, at_least(1),
+                "width/depth: training windows the head, neuron and block importance is "
+                "measured on");
   add_optim(prune.sub("finetune", &PruneConfig::finetune));
 
   auto budget = root.sub("budget", &Config::budget);
   budget.boolean("enabled", &BudgetConfig::enabled,
                  "check every prune stage's validation accuracy against the budget");
   budget.number("max_drop", &BudgetConfig::max_drop, at_least(0),
-                "largest allowed accuracy drop, in percentage points, against the reference");
+                "largest allowed drop against the reference: accuracy points, or the percent "
+                "perplexity may rise (budget.metric perplexity)");
+  budget.choice("metric", &BudgetConfig::metric, {"accuracy", "perplexity"},
+                "what the budget guards: validation accuracy, or (language models) validation "
+                "perplexity relative to the reference");
   budget.choice("reference", &BudgetConfig::reference, {"dense_student", "teacher"},
                 "what the drop is measured against");
   budget.integer("max_retries", &BudgetConfig::max_retries, at_least(0),

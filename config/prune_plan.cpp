@@ -129,7 +129,8 @@ std::optional<std::string> check_name_list(const std::string& text) {
 
 std::vector<std::string> prune_exclusions(const PruneConfig& prune) {
   if (prune.exclude == "auto") {
-    if (prune.method == "structured") return {};
+    const std::string& m = prune.method;
+    if (m == "structured" || m == "width" || m == "depth") return {};
     return {"first", "last"};
   }
   const YAML::Node root = load_text(prune.exclude);

@@ -24,7 +24,7 @@ struct PruneStep {
 std::vector<PruneStep> prune_steps(const PruneConfig& prune);
 
 // Weight names in prune.exclude (may hold "first" and "last"); "auto" is
-// [first, last], or nothing for structured pruning.
+// [first, last], or nothing for structured, width and depth pruning.
 std::vector<std::string> prune_exclusions(const PruneConfig& prune);
 
 // prune.layer_sparsity as name -> sparsity.

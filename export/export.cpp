@@ -72,14 +72,17 @@ json cost_json(const JobReport& r) {
 json gain_json(const JobReport& r) {
   if (!r.has_control) return nullptr;
   json g = {{"points_test", distillation_gain_points(r)},
-          {"points_validation", distillation_gain_val_points(r)},
-          {"student", {{"test_accuracy", r.student_dense.test_accuracy},
-                       {"val_accuracy", r.student_dense.val_accuracy}}},
-          {"control", {{"test_accuracy", r.student_control.test_accuracy},
-                       {"val_accuracy", r.student_control.val_accuracy}}},
-          {"what", "the distilled student (before pruning) minus the same student trained "
-                   "without the teacher (cross-entropy only) on the same batches, views, mixing "
-                   "and schedule, in percentage points"}};
+            {"points_validation", distillation_gain_val_points(r)},
+            {"student",
+             {{"test_accuracy", r.student_dense.test_accuracy},
+              {"val_accuracy", r.student_dense.val_accuracy}}},
+            {"control",
+             {{"test_accuracy", r.student_control.test_accuracy},
+              {"val_accuracy", r.student_control.val_accuracy}}},
+            {"what",
+             "the distilled student (before pruning) minus the same student trained "
+             "without the teacher (cross-entropy only) on the same batches, views, mixing "
+             "and schedule, in percentage points"}};
   if (r.student_dense.test_perplexity > 0 && r.student_control.test_perplexity > 0) {
     g["student"]["test_perplexity"] = r.student_dense.test_perplexity;
     g["control"]["test_perplexity"] = r.student_control.test_perplexity;
@@ -116,9 +119,8 @@ json recipe_json(const Config& c, const JobReport& report, const std::string& ma
   teacher["path"] = c.teacher.path;
   json r = {{"dataset", c.data.dataset},
             {"test_samples", report.data.test_samples > 0 ? report.data.test_samples
-                                                           : c.data.test_subset > 0
-                                                               ? std::min(c.data.test_subset, 10000)
-                                                               : 10000},  // legacy summaries
+                             : c.data.test_subset > 0     ? std::min(c.data.test_subset, 10000)
+                                                          : 10000},  // legacy summaries
             {"seed", c.seed},
             {"teacher", teacher},
             {"soft_labels",
@@ -141,6 +143,7 @@ json recipe_json(const Config& c, const JobReport& report, const std::string& ma
               {"budget",
                {{"enabled", c.budget.enabled},
                 {"max_drop_points", c.budget.max_drop},
+                {"metric", c.budget.metric},
                 {"reference", c.budget.reference},
                 {"max_retries", c.budget.max_retries}}}}}};
   if (path_exists(manifest_path)) {
@@ -224,9 +227,8 @@ json int8_json(const Config& config, const JobReport& report, const DatasetInfo*
             {"file_bytes", file_bytes(path)}};
   try {
     const DataConfig& d = config.data;
-    const SetRows test =
-        test_rows(*data, plan_splits(*data, d.validation_size, d.train_subset, config.seed),
-                  d.test_subset);
+    const SetRows test = test_rows(
+        *data, plan_splits(*data, d.validation_size, d.train_subset, config.seed), d.test_subset);
     // An HDF5 file's fingerprint is its SHA-256: a changed file is not the data the job measured.
     if (!data->file_sha256.empty() && data->file_sha256 != report.dataset_fingerprint) {
       throw UsageError("the dataset at '" + config.data.path + "' changed since the run");
@@ -332,7 +334,8 @@ void export_files(const RunPaths& paths, const JobReport& report, const std::str
     if (!path_exists(report.data.token_file)) {
       throw UsageError("the token file this run was trained on, '" + report.data.token_file +
                        "', is gone (its tokenizer goes into the export); for a text dataset, "
-                       "`condenser validate " + paths.config_resolved + "` makes it again");
+                       "`condenser validate " +
+                       paths.config_resolved + "` makes it again");
     }
     tokens = inspect_token_file(report.data.token_file);
     const std::string tokenizer = read_tokenizer_model(*tokens);

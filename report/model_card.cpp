@@ -55,8 +55,11 @@ std::string pruning_recipe(const json& recipe, const json& schedule) {
   const json budget = get(prune, {"budget"});
   if (budget.is_object() && budget.value("enabled", false)) {
     char buf[160];
+    const bool ppl = budget.value("metric", std::string()) == "perplexity";
     std::snprintf(
-        buf, sizeof buf, "; accuracy budget: at most %.2f points below the %s",
+        buf, sizeof buf,
+        ppl ? "; perplexity budget: at most %.2f %% above the %s's validation perplexity"
+            : "; accuracy budget: at most %.2f points below the %s",
         budget.value("max_drop_points", 0.0),
         budget.value("reference", std::string()) == "teacher" ? "teacher" : "dense student");
     out += buf;
@@ -88,7 +91,8 @@ std::string shape_of(const json& input) {
   const json shape = get(input, {"shape"});
   if (!shape.is_array()) return "n/a";
   std::string s;
-  for (const json& d : shape) s += (s.empty() ? "" : ", ") + (d.is_string() ? d.get<std::string>() : d.dump());
+  for (const json& d : shape)
+    s += (s.empty() ? "" : ", ") + (d.is_string() ? d.get<std::string>() : d.dump());
   return "[" + s + "]";
 }
 
@@ -188,9 +192,10 @@ std::string gain_section(const json& m) {
     return "Gain from distillation: not measured (control.enabled was off).\n\n";
   }
   const double points = number(get(g, {"points_test"}));
-  return "**Gain from distillation: " + std::string(points >= 0 ? "+" : "") +
-         fmt_num(points, 2) + " points** of test accuracy. Before pruning, the distilled student "
-         "reached " + fmt_pct(number(get(g, {"student", "test_accuracy"}))) +
+  return "**Gain from distillation: " + std::string(points >= 0 ? "+" : "") + fmt_num(points, 2) +
+         " points** of test accuracy. Before pruning, the distilled student "
+         "reached " +
+         fmt_pct(number(get(g, {"student", "test_accuracy"}))) +
          "; the same student trained without the teacher (cross-entropy only, same batches, "
          "views, mixing and schedule) reached " +
          fmt_pct(number(get(g, {"control", "test_accuracy"}))) + ".\n\n";
@@ -217,12 +222,13 @@ std::string usage_section(const json& m) {
     s += "Classes, in logit order: " + list + ".\n\n";
   }
   s += "## Load it in Python\n\n```python\nimport torch\n\nmodel = torch.jit.load(\"student.pt\")\n"
-       "model.eval()\nwith torch.no_grad():\n    logits = model(inputs)  # " + dtype + " " + shape +
-       "\n    predicted = logits.argmax(1)\n```\n\n";
+       "model.eval()\nwith torch.no_grad():\n    logits = model(inputs)  # " +
+       dtype + " " + shape + "\n    predicted = logits.argmax(1)\n```\n\n";
   s += "## Load it in C++ (LibTorch)\n\n```cpp\n#include <torch/script.h>\n\n"
        "torch::jit::Module model = torch::jit::load(\"student.pt\");\nmodel.eval();\n"
        "torch::NoGradGuard no_grad;\nat::Tensor logits = model.forward({inputs}).toTensor();  "
-       "// " + dtype + " " + shape + "\nat::Tensor predicted = logits.argmax(1);\n```\n\n";
+       "// " +
+       dtype + " " + shape + "\nat::Tensor predicted = logits.argmax(1);\n```\n\n";
   return s;
 }
 

@@ -77,10 +77,18 @@ void emit_rotary(std::ostringstream& src, const std::string& t, int64_t d) {
 }
 
 // A pre-norm block. Heads come from the qkv rows, widths from the tensors.
-void emit_block(std::ostringstream& src, const LayerSpec& l, const std::string& p, bool rotary) {
+// The probe's statistics (model_probe_source), in this order per block: the
+// mean |x| per channel entering each layer norm, the mean L2 norm per head of
+// the attention output, the mean |activation| per MLP neuron, and the block's
+// cosine distance between what enters and what leaves it.
+const char* const kChannelStat = "    stats.append(torch.mean(torch.abs(x), [0, 1]))\n";
+
+// A pre-norm block. Heads come from the qkv rows, widths from the tensors.
+void emit_block(std::ostringstream& src, const LayerSpec& l, const std::string& p, bool rotary,
+                bool probe) {
   const std::string d = std::to_string(l.head_dim);
-  src << "    h = torch.layer_norm(x, [x.size(-1)], " << p << "_ln1_w, " << p
-      << "_ln1_b, 1e-05)\n";
+  if (probe) src << "    x_in = x\n" << kChannelStat;
+  src << "    h = torch.layer_norm(x, [x.size(-1)], " << p << "_ln1_w, " << p << "_ln1_b, 1e-05)\n";
   src << "    qkv = torch.linear(h, " << p << "_qkv_w, " << p << "_qkv_b)\n";
   src << "    nh = qkv.size(-1) // " << 3 * l.head_dim << "\n";
   src << "    qkv = qkv.view([x.size(0), seq, 3, nh, " << d << "]).permute([2, 0, 3, 1, 4])\n";
@@ -92,16 +100,22 @@ void emit_block(std::ostringstream& src, const LayerSpec& l, const std::string& 
   }
   src << "    a = torch.matmul(q, k.transpose(-2, -1)).masked_fill(causal, float(\"-inf\"))\n";
   src << "    a = torch.matmul(torch.softmax(a, -1), qkv[2])\n";
+  if (probe) src << "    stats.append(torch.mean(torch.sqrt(torch.sum(a * a, -1)), [0, 2]))\n";
   src << "    a = a.transpose(1, 2).reshape([x.size(0), seq, nh * " << d << "])\n";
   src << "    x = x + torch.linear(a, " << p << "_o_w, " << p << "_o_b)\n";
-  src << "    h = torch.layer_norm(x, [x.size(-1)], " << p << "_ln2_w, " << p
-      << "_ln2_b, 1e-05)\n";
+  if (probe) src << kChannelStat;
+  src << "    h = torch.layer_norm(x, [x.size(-1)], " << p << "_ln2_w, " << p << "_ln2_b, 1e-05)\n";
   src << "    h = torch.gelu(torch.linear(h, " << p << "_fc1_w, " << p << "_fc1_b))\n";
+  if (probe) src << "    stats.append(torch.mean(torch.abs(h), [0, 1]))\n";
   src << "    x = x + torch.linear(h, " << p << "_fc2_w, " << p << "_fc2_b)\n";
+  if (probe) {
+    src << "    stats.append(torch.neg(torch.mean(torch.cosine_similarity(x_in, x, -1, "
+           "1e-08))).add(1.0))\n";
+  }
 }
 
 void emit(std::ostringstream& src, const ModelSpec& spec, const std::vector<LayerSpec>& layers,
-          const std::string& parent) {
+          const std::string& parent, bool probe = false) {
   const bool rotary = spec.layers.front().positions == Positions::kRotary;
   for (size_t i = 0; i < layers.size(); ++i) {
     const LayerSpec& l = layers[i];
@@ -145,18 +159,18 @@ void emit(std::ostringstream& src, const ModelSpec& spec, const std::vector<Laye
         break;
       case LayerKind::kResidual:
         src << "    r_" << name << " = x\n";
-        emit(src, spec, l.body, name);
+        emit(src, spec, l.body, name, probe);
         src << "    x = x + r_" << name << "\n";
         break;
       case LayerKind::kEmbedding:
         emit_embedding(src, spec, p);
         break;
       case LayerKind::kBlock:
-        emit_block(src, l, p, rotary);
+        emit_block(src, l, p, rotary, probe);
         break;
       case LayerKind::kLayerNorm:
-        src << "    x = torch.layer_norm(x, [x.size(-1)], " << p << "_w, " << p
-            << "_b, 1e-05)\n";
+        if (probe) src << kChannelStat;
+        src << "    x = torch.layer_norm(x, [x.size(-1)], " << p << "_w, " << p << "_b, 1e-05)\n";
         break;
       case LayerKind::kLMHead:  // tied: the embedding is the first layer
         src << "    x = torch.linear(x, self.l0_w)\n";
@@ -176,6 +190,15 @@ std::string model_source(const ModelSpec& spec) {
   }
   if (!spec.layers.empty()) emit(src, spec, spec.layers, "");
   src << "    return x\n";
+  return src.str();
+}
+
+std::string model_probe_source(const ModelSpec& spec) {
+  std::ostringstream src;
+  src << "def probe(self, x):\n";
+  src << "    stats: List[Tensor] = []\n";
+  emit(src, spec, spec.layers, "", /*probe=*/true);
+  src << "    return stats\n";
   return src.str();
 }
 

@@ -90,6 +90,13 @@ int64_t parameter_count(const ModelSpec& spec);
 // channel counts, so a compacted module runs the same source.
 std::string model_source(const ModelSpec& spec);
 
+// A language model's `probe(self, x) -> List[Tensor]`: the same computation
+// as forward, returning per block (in layer order) the statistics pruning
+// ranks by: mean |x| per channel entering each layer norm (then also before
+// the final layer norm), mean L2 norm per attention head of its output, mean
+// |activation| per MLP neuron, and 1 - cosine(block input, block output).
+std::string model_probe_source(const ModelSpec& spec);
+
 // Builds the module with freshly initialised parameters (Kaiming-normal
 // weights, zero biases, identity BatchNorm; language models as above) drawn
 // from `seed` alone. Throws UsageError (as layer_output_shape) when a layer

@@ -15,8 +15,8 @@ std::string pct(double fraction) {
 }  // namespace
 
 BudgetSchedule::BudgetSchedule(std::vector<PruneStep> steps, BudgetConfig budget,
-                               double reference_accuracy)
-    : steps_(std::move(steps)), budget_(std::move(budget)), reference_(reference_accuracy) {
+                               double reference)
+    : steps_(std::move(steps)), budget_(std::move(budget)), reference_(reference) {
   done_ = steps_.empty();
 }
 
@@ -38,14 +38,15 @@ std::optional<ScheduledAttempt> BudgetSchedule::next() const {
   return a;
 }
 
-double BudgetSchedule::drop_points(double val_accuracy) const {
-  return 100.0 * (reference_ - val_accuracy);
+double BudgetSchedule::drop_points(double value) const {
+  if (budget_.metric == "perplexity") return 100.0 * (value / reference_ - 1.0);
+  return 100.0 * (reference_ - value);
 }
 
-bool BudgetSchedule::report(double val_accuracy) {
+bool BudgetSchedule::report(double value) {
   const std::optional<ScheduledAttempt> a = next();
   if (!a) return false;
-  const double drop = drop_points(val_accuracy);
+  const double drop = drop_points(value);
   const bool met = !budget_.enabled || drop <= budget_.max_drop + 1e-9;
   if (met) {
     kept_ = a->sparsity;
@@ -61,10 +62,11 @@ bool BudgetSchedule::report(double val_accuracy) {
   }
   done_ = true;
   char buf[256];
-  std::snprintf(buf, sizeof buf, "stage %d (%s) missed the budget of %.2f points after %d %s: "
-                "its last try at %s lost %.2f points",
-                a->stage, pct(steps_[stage_].sparsity).c_str(), budget_.max_drop, retry_,
-                retry_ == 1 ? "retry" : "retries", pct(a->sparsity).c_str(), drop);
+  const char* unit = budget_.metric == "perplexity" ? "% perplexity" : " points";
+  std::snprintf(buf, sizeof buf, "stage %d (%s) missed the budget of %.2f%s after %d %s: "
+                "its last try at %s lost %.2f%s",
+                a->stage, pct(steps_[stage_].sparsity).c_str(), budget_.max_drop, unit, retry_,
+                retry_ == 1 ? "retry" : "retries", pct(a->sparsity).c_str(), drop, unit);
   stopped_ = buf;
   return false;
 }

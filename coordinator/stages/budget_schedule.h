@@ -25,17 +25,19 @@ struct ScheduledAttempt {
 
 class BudgetSchedule {
  public:
-  // reference_accuracy in [0, 1]: the dense student's or the teacher's
-  // validation accuracy (budget.reference).
-  BudgetSchedule(std::vector<PruneStep> steps, BudgetConfig budget, double reference_accuracy);
+  // reference: the dense student's or the teacher's (budget.reference)
+  // validation accuracy in [0, 1], or its validation perplexity when
+  // budget.metric is perplexity; report() then takes the same metric.
+  BudgetSchedule(std::vector<PruneStep> steps, BudgetConfig budget, double reference);
 
   // The next attempt, or nullopt when the schedule is over.
   std::optional<ScheduledAttempt> next() const;
-  // The drop of an accuracy below the reference, in percentage points.
-  double drop_points(double val_accuracy) const;
+  // How much worse a validation value is than the reference: accuracy
+  // points below it, or the percent a perplexity is above it.
+  double drop_points(double value) const;
   // Records the result of next(); returns true when it met the budget (the
   // caller keeps it) and false when it missed (the caller rolls back).
-  bool report(double val_accuracy);
+  bool report(double value);
 
   // The sparsity of the last kept state (0: the dense student).
   double kept_sparsity() const { return kept_; }

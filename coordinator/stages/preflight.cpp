@@ -15,6 +15,7 @@
 #include "coordinator/stages/preflight_teacher.h"
 #include "coordinator/stages/prune_stage.h"
 #include "core/errors.h"
+#include "core/log.h"
 #include "data/datasets.h"
 #include "data/sampling.h"
 #include "data/text/token_cache.h"
@@ -25,6 +26,7 @@
 #include "trainers/model_io.h"
 #include "trainers/model_spec.h"
 #include "trainers/prune_masks.h"
+#include "trainers/pruning/lm_prune.h"
 #include "trainers/pruning/nm.h"
 #include "trainers/pruning/structured.h"
 #include "trainers/pruning/targeted.h"
@@ -36,7 +38,6 @@ namespace {
 constexpr int64_t kProbeImages = 4;
 
 std::string count(int64_t n) { return std::to_string(n); }
-
 
 // More threads than 4 per core only slow LibTorch down; a huge number would
 // be created (and exhaust the process) rather than refused.
@@ -64,10 +65,12 @@ void check_soft_labels(const Config& config, const DatasetInfo& data) {
   if (!data.is_image() && s.views_per_sample > 1) {
     throw UsageError("soft_labels.views_per_sample = " + count(s.views_per_sample) +
                      ": augmentation views (random crop and flip) apply to images [C, H, W] only, "
-                     "and this dataset's samples are " + data.shape_text() + "; use 1");
+                     "and this dataset's samples are " +
+                     data.shape_text() + "; use 1");
   }
   if (data.input_dtype() == "int64" && config.student.mix != "none") {
-    throw UsageError("student.mix: " + config.student.mix + " blends inputs, and this dataset's "
+    throw UsageError("student.mix: " + config.student.mix +
+                     " blends inputs, and this dataset's "
                      "inputs are int64 ids (tokens, categories) that cannot be blended; use none");
   }
   if (!data.is_image() && config.student.mix == "cutmix") {
@@ -88,9 +91,52 @@ void check_language_model(const Config& config, const DatasetInfo& data) {
                      "language models store the top-k: set soft_labels.format: topk (top_k: 32 "
                      "keeps about 130 bytes per token)");
   }
-  if (config.prune.enabled) {
-    throw UsageError("prune.enabled: pruning a language model is not supported yet; set "
-                     "prune.enabled: false (the distilled student is exported dense)");
+  const PruneConfig& p = config.prune;
+  if (p.enabled && p.method != "width" && p.method != "depth") {
+    throw UsageError("prune.method: " + p.method +
+                     " does not apply to a language model; use "
+                     "width (attention heads and MLP neurons) or depth (whole blocks), or "
+                     "prune.enabled: false");
+  }
+  if (p.enabled && p.schedule != "one_shot") {
+    throw UsageError("prune.schedule: " + p.schedule +
+                     " is for magnitude and structured "
+                     "pruning; width and depth cut each stage at once: use one_shot");
+  }
+}
+
+// width/depth: a declared transformer, a target its axes can reach, no
+// per-weight options; budget.metric perplexity only where there is one.
+void check_transformer_prune(const Config& config, const DatasetInfo& data,
+                             const std::optional<ModelSpec>& spec) {
+  const PruneConfig& p = config.prune;
+  if (config.budget.metric == "perplexity" && data.kind != "tokens") {
+    throw UsageError(
+        "budget.metric: perplexity is for language models (token data); use "
+        "budget.metric: accuracy");
+  }
+  if (p.method != "width" && p.method != "depth") return;
+  if (!spec) {
+    throw UsageError("prune.method: " + p.method +
+                     " needs a student whose layers condenser "
+                     "knows (student.layers) to cut and compact it; a TorchScript student ('" +
+                     config.student.path + "') cannot be pruned this way");
+  }
+  check_lm_prunable(*spec);
+  if (!prune_exclusions(p).empty() || !prune_layer_targets(p).empty()) {
+    throw UsageError(
+        "prune.exclude and prune.layer_sparsity name weights for magnitude "
+        "pruning; width and depth cut whole heads, neurons and blocks: leave them "
+        "unset");
+  }
+  const double last = prune_steps(p).back().sparsity, most = lm_max_sparsity(*spec, p.method);
+  if (last > most) {
+    throw UsageError("prune: " + percent(last) + " of the parameters is more than " + p.method +
+                     " pruning can remove from this student (" + percent(most) +
+                     (p.method == "width" ? ": the embedding stays, and one head and one MLP "
+                                            "neuron per block"
+                                          : ": one block stays") +
+                     "); lower prune.sparsity or the last of prune.stages");
   }
 }
 
@@ -103,9 +149,9 @@ void check_tokenizer(const std::string& role, const std::string& path, const Dat
   if (model.empty()) return;  // nothing to compare: its vocabulary size is checked by the probe
   const std::string theirs = tokenizer_sha256(model);
   if (theirs == data.tokenizer_sha256) return;
-  throw UsageError(role + " '" + path + "' was trained with the tokenizer " +
-                   theirs.substr(0, 12) + " (inside the file), but the data '" + data.path +
-                   "' is tokenized with " + data.tokenizer_sha256.substr(0, 12) +
+  throw UsageError(role + " '" + path + "' was trained with the tokenizer " + theirs.substr(0, 12) +
+                   " (inside the file), but the data '" + data.path + "' is tokenized with " +
+                   data.tokenizer_sha256.substr(0, 12) +
                    ": its ids would mean other pieces; tokenize the corpus with the " + role +
                    "'s tokenizer (data.tokenizer: FILE.model, or condenser prepare-text "
                    "--tokenizer FILE.model)");
@@ -113,13 +159,13 @@ void check_tokenizer(const std::string& role, const std::string& path, const Dat
 
 // The cut of every prune method once on a fresh student, at the last
 // stage's target: what the prune stage would refuse after hours of training.
-void check_prune(const Config& config, const DatasetInfo& data,
-                 const torch::jit::Module& student) {
+void check_prune(const Config& config, const DatasetInfo& data, const torch::jit::Module& student) {
   const PruneConfig& p = config.prune;
   if (!p.enabled) return;
   if (p.method == "nm" && p.nm_n >= p.nm_m) {
-    throw UsageError("prune.nm_n = " + count(p.nm_n) + " must be smaller than prune.nm_m = " +
-                     count(p.nm_m) + ": N:M pruning keeps n of every m weights (e.g. nm_n: 2, "
+    throw UsageError("prune.nm_n = " + count(p.nm_n) +
+                     " must be smaller than prune.nm_m = " + count(p.nm_m) +
+                     ": N:M pruning keeps n of every m weights (e.g. nm_n: 2, "
                      "nm_m: 4); set prune.enabled: false to skip pruning");
   }
   check_prune_targets(config, student);  // exclusions, layer targets, magnitude stages
@@ -127,6 +173,7 @@ void check_prune(const Config& config, const DatasetInfo& data,
       resolve_weight_names(student, prune_exclusions(p), "prune.exclude");
   if (p.method == "nm") nm_masks(student, p.nm_n, p.nm_m, excluded);
   const std::optional<ModelSpec> spec = student_spec(config, data);
+  check_transformer_prune(config, data, spec);
   if (p.method == "structured" && spec) {
     const double last = prune_steps(p).back().sparsity;
     structured_masks(student, *spec, plan_structured(student, *spec, last, p.structured_norm));
@@ -171,8 +218,7 @@ std::vector<std::string> model_lines(const Config& config, const DatasetInfo& da
     lines.push_back(model_line("student", student_description(config), *s));
   } else {
     lines.push_back("student: " + student_description(config) + ", " +
-                    std::to_string(measure_sparsity(student).parameters) +
-                    " parameters");
+                    std::to_string(measure_sparsity(student).parameters) + " parameters");
   }
   return lines;
 }
@@ -185,7 +231,8 @@ void check_half_range(const Config& config, const at::Tensor& logits) {
   const double largest = logits.abs().max().item<double>();
   if (largest > 65504.0) {
     throw UsageError("teacher '" + config.teacher.path + "' gives logits up to " +
-                     std::to_string(largest) + " on the first training images, beyond "
+                     std::to_string(largest) +
+                     " on the first training images, beyond "
                      "float16's range (65504); set soft_labels.dtype=float32");
   }
 }
@@ -211,15 +258,16 @@ DataPlan check_data_sizes(const Config& config, const DatasetInfo& data) {
   if (carve_test > 0 || data.test_rows > 0) {
     plan.test_file_samples = data.test_rows > 0 ? data.test_rows : carve_test;
   } else {
-    throw UsageError("'" + d.path + "' has no test split, and data.validation_size = 0 carves "
+    throw UsageError("'" + d.path +
+                     "' has no test split, and data.validation_size = 0 carves "
                      "none from train; set data.validation_size > 0 or add a test group");
   }
   const int64_t carved = carve_test + carve_validation;
   if (carved >= plan.train_file_samples) {
     throw UsageError("data.validation_size = " + count(d.validation_size) +
                      " leaves nothing to train on: the training split has " +
-                     count(plan.train_file_samples) + " samples" + where + " and " +
-                     count(carved) + " are carved from it (validation" +
+                     count(plan.train_file_samples) + " samples" + where + " and " + count(carved) +
+                     " are carved from it (validation" +
                      (carve_test > 0 ? " and test, which the file lacks" : "") + "); use less");
   }
   const int64_t left = plan.train_file_samples - carved;
@@ -231,8 +279,8 @@ DataPlan check_data_sizes(const Config& config, const DatasetInfo& data) {
   }
   if (d.test_subset > plan.test_file_samples) {
     throw UsageError("data.test_subset = " + count(d.test_subset) + " is larger than the " +
-                     count(plan.test_file_samples) + " test samples" + where +
-                     "; use at most " + count(plan.test_file_samples) + ", or 0 for all of them");
+                     count(plan.test_file_samples) + " test samples" + where + "; use at most " +
+                     count(plan.test_file_samples) + ", or 0 for all of them");
   }
   plan.validation_samples = data.validation_rows > 0 ? data.validation_rows : d.validation_size;
   plan.train_samples = d.train_subset > 0 ? d.train_subset : left;
@@ -261,8 +309,7 @@ PreflightReport preflight(const Config& config) {
   report.models = model_lines(config, data, student);
   if (!config.teacher.path.empty()) {
     const at::Tensor logits = probe_teacher(config.teacher.path, probe, data.num_classes, device,
-                                            data.batch_shape_text() + " " +
-                                                data.input_dtype() +
+                                            data.batch_shape_text() + " " + data.input_dtype() +
                                                 " inputs (" + data.normalisation + ")");
     check_half_range(config, logits);
     report.teacher_probed = true;

@@ -12,6 +12,7 @@
 #include "coordinator/stages/budget_schedule.h"
 #include "coordinator/stages/distill_stage.h"
 #include "core/errors.h"
+#include "core/files.h"
 #include "core/log.h"
 #include "data/sampling.h"
 #include "data/shards/shard_stream.h"
@@ -20,6 +21,7 @@
 #include "trainers/model_spec.h"
 #include "trainers/prune_masks.h"
 #include "trainers/pruning/gradual.h"
+#include "trainers/pruning/lm_prune.h"
 #include "trainers/pruning/nm.h"
 #include "trainers/pruning/structured.h"
 #include "trainers/pruning/targeted.h"
@@ -47,27 +49,65 @@ struct Cutter {
   StructuredPlan plan(const torch::jit::Module& student, double fraction) const {
     StructuredPlan plan =
         plan_structured(student, *spec, fraction, job.config.prune.structured_norm);
-    for (const std::string& name : resolve_weight_names(student, targets.exclude, "prune.exclude")) {
+    for (const std::string& name :
+         resolve_weight_names(student, targets.exclude, "prune.exclude")) {
       exclude_from_plan(plan, name);
     }
     return plan;
   }
 
+  bool transformer() const {
+    return job.config.prune.method == "width" || job.config.prune.method == "depth";
+  }
+
+  // width/depth: ranks heads, neurons and blocks on the calibration windows
+  // (and writes the scores to RUN_DIR/prune_importance/ATTEMPT.json).
+  PruneMasks transformer_cut(torch::jit::Module& student, double sparsity,
+                             const std::string& attempt) const {
+    const LmImportance importance = lm_importance(student, *spec, calibration_windows());
+    if (job.is_root() && !attempt.empty()) {
+      const std::string dir = job.paths.root + "/prune_importance";
+      ensure_dir(dir);
+      nlohmann::json j = importance.to_json();
+      j["attempt"] = attempt;
+      j["sparsity"] = sparsity;
+      atomic_write_file(dir + "/" + attempt + ".json", j.dump(1) + "\n");
+    }
+    const bool width = job.config.prune.method == "width";
+    return lm_masks(student, *spec,
+                    width ? plan_lm_width(*spec, importance, sparsity)
+                          : plan_lm_depth(*spec, importance, sparsity));
+  }
+
+  // prune.calibration_samples training windows, evenly spaced over the split.
+  at::Tensor calibration_windows() const {
+    const std::vector<int64_t>& all = job.train.indices;
+    const int64_t n = std::min<int64_t>(job.config.prune.calibration_samples, int64_t(all.size()));
+    std::vector<int64_t> rows;
+    for (int64_t i = 0; i < n; ++i) rows.push_back(all[size_t(i * int64_t(all.size()) / n)]);
+    return job.train.images.index_select(0, torch::tensor(rows, torch::kInt64)).to(torch::kInt64);
+  }
+
   // Masks `student` to `sparsity` from its current weights (never reviving
-  // what `previous` pruned) and zeroes the cut weights.
-  PruneMasks cut(torch::jit::Module& student, double sparsity, const PruneMasks& previous) const {
+  // what `previous` pruned) and zeroes the cut weights. `attempt` names the
+  // scores file of a transformer cut.
+  PruneMasks cut(torch::jit::Module& student, double sparsity, const PruneMasks& previous,
+                 const std::string& attempt = "") const {
     const PruneConfig& p = job.config.prune;
     PruneMasks masks;
-    if (p.method == "structured") {
+    if (transformer()) {
+      // A unit cut earlier has zero activation and ranks lowest: the cut only grows.
+      masks = transformer_cut(student, sparsity, attempt);
+    } else if (p.method == "structured") {
       // Channels cut earlier are all zero, so they rank first again: the cut only grows.
       masks = structured_masks(student, *spec, plan(student, sparsity));
     } else if (p.method == "nm") {
       masks = nm_masks(student, p.nm_n, p.nm_m,
                        resolve_weight_names(student, targets.exclude, "prune.exclude"));
     } else {
-      masks = targeted_magnitude_masks(student, sparsity, targets,
-                                       final_sparsity > 0 ? sparsity / final_sparsity : 1.0,
-                                       previous);
+      masks =
+          targeted_magnitude_masks(student, sparsity, targets,
+                                   final_sparsity > 0 ? sparsity / final_sparsity : 1.0, previous);
     }
     sync_masks(job, masks);
     masks.apply_to_weights(student);
@@ -101,7 +141,6 @@ StepHook both(StepHook first, StepHook second) {
   };
 }
 
-
 // Steps per epoch of a stage as train_stage counts them (a streamed epoch
 // visits the stream's samples).
 int64_t stage_epoch_steps(const JobContext& job, const StageOptions& o) {
@@ -131,6 +170,24 @@ PruneAttempt describe(const ScheduledAttempt& a, const StageRecord& rec,
     out.layer_sparsity[l.name] = l.sparsity();
   }
   return out;
+}
+
+// What budget.metric guards: validation accuracy or perplexity.
+double budget_value(const BudgetConfig& b, const ModelStats& m) {
+  return b.metric == "perplexity" ? m.val_perplexity : m.val_accuracy;
+}
+
+// One line on an attempt the budget rolled back.
+void warn_rolled_back(const PruneAttempt& a, double reference, const BudgetConfig& b) {
+  if (b.metric == "perplexity") {
+    log_warn(a.name, ": validation perplexity ", fixed(a.model.val_perplexity, 2), " is ",
+             fixed(a.drop_points, 2), " % above the reference ", fixed(reference, 2),
+             " (budget ", fixed(b.max_drop, 2), " %): rolled back");
+    return;
+  }
+  log_warn(a.name, ": validation accuracy ", percent(a.model.val_accuracy), " is ",
+           fixed(a.drop_points, 2), " points below the reference ", percent(reference),
+           " (budget ", fixed(b.max_drop, 2), "): rolled back");
 }
 
 PruneTargets prune_targets(const PruneConfig& p) {
@@ -175,11 +232,13 @@ void replay_decided(const JobContext& job, BudgetSchedule& schedule) {
 
 // The removed channels are exactly zero: drops them for a smaller, faster model.
 torch::jit::Module compact_stage(const Cutter& cutter, torch::jit::Module& student,
-                                 double kept_sparsity) {
+                                 double kept_sparsity, const PruneMasks& masks) {
   JobContext& job = cutter.job;
   const auto start = Clock::now();
   torch::jit::Module compacted =
-      compact(student, *cutter.spec, cutter.plan(student, kept_sparsity)).module;
+      cutter.transformer()
+          ? compact_lm(student, *cutter.spec, lm_plan_from_masks(*cutter.spec, masks)).module
+          : compact(student, *cutter.spec, cutter.plan(student, kept_sparsity)).module;
   compacted.to(job.device);
   log_info("prune: compacted to ", measure_sparsity(compacted).parameters, " parameters");
   job.record("compact", since(start), 0, &compacted);
@@ -209,8 +268,8 @@ torch::jit::Module prune_stage(JobContext& job, torch::jit::Module student,
   Cutter cutter{job, student_spec(job.config, job.dataset), prune_targets(p),
                 steps.back().sparsity};
   const BudgetConfig& b = job.config.budget;
-  const double reference = b.reference == "teacher" ? job.report.teacher.val_accuracy
-                                                    : job.report.student_dense.val_accuracy;
+  const double reference =
+      budget_value(b, b.reference == "teacher" ? job.report.teacher : job.report.student_dense);
   job.report.budget_reference_accuracy = reference;
   BudgetSchedule schedule(steps, b, reference);
   replay_decided(job, schedule);
@@ -223,12 +282,13 @@ torch::jit::Module prune_stage(JobContext& job, torch::jit::Module student,
     const StageResume* inside = checkpoints.inside(a->name);
     const RollbackPoint before = rollback_point(job, a->name, inside, student, masks);
     const bool gradual = p.schedule == "gradual" && p.method != "nm" && a->epochs > 0;
-    if (inside == nullptr && !gradual) masks = cutter.cut(student, a->sparsity, masks);
+    if (inside == nullptr && !gradual) masks = cutter.cut(student, a->sparsity, masks, a->name);
     log_info(a->name, ": ", p.method, " ",
              p.method == "nm" ? std::to_string(p.nm_n) + ":" + std::to_string(p.nm_m)
                               : percent(a->sparsity),
-             gradual ? " (gradual)" : "", a->retry ? " (retry " + std::to_string(a->retry) + ")" : "",
-             ", then fine-tune ", a->epochs, " epochs at lr ", a->lr);
+             gradual ? " (gradual)" : "",
+             a->retry ? " (retry " + std::to_string(a->retry) + ")" : "", ", then fine-tune ",
+             a->epochs, " epochs at lr ", a->lr);
     OptimConfig optim = p.finetune;
     optim.epochs = a->epochs;
     optim.lr = a->lr;
@@ -240,19 +300,19 @@ torch::jit::Module prune_stage(JobContext& job, torch::jit::Module student,
                             a->epochs * stage_epoch_steps(job, o)),
                o.checkpoint.on_step);
     }
-    const StageResult tuned = train_stage(student, job.train, job.validation, o, &masks, job.sink());
+    const StageResult tuned =
+        train_stage(student, job.train, job.validation, o, &masks, job.sink());
     stop_if_interrupted(tuned);
-    if (gradual && a->epochs > 0) masks = cutter.cut(student, a->sparsity, masks);  // exact at the end
+    if (gradual && a->epochs > 0)
+      masks = cutter.cut(student, a->sparsity, masks);  // exact at the end
 
     job.record(a->name, since(start), tuned.steps, &student);
     PruneAttempt attempt = describe(*a, job.report.stages.back(), cutter.spec, student);
-    attempt.drop_points = schedule.drop_points(attempt.model.val_accuracy);
-    attempt.passed = schedule.report(attempt.model.val_accuracy);
+    attempt.drop_points = schedule.drop_points(budget_value(b, attempt.model));
+    attempt.passed = schedule.report(budget_value(b, attempt.model));
     job.report.prune_attempts.push_back(attempt);
     if (!attempt.passed) {
-      log_warn(a->name, ": validation accuracy ", percent(attempt.model.val_accuracy), " is ",
-               fixed(attempt.drop_points, 2), " points below the reference ", percent(reference),
-               " (budget ", fixed(b.max_drop, 2), "): rolled back");
+      warn_rolled_back(attempt, reference, b);
       load_module_state(student, before.weights);
       masks = before.masks;
     }
@@ -269,8 +329,8 @@ torch::jit::Module prune_stage(JobContext& job, torch::jit::Module student,
     if (a.passed) job.report.student_final = a.model;
   }
 
-  if (p.method == "structured" && schedule.kept_sparsity() > 0) {
-    student = compact_stage(cutter, student, schedule.kept_sparsity());
+  if ((p.method == "structured" || cutter.transformer()) && schedule.kept_sparsity() > 0) {
+    student = compact_stage(cutter, student, schedule.kept_sparsity(), masks);
   }
   return student;
 }

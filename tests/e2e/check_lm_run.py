@@ -71,3 +71,19 @@ check(abs(ppl - reported) <= 1e-3 * reported,
       f"Python's test perplexity {ppl:.4f} is not condenser's {reported:.4f} (0.1 %)")
 check(data["test_tokens"] == tokens, f"{tokens} scored test tokens, condenser says {data['test_tokens']}")
 print(f"ok: test perplexity {ppl:.4f} over {tokens} tokens (condenser: {reported:.4f})")
+
+# A width- or depth-pruned student: the export is the compacted model (as many
+# parameters as the final stats say, fewer than the dense student), and every
+# attempt left its importance scores.
+prune = metrics["recipe"]["prune"]
+if prune["enabled"] and prune["method"] in ("width", "depth"):
+    params = sum(p.numel() for p in model.parameters())
+    final, dense = metrics["student_final"]["parameters"], metrics["student_dense"]["parameters"]
+    check(params == final, f"the export holds {params} parameters, the stats say {final}")
+    check(params < dense, f"the pruned export ({params}) is not smaller than the dense ({dense})")
+    summary = json.load(open(os.path.join(run, "summary.json")))
+    for attempt in summary["prune_schedule"]["attempts"]:
+        scores = json.load(open(os.path.join(run, "prune_importance", attempt["name"] + ".json")))
+        check(len(scores["blocks"]) >= 1 and scores["calibration_windows"] >= 1,
+              f"importance scores of {attempt['name']}")
+    print(f"ok: {prune['method']}-pruned export of {params} parameters (dense {dense})")

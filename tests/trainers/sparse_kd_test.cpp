@@ -137,6 +137,24 @@ std::string label(double t, double alpha, size_t k) {
   return "T=" + std::to_string(t) + " a=" + std::to_string(alpha) + " k=" + std::to_string(k);
 }
 
+// `grad` (autograd's, of the student) against central differences of
+// sparse_ref, on every `stride`-th row.
+void expect_reference_gradient(const at::Tensor& grad, const Rows& s, const Rows& te,
+                               const Index& idx, const std::vector<int64_t>& y, double t,
+                               double alpha, size_t stride, const std::string& what) {
+  for (size_t b = 0; b < s.size(); b += stride) {
+    for (size_t c = 0; c < s[b].size(); ++c) {
+      Rows plus = s, minus = s;
+      plus[b][c] += 1e-5;
+      minus[b][c] -= 1e-5;
+      const double fd =
+          (sparse_ref(plus, te, idx, y, t, alpha) - sparse_ref(minus, te, idx, y, t, alpha)) / 2e-5;
+      EXPECT_NEAR(grad[int64_t(b)][int64_t(c)].item<double>(), fd, 1e-4)
+          << what << " row " << b << " class " << c;
+    }
+  }
+}
+
 // 16 x 10 logits with spread, a fixed torch seed.
 std::pair<Rows, Rows> random_logits() {
   torch::manual_seed(1234);
@@ -194,20 +212,9 @@ TEST(SparseKdLoss, GradientMatchesFiniteDifferencesOfTheReference) {
       const Sparse sp = make_sparse(rt, idx, t);
       sparse_kd_loss(s, sp.values, sp.indices, sp.lse, torch::tensor(kRandomLabels), t, alpha)
           .backward();
-      const at::Tensor grad = s.grad();
-      ASSERT_TRUE(grad.defined());
-      for (size_t b = 0; b < rs.size(); b += 5) {
-        for (size_t c = 0; c < rs[b].size(); ++c) {
-          Rows plus = rs, minus = rs;
-          plus[b][c] += 1e-5;
-          minus[b][c] -= 1e-5;
-          const double fd = (sparse_ref(plus, rt, idx, kRandomLabels, t, alpha) -
-                             sparse_ref(minus, rt, idx, kRandomLabels, t, alpha)) /
-                            2e-5;
-          EXPECT_NEAR(grad[int64_t(b)][int64_t(c)].item<double>(), fd, 1e-4)
-              << label(t, alpha, k) << " row " << b << " class " << c;
-        }
-      }
+      ASSERT_TRUE(s.grad().defined());
+      expect_reference_gradient(s.grad(), rs, rt, idx, kRandomLabels, t, alpha, 5,
+                                label(t, alpha, k));
     }
   }
 }
@@ -250,18 +257,7 @@ TEST(SparseKdLoss, TailStaysExactInFloatWhenTheKeptMassIsNearlyOne) {
     expect_close(loss.item<double>(), sparse_ref(student, teacher, idx, y, t, alpha),
                  label(t, alpha, 2));
     loss.backward();
-    for (size_t b = 0; b < student.size(); ++b) {
-      for (size_t c = 0; c < student[b].size(); ++c) {
-        Rows plus = student, minus = student;
-        plus[b][c] += 1e-5;
-        minus[b][c] -= 1e-5;
-        const double fd = (sparse_ref(plus, teacher, idx, y, t, alpha) -
-                           sparse_ref(minus, teacher, idx, y, t, alpha)) /
-                          2e-5;
-        EXPECT_NEAR(s.grad()[int64_t(b)][int64_t(c)].item<double>(), fd, 1e-4)
-            << label(t, alpha, 2) << " row " << b << " class " << c;
-      }
-    }
+    expect_reference_gradient(s.grad(), student, teacher, idx, y, t, alpha, 1, label(t, alpha, 2));
   }
 }
 

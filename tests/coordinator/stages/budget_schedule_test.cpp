@@ -101,5 +101,23 @@ TEST(BudgetSchedule, DropIsInPointsAgainstTheReference) {
   EXPECT_TRUE(schedule.report(0.89));  // exactly 1 point: within the budget
 }
 
+TEST(BudgetSchedule, PerplexityBudgetIsAPercentRiseAndRollsBackAMiss) {
+  BudgetConfig b = budget(10.0, 1);
+  b.metric = "perplexity";
+  BudgetSchedule schedule({{0.3, 1, 1e-3}, {0.5, 1, 1e-3}}, b, 100.0);
+  EXPECT_NEAR(schedule.drop_points(105.0), 5.0, 1e-9);
+  EXPECT_NEAR(schedule.drop_points(95.0), -5.0, 1e-9);
+  // Perplexity 100 (1 + s^2): 30 % -> +9 % (kept), 50 % -> +25 % (missed),
+  // its retry at 40 % -> +16 % (missed): the schedule ends at 30 %.
+  const auto tried = walk(schedule, [](double s) { return 100.0 * (1.0 + s * s); });
+  ASSERT_EQ(tried.size(), 3u);
+  EXPECT_TRUE(tried[0].kept);
+  EXPECT_FALSE(tried[1].kept);
+  EXPECT_NEAR(tried[2].sparsity, 0.4, 1e-9);
+  EXPECT_FALSE(tried[2].kept);
+  EXPECT_NEAR(schedule.kept_sparsity(), 0.3, 1e-9);
+  EXPECT_NE(schedule.outcome().find("% perplexity"), std::string::npos) << schedule.outcome();
+}
+
 }  // namespace
 }  // namespace condenser

@@ -1,0 +1,157 @@
+// lm_prune.h: a width or depth cut as masks, read back from masks, and
+// compacted into the smaller declared model.
+#include <torch/torch.h>
+
+#include <map>
+#include <set>
+#include <string>
+
+#include "trainers/pruning/lm_prune.h"
+
+namespace condenser {
+namespace {
+
+const char* const kBlockParams[] = {"ln1_w", "ln1_b", "qkv_w", "qkv_b", "o_w",   "o_b",
+                                    "ln2_w", "ln2_b", "fc1_w", "fc1_b", "fc2_w", "fc2_b"};
+
+at::Tensor param(const torch::jit::Module& m, const std::string& name) {
+  return m.attr(name).toTensor();
+}
+
+// Rows of qkv (q, k and v parts) that belong to heads `heads`.
+at::Tensor qkv_rows(const LayerSpec& l, const std::vector<int64_t>& heads) {
+  std::vector<int64_t> rows;
+  for (int64_t part = 0; part < 3; ++part) {
+    for (int64_t h : heads) {
+      for (int64_t j = 0; j < l.head_dim; ++j)
+        rows.push_back((part * l.heads + h) * l.head_dim + j);
+    }
+  }
+  return torch::tensor(rows, torch::kInt64);
+}
+
+// Columns of o that belong to heads `heads`.
+at::Tensor o_cols(const LayerSpec& l, const std::vector<int64_t>& heads) {
+  std::vector<int64_t> cols;
+  for (int64_t h : heads) {
+    for (int64_t j = 0; j < l.head_dim; ++j) cols.push_back(h * l.head_dim + j);
+  }
+  return torch::tensor(cols, torch::kInt64);
+}
+
+at::Tensor ids(const std::vector<int64_t>& v) { return torch::tensor(v, torch::kInt64); }
+
+// A mask of `like`'s shape that keeps only `kept` along `dim`.
+at::Tensor keep_along(const at::Tensor& like, int64_t dim, const at::Tensor& kept) {
+  at::Tensor mask = torch::zeros(like.sizes(), like.options().requires_grad(false));
+  mask.index_fill_(dim, kept.to(like.device()), 1.0);
+  return mask;
+}
+
+// True when `mask` keeps nothing of the slices `index` along `dim`.
+bool cut_along(const at::Tensor& mask, int64_t dim, const at::Tensor& index) {
+  return mask.index_select(dim, index.to(mask.device())).abs().sum().item<double>() == 0.0;
+}
+
+}  // namespace
+
+PruneMasks lm_masks(const torch::jit::Module& model, const ModelSpec& spec, const LmPlan& plan) {
+  PruneMasks masks;
+  for (size_t b = 0; b < plan.blocks.size(); ++b) {
+    const LayerSpec& l = spec.layers.at(plan.blocks[b]);
+    const std::string p = layer_prefix("", plan.blocks[b]) + "_";
+    if (!plan.keep_block[b]) {
+      for (const char* n : kBlockParams) {
+        masks.set(p + n, torch::zeros_like(param(model, p + n)).set_requires_grad(false));
+      }
+      continue;
+    }
+    if (int64_t(plan.keep_heads[b].size()) < l.heads) {
+      const at::Tensor rows = qkv_rows(l, plan.keep_heads[b]);
+      masks.set(p + "qkv_w", keep_along(param(model, p + "qkv_w"), 0, rows));
+      masks.set(p + "qkv_b", keep_along(param(model, p + "qkv_b"), 0, rows));
+      masks.set(p + "o_w", keep_along(param(model, p + "o_w"), 1, o_cols(l, plan.keep_heads[b])));
+    }
+    if (int64_t(plan.keep_neurons[b].size()) < l.mlp) {
+      const at::Tensor kept = ids(plan.keep_neurons[b]);
+      masks.set(p + "fc1_w", keep_along(param(model, p + "fc1_w"), 0, kept));
+      masks.set(p + "fc1_b", keep_along(param(model, p + "fc1_b"), 0, kept));
+      masks.set(p + "fc2_w", keep_along(param(model, p + "fc2_w"), 1, kept));
+    }
+  }
+  return masks;
+}
+
+LmPlan lm_plan_from_masks(const ModelSpec& spec, const PruneMasks& masks) {
+  LmPlan plan;
+  const auto& m = masks.masks();
+  for (size_t i = 0; i < spec.layers.size(); ++i) {
+    const LayerSpec& l = spec.layers[i];
+    if (l.kind != LayerKind::kBlock) continue;
+    const std::string p = layer_prefix("", i) + "_";
+    plan.blocks.push_back(i);
+    const auto o = m.find(p + "o_w"), fc2 = m.find(p + "fc2_w");
+    const bool dropped = o != m.end() && o->second.abs().sum().item<double>() == 0.0 &&
+                         fc2 != m.end() && fc2->second.abs().sum().item<double>() == 0.0;
+    plan.keep_block.push_back(!dropped);
+    plan.keep_heads.emplace_back();
+    plan.keep_neurons.emplace_back();
+    for (int64_t h = 0; h < l.heads; ++h) {
+      if (dropped || o == m.end() || !cut_along(o->second, 1, o_cols(l, {h}))) {
+        plan.keep_heads.back().push_back(h);
+      }
+    }
+    for (int64_t j = 0; j < l.mlp; ++j) {
+      if (dropped || fc2 == m.end() || !cut_along(fc2->second, 1, ids({j}))) {
+        plan.keep_neurons.back().push_back(j);
+      }
+    }
+  }
+  return plan;
+}
+
+CompactModel compact_lm(const torch::jit::Module& model, const ModelSpec& spec,
+                        const LmPlan& plan) {
+  torch::NoGradGuard no_grad;
+  CompactModel out{spec, torch::jit::Module(spec.name.empty() ? "model" : spec.name)};
+  out.spec.layers.clear();
+  std::map<std::string, std::string> renamed;  // old layer prefix -> new
+  std::map<size_t, size_t> block_of;           // layer index -> plan position
+  for (size_t b = 0; b < plan.blocks.size(); ++b) block_of[plan.blocks[b]] = b;
+  for (size_t i = 0; i < spec.layers.size(); ++i) {
+    const auto b = block_of.find(i);
+    if (b != block_of.end() && !plan.keep_block[b->second]) continue;
+    LayerSpec l = spec.layers[i];
+    if (b != block_of.end()) {
+      l.heads = int64_t(plan.keep_heads[b->second].size());
+      l.mlp = int64_t(plan.keep_neurons[b->second].size());
+    }
+    renamed[layer_prefix("", i)] = layer_prefix("", out.spec.layers.size());
+    out.spec.layers.push_back(l);
+  }
+  out.module.register_attribute("training", c10::BoolType::get(), model.is_training());
+  for (const auto& p : model.named_parameters()) {
+    const std::string layer = p.name.substr(0, p.name.find('_'));
+    const auto to = renamed.find(layer);
+    if (to == renamed.end()) continue;  // a dropped block
+    const std::string field = p.name.substr(layer.size() + 1);
+    at::Tensor t = p.value.detach();
+    const auto b = block_of.find(size_t(std::stoul(layer.substr(1))));
+    if (b != block_of.end()) {
+      const LayerSpec& l = spec.layers[b->first];
+      const auto& heads = plan.keep_heads[b->second];
+      const auto& neurons = plan.keep_neurons[b->second];
+      if (field == "qkv_w" || field == "qkv_b")
+        t = t.index_select(0, qkv_rows(l, heads).to(t.device()));
+      if (field == "o_w") t = t.index_select(1, o_cols(l, heads).to(t.device()));
+      if (field == "fc1_w" || field == "fc1_b") t = t.index_select(0, ids(neurons).to(t.device()));
+      if (field == "fc2_w") t = t.index_select(1, ids(neurons).to(t.device()));
+    }
+    out.module.register_parameter(to->second + "_" + field,
+                                  t.contiguous().clone().set_requires_grad(true), false);
+  }
+  out.module.define(model_source(out.spec));
+  return out;
+}
+
+}  // namespace condenser
