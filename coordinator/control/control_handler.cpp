@@ -57,13 +57,7 @@ Reply ControlHandler::on_parse_error(ControlSession& session, const std::string&
 
 void ControlHandler::record(TableEvent::Kind kind, int64_t lease, int64_t task, int64_t worker,
                             const std::string& sha256) {
-  TableEvent e;
-  e.kind = kind;
-  e.lease = lease;
-  e.task = task;
-  e.worker = worker;
-  e.sha256 = sha256;
-  effects_.record(e);
+  effects_.record(TableEvent{kind, lease, task, worker, sha256});
 }
 
 void ControlHandler::observe(Reply::Timed timed, double seconds) {

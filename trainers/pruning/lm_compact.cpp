@@ -3,8 +3,9 @@
 #include <torch/torch.h>
 
 #include <map>
-#include <set>
+#include <numeric>
 #include <string>
+#include <vector>
 
 #include "trainers/pruning/lm_prune.h"
 
@@ -48,9 +49,22 @@ at::Tensor keep_along(const at::Tensor& like, int64_t dim, const at::Tensor& kep
   return mask;
 }
 
-// True when `mask` keeps nothing of the slices `index` along `dim`.
-bool cut_along(const at::Tensor& mask, int64_t dim, const at::Tensor& index) {
-  return mask.index_select(dim, index.to(mask.device())).abs().sum().item<double>() == 0.0;
+std::vector<int64_t> every(int64_t n) {
+  std::vector<int64_t> out(static_cast<size_t>(n));
+  std::iota(out.begin(), out.end(), 0);
+  return out;
+}
+
+// The groups of `group` consecutive columns of mask `name` that keep
+// anything: the heads (o_w) or neurons (fc2_w) a cut left; all `n` when the
+// layer has no mask.
+std::vector<int64_t> kept_groups(const std::map<std::string, at::Tensor>& masks,
+                                 const std::string& name, int64_t n, int64_t group) {
+  const auto it = masks.find(name);
+  if (it == masks.end()) return every(n);
+  const at::Tensor kept =
+      it->second.abs().sum(0).view({n, group}).sum(1).gt(0).nonzero().view(-1).cpu();
+  return std::vector<int64_t>(kept.data_ptr<int64_t>(), kept.data_ptr<int64_t>() + kept.numel());
 }
 
 }  // namespace
@@ -84,28 +98,18 @@ PruneMasks lm_masks(const torch::jit::Module& model, const ModelSpec& spec, cons
 
 LmPlan lm_plan_from_masks(const ModelSpec& spec, const PruneMasks& masks) {
   LmPlan plan;
-  const auto& m = masks.masks();
   for (size_t i = 0; i < spec.layers.size(); ++i) {
     const LayerSpec& l = spec.layers[i];
     if (l.kind != LayerKind::kBlock) continue;
     const std::string p = layer_prefix("", i) + "_";
+    const std::vector<int64_t> heads = kept_groups(masks.masks(), p + "o_w", l.heads, l.head_dim);
+    const std::vector<int64_t> neurons = kept_groups(masks.masks(), p + "fc2_w", l.mlp, 1);
+    // Width keeps one head and one neuron at least: nothing left is a dropped block.
+    const bool dropped = heads.empty() && neurons.empty();
     plan.blocks.push_back(i);
-    const auto o = m.find(p + "o_w"), fc2 = m.find(p + "fc2_w");
-    const bool dropped = o != m.end() && o->second.abs().sum().item<double>() == 0.0 &&
-                         fc2 != m.end() && fc2->second.abs().sum().item<double>() == 0.0;
     plan.keep_block.push_back(!dropped);
-    plan.keep_heads.emplace_back();
-    plan.keep_neurons.emplace_back();
-    for (int64_t h = 0; h < l.heads; ++h) {
-      if (dropped || o == m.end() || !cut_along(o->second, 1, o_cols(l, {h}))) {
-        plan.keep_heads.back().push_back(h);
-      }
-    }
-    for (int64_t j = 0; j < l.mlp; ++j) {
-      if (dropped || fc2 == m.end() || !cut_along(fc2->second, 1, ids({j}))) {
-        plan.keep_neurons.back().push_back(j);
-      }
-    }
+    plan.keep_heads.push_back(dropped ? every(l.heads) : heads);
+    plan.keep_neurons.push_back(dropped ? every(l.mlp) : neurons);
   }
   return plan;
 }

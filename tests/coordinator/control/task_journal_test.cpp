@@ -31,13 +31,7 @@ std::vector<LabelTask> tasks(int n) {
 
 TableEvent event(TableEvent::Kind kind, int64_t lease, int64_t task, int64_t worker = 0,
                  const std::string& sha = "") {
-  TableEvent e;
-  e.kind = kind;
-  e.lease = lease;
-  e.task = task;
-  e.worker = worker;
-  e.sha256 = sha;
-  return e;
+  return TableEvent{kind, lease, task, worker, sha};
 }
 
 // Leases a task to `worker` and journals it, as the control handler does.
