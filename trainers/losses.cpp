@@ -59,15 +59,10 @@ at::Tensor sparse_kd_rows(const at::Tensor& student_logits, const at::Tensor& to
   check_sparse_inputs(student_logits, topk_values, topk_indices, teacher_logsumexp);
   const double t = temperature;
   const at::Tensor idx = topk_indices.to(torch::kInt64);
-  // Teacher side, no gradient: log p_i = v_i / T - L, remainder r.
+  // Teacher side, no gradient: log p_i = v_i / T - L.
   const at::Tensor log_p = topk_values.detach().to(torch::kFloat32) / t -
                            teacher_logsumexp.detach().to(torch::kFloat32).unsqueeze(1);
-  at::Tensor r = (1.0 - log_p.exp().sum(1)).clamp_min(0.0);
-
-  // Rows with every class kept (k == C: indices are distinct) have no
-  // remainder; r > 0 there is only rounding.
-  if (idx.size(1) == student_logits.size(1)) r = torch::zeros_like(r);
-  return sparse_kd_rows_fused(student_logits, log_p, r, idx, labels, t, alpha);
+  return sparse_kd_rows_fused(student_logits, log_p, idx, labels, t, alpha);
 }
 
 // Rows [B * P] of the valid (not kIgnoreToken) tokens, as int64 indices.

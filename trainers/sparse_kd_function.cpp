@@ -14,7 +14,7 @@ using torch::autograd::variable_list;
 class SparseKd : public torch::autograd::Function<SparseKd> {
  public:
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& student,
-                            const at::Tensor& log_p, const at::Tensor& r, const at::Tensor& idx,
+                            const at::Tensor& log_p, const at::Tensor& idx,
                             const at::Tensor& labels, double t, double alpha) {
     const at::Tensor z = t == 1.0 ? student : student / t;
     at::Tensor q, log_q_kept, ce;
@@ -29,6 +29,10 @@ class SparseKd : public torch::autograd::Function<SparseKd> {
                                                                 : std::numeric_limits<float>::min();
     const at::Tensor q_rest = q.sum(1).clamp_min(tiny);
     const at::Tensor p = log_p.exp();
+    // The teacher's mass outside K; none where K is every class (indices are
+    // distinct), where r > 0 is only rounding.
+    const at::Tensor r = idx.size(1) == student.size(1) ? torch::zeros_like(q_rest)
+                                                        : (1.0 - p.sum(1)).clamp_min(0.0);
     // r log(r / q_rest), 0 at r == 0 (also where every class is kept).
     const at::Tensor tail = torch::where(r > 0, r * (r.log() - q_rest.log()), torch::zeros_like(r));
     at::Tensor rows = ((p * (log_p - log_q_kept)).sum(1) + tail).mul_(alpha * t * t);
@@ -71,10 +75,9 @@ class SparseKd : public torch::autograd::Function<SparseKd> {
 }  // namespace
 
 at::Tensor sparse_kd_rows_fused(const at::Tensor& student, const at::Tensor& log_p,
-                                const at::Tensor& r, const at::Tensor& indices,
-                                const at::Tensor& labels, double temperature, double alpha) {
-  const auto type = student.scalar_type();
-  return SparseKd::apply(student, log_p.detach().to(type), r.detach().to(type), indices, labels,
+                                const at::Tensor& indices, const at::Tensor& labels,
+                                double temperature, double alpha) {
+  return SparseKd::apply(student, log_p.detach().to(student.scalar_type()), indices, labels,
                          temperature, alpha);
 }
 

@@ -17,12 +17,12 @@
 namespace condenser {
 
 // student: [R, C] logits (float or double, the only input with a gradient);
-// log_p: [R, k] teacher log-probabilities of the kept classes at T; r: [R]
-// teacher remainder mass (0 on rows where every class is kept); indices:
-// [R, k] int64, distinct per row; labels: [R] int64 (read only when
+// log_p: [R, k] teacher log-probabilities of the kept classes at T (the
+// teacher's remainder r = max(0, 1 - sum exp(log_p)), 0 when k = C);
+// indices: [R, k] int64, distinct per row; labels: [R] int64 (read only when
 // alpha < 1). Returns mean over rows of alpha T^2 KL + (1 - alpha) CE.
 at::Tensor sparse_kd_rows_fused(const at::Tensor& student, const at::Tensor& log_p,
-                                const at::Tensor& r, const at::Tensor& indices,
-                                const at::Tensor& labels, double temperature, double alpha);
+                                const at::Tensor& indices, const at::Tensor& labels,
+                                double temperature, double alpha);
 
 }  // namespace condenser
