@@ -27,7 +27,7 @@ void add_coordinator_args(CLI::App* cmd, condenser::RunArgs* args) {
   cmd->add_option("--listen", args->listen,
                   "control address HOST:PORT (default 127.0.0.1:0, a free port)");
   cmd->add_option("--http", args->http_listen,
-                  "read-only HTTP HOST:PORT (default: --listen host, a free port)");
+                  "read-only HTTP HOST:PORT for the whole job (default 127.0.0.1, a free port)");
   cmd->add_option("--local-workers", args->local_workers, "also start this many local workers")
       ->check(CLI::Range(0, 256));
   cmd->add_flag("--relabel", args->relabel, "label again even when valid soft labels exist");
@@ -170,6 +170,8 @@ int run_cli(int argc, char** argv) {
   run->add_option("--local-workers", run_args.local_workers,
                   "teacher workers started as child processes for labelling (0: external only)")
       ->check(CLI::Range(0, 256));
+  run->add_option("--http", run_args.http_listen,
+                  "read-only HTTP HOST:PORT for the whole job (default 127.0.0.1, a free port)");
 
   CLI::App* validate = app.add_subcommand("validate", "check a config and its overrides");
   add_config_args(validate, &run_args);

@@ -1,32 +1,28 @@
 #include "coordinator/control/control_server.h"
 
-#include <fcntl.h>
-
 #include <atomic>
-#include <boost/asio.hpp>
 #include <deque>
 #include <future>
+#include <optional>
 #include <thread>
 
+#include "coordinator/control/asio_listen.h"
+#include "coordinator/control/http_server.h"
 #include "core/errors.h"
 #include "core/log.h"
-#include "protocol/address.h"
 
 namespace condenser {
 namespace {
 
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
+using asio_listen::endpoint_text;
 using boost::system::error_code;
 
 int64_t unix_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-std::string endpoint_text(const tcp::endpoint& e) {
-  return format_host_port({e.address().to_string(), e.port()});
 }
 
 // Group commit: replies that promise durability (Reply::sync) wait for one
@@ -180,97 +176,16 @@ class ControlConnection : public std::enable_shared_from_this<ControlConnection>
   bool writing_ = false, closing_ = false, finished_ = false;
 };
 
-// One HTTP request: read the head (<= 8 KiB, within the deadline), answer, close.
-class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
- public:
-  HttpConnection(tcp::socket socket, const HttpRoutes& routes, std::chrono::milliseconds timeout)
-      : socket_(std::move(socket)),
-        deadline_(socket_.get_executor()),
-        routes_(routes),
-        timeout_(timeout) {}
-
-  void start() {
-    deadline_.expires_after(timeout_);
-    deadline_.async_wait([self = shared_from_this()](error_code ec) {
-      if (!ec) self->close();
-    });
-    read();
-  }
-
- private:
-  void read() {
-    socket_.async_read_some(
-        asio::buffer(chunk_), [self = shared_from_this()](error_code ec, size_t n) {
-          if (ec) return self->close();
-          self->head_.append(self->chunk_.data(), n);
-          if (self->head_.find("\r\n\r\n") != std::string::npos || self->head_.size() > 8192) {
-            self->reply_ =
-                self->head_.size() > 8192 && self->head_.find("\r\n\r\n") == std::string::npos
-                    ? http_response("", self->routes_)
-                    : http_response(self->head_, self->routes_);
-            asio::async_write(self->socket_, asio::buffer(self->reply_),
-                              [self](error_code, size_t) { self->close(); });
-            return;
-          }
-          self->read();
-        });
-  }
-
-  void close() {
-    deadline_.cancel();
-    error_code ec;
-    socket_.shutdown(tcp::socket::shutdown_both, ec);
-    socket_.close(ec);
-  }
-
-  tcp::socket socket_;
-  asio::steady_timer deadline_;
-  const HttpRoutes& routes_;
-  std::chrono::milliseconds timeout_;
-  std::array<char, 2048> chunk_{};
-  std::string head_, reply_;
-};
-
-tcp::endpoint resolve_listen(asio::io_context& io, const std::string& address,
-                             const std::string& what) {
-  const HostPort at = parse_host_port(address, what);
-  error_code ec;
-  tcp::resolver resolver(io);
-  const auto results = resolver.resolve(at.host, std::to_string(at.port), ec);
-  if (ec || results.empty()) {
-    throw UsageError(what + " " + address + ": cannot resolve '" + at.host + "' (" + ec.message() +
-                     "); use an IP address such as 127.0.0.1 or 0.0.0.0");
-  }
-  return results.begin()->endpoint();
-}
-
-// Not inherited by any process this one starts (a local worker holding the
-// coordinator's port would keep it open after the job died).
-void close_on_exec(int fd) {
-  if (fd >= 0) ::fcntl(fd, F_SETFD, ::fcntl(fd, F_GETFD) | FD_CLOEXEC);
-}
-
-void open_acceptor(tcp::acceptor& acceptor, const tcp::endpoint& at, const std::string& what) {
-  error_code ec;
-  acceptor.open(at.protocol(), ec);
-  if (!ec) close_on_exec(acceptor.native_handle());
-  if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec) acceptor.bind(at, ec);
-  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
-    throw UsageError(what + ": cannot listen on " + endpoint_text(at) + " (" + ec.message() +
-                     "); choose another HOST:PORT");
-  }
-}
-
 }  // namespace
 
 struct ControlServer::Impl {
   ControlHandler& handler;
   ServerOptions options;
-  HttpRoutes routes;
   asio::io_context io;
-  tcp::acceptor control{io}, http{io};
+  tcp::acceptor control{io};
+  std::unique_ptr<HttpServer> own_http;  // without options.http
+  std::optional<RoutesPlug> plug;        // with options.http
+  std::string http_address;
   asio::steady_timer ticker{io};
   SyncBatch batch{io, handler};
   asio::steady_timer accept_retry{io};
@@ -280,8 +195,7 @@ struct ControlServer::Impl {
   std::atomic<bool> failed{false};  // the io thread died (a handler threw)
   std::string failure;              // written before `failed` is set
 
-  Impl(ControlHandler& h, const ServerOptions& o, HttpRoutes r)
-      : handler(h), options(o), routes(std::move(r)) {}
+  Impl(ControlHandler& h, const ServerOptions& o) : handler(h), options(o) {}
 
   void accept_control() {
     control.async_accept([this](error_code ec, tcp::socket socket) {
@@ -301,22 +215,11 @@ struct ControlServer::Impl {
         return;
       }
       accept_failing = false;
-      close_on_exec(socket.native_handle());
+      asio_listen::close_on_exec(socket.native_handle());
       socket.set_option(tcp::no_delay(true), ec);
       std::make_shared<ControlConnection>(std::move(socket), handler, batch, options.read_timeout)
           ->start();
       accept_control();
-    });
-  }
-
-  void accept_http() {
-    http.async_accept([this](error_code ec, tcp::socket socket) {
-      if (ec == asio::error::operation_aborted) return;
-      if (!ec) {
-        close_on_exec(socket.native_handle());
-        std::make_shared<HttpConnection>(std::move(socket), routes, options.read_timeout)->start();
-      }
-      accept_http();
     });
   }
 
@@ -330,17 +233,40 @@ struct ControlServer::Impl {
   }
 };
 
+// `routes` with status and metrics run on the io thread (they read the
+// handler, which has no locks); the dashboard stays on the HTTP thread.
+HttpRoutes ControlServer::on_io(HttpRoutes routes) {
+  const auto wrap = [this](std::function<std::string()> f) -> std::function<std::string()> {
+    if (!f) return f;
+    return [this, f] {
+      std::string out;
+      run_on_io([&] { out = f(); });
+      return out;
+    };
+  };
+  routes.status = wrap(std::move(routes.status));
+  routes.metrics = wrap(std::move(routes.metrics));
+  return routes;
+}
+
 ControlServer::ControlServer(ControlHandler& handler, const ServerOptions& options,
                              HttpRoutes routes)
-    : impl_(std::make_unique<Impl>(handler, options, std::move(routes))) {
+    : impl_(std::make_unique<Impl>(handler, options)) {
   Impl& m = *impl_;
-  const tcp::endpoint control_at = resolve_listen(m.io, options.control_listen, "--listen");
-  open_acceptor(m.control, control_at, "coordinator control");
-  tcp::endpoint http_at(control_at.address(), 0);
-  if (!options.http_listen.empty()) http_at = resolve_listen(m.io, options.http_listen, "--http");
-  open_acceptor(m.http, http_at, "coordinator HTTP");
+  const tcp::endpoint control_at = asio_listen::resolve(m.io, options.control_listen, "--listen");
+  asio_listen::open(m.control, control_at, "coordinator control");
+  if (options.http != nullptr) {
+    m.plug.emplace(*options.http, on_io(std::move(routes)));
+    m.http_address = options.http->address();
+  } else {
+    const std::string http_listen = options.http_listen.empty()
+                                        ? format_host_port({control_at.address().to_string(), 0})
+                                        : options.http_listen;
+    m.own_http = std::make_unique<HttpServer>(http_listen, options.read_timeout,
+                                              on_io(std::move(routes)), "--http");
+    m.http_address = m.own_http->address();
+  }
   m.accept_control();
-  m.accept_http();
   m.tick();
   m.thread = std::thread([&m] {
     try {
@@ -358,6 +284,10 @@ ControlServer::~ControlServer() { stop(); }
 
 void ControlServer::stop() {
   if (!impl_ || impl_->stopped) return;
+  // HTTP first, while the io thread still answers: once the routes are
+  // unplugged no request reads the handler any more.
+  impl_->plug.reset();
+  if (impl_->own_http) impl_->own_http->stop();
   impl_->stopped = true;
   impl_->io.stop();
   if (impl_->thread.joinable()) impl_->thread.join();
@@ -368,9 +298,7 @@ std::string ControlServer::control_address() const {
   return endpoint_text(impl_->control.local_endpoint());
 }
 
-std::string ControlServer::http_address() const {
-  return endpoint_text(impl_->http.local_endpoint());
-}
+std::string ControlServer::http_address() const { return impl_->http_address; }
 
 void ControlServer::run_on_io(const std::function<void()>& fn) {
   if (impl_->stopped) return fn();

@@ -138,17 +138,34 @@ std::string http_response(std::string_view request, const HttpRoutes& routes) {
   std::string_view path = line.substr(sp1 + 1, sp2 - sp1 - 1);
   path = path.substr(0, path.find('?'));
   if (method != "GET") return respond(405, "Method Not Allowed", "text/plain", "read-only\n");
-  if (path == "/status" && routes.status) {
-    return respond(200, "OK", "application/json", routes.status());
-  }
-  if (path == "/metrics" && routes.metrics) {
-    return respond(200, "OK", "text/plain; version=0.0.4", routes.metrics());
-  }
-  if (path == "/") {
-    return respond(200, "OK", "text/html; charset=utf-8",
-                   routes.dashboard ? routes.dashboard() : std::string(kMinimalPage));
+  try {
+    if (path == "/status" && routes.status) {
+      return respond(200, "OK", "application/json", routes.status());
+    }
+    if (path == "/metrics" && routes.metrics) {
+      return respond(200, "OK", "text/plain; version=0.0.4", routes.metrics());
+    }
+    if (path == "/") {
+      return respond(200, "OK", "text/html; charset=utf-8",
+                     routes.dashboard ? routes.dashboard() : std::string(kMinimalPage));
+    }
+  } catch (const std::exception& e) {  // the coordinator stopped under the request, ...
+    return respond(503, "Service Unavailable", "text/plain", std::string(e.what()) + "\n");
   }
   return respond(404, "Not Found", "text/plain", "not found\n");
+}
+
+nlohmann::json with_labelling(nlohmann::json job, const nlohmann::json& labelling) {
+  for (const char* key : {"tasks", "workers", "counters"}) {
+    if (labelling.contains(key)) job[key] = labelling[key];
+  }
+  if (job.value("stage", std::string()) == "label") {
+    for (const char* key : {"progress", "eta_seconds"}) {
+      if (labelling.contains(key)) job[key] = labelling[key];
+    }
+  }
+  job["labelling"] = labelling;
+  return job;
 }
 
 }  // namespace condenser

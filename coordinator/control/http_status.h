@@ -2,7 +2,7 @@
 // The coordinator's read-only HTTP side, as pure functions: GET /status
 // (JSON), GET /metrics (Prometheus text format, base units, _total
 // counters), GET / (an HTML page from a pluggable provider); everything else
-// 404, anything but GET 405. control_server.cpp only moves the bytes.
+// 404, anything but GET 405. http_server.cpp only moves the bytes.
 #include <cstdint>
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -39,7 +39,15 @@ struct HttpRoutes {
 };
 
 // A complete HTTP/1.1 response (Connection: close) to the request whose head
-// is `request` (request line + headers).
+// is `request` (request line + headers). A route that throws is answered 503
+// with its message.
 std::string http_response(std::string_view request, const HttpRoutes& routes);
+
+// The job's /status while it labels (label_service.h, under a job): `job`
+// with the labelling status under "labelling", and its "tasks", "workers"
+// and "counters" on top as a coordinator alone shows them; its "progress"
+// and "eta_seconds" too while the job's stage is "label" (pipelined, the
+// student stage's own stay).
+nlohmann::json with_labelling(nlohmann::json job, const nlohmann::json& labelling);
 
 }  // namespace condenser

@@ -9,6 +9,8 @@
 #include <unordered_set>
 
 #include "coordinator/control/control_server.h"
+#include "coordinator/control/http_server.h"
+#include "coordinator/control/job_http.h"
 #include "coordinator/control/local_workers.h"
 #include "coordinator/control/shard_commit.h"
 #include "core/errors.h"
@@ -71,6 +73,21 @@ HttpRoutes routes_for(const LabelServiceSetup& setup, const ControlHandler& hand
   // GET /: the caller's page, else the live dashboard of this run directory.
   routes.dashboard = setup.dashboard ? setup.dashboard
                                      : [root = setup.paths.root] { return render_dashboard(root); };
+  if (setup.http == nullptr) return routes;
+  // Under a job: its routes stay the base, the labelling's are added.
+  const HttpRoutes job = setup.http->routes();
+  if (job.status) {
+    routes.status = [&handler, status_info, job] {
+      const nlohmann::json labelling = status_json(handler, status_info(), unix_ms());
+      return with_labelling(nlohmann::json::parse(job.status()), labelling).dump(2) + "\n";
+    };
+  }
+  if (job.metrics) {
+    routes.metrics = [&handler, status_info, job] {
+      return job.metrics() + metrics_text(handler, status_info());
+    };
+  }
+  if (job.dashboard) routes.dashboard = job.dashboard;
   return routes;
 }
 
@@ -174,16 +191,12 @@ LabellingResult label_with_workers(const LabelServiceSetup& setup,
   ServerOptions server_options;
   server_options.control_listen = setup.listen;
   server_options.http_listen = setup.http_listen;
+  server_options.http = setup.http;
   server_options.read_timeout = std::chrono::milliseconds(setup.read_timeout_ms);
   raise_open_file_limit();
   ControlServer server(handler, server_options, routes_for(setup, handler, info, start));
 
-  const std::string where = setup.paths.root + "/coordinator.json";
-  atomic_write_file(where, nlohmann::json{{"control", server.control_address()},
-                                          {"http", server.http_address()},
-                                          {"pid", ::getpid()}}
-                                   .dump() +
-                               "\n");
+  write_coordinator_file(setup.paths.root, server.http_address(), server.control_address());
   const std::string token_file = absolute_path(setup.paths.token);
   log_info("coordinator: control ", server.control_address(), ", http://", server.http_address(),
            "/status; ", tasks.size() - info.done_at_start,
@@ -201,7 +214,11 @@ LabellingResult label_with_workers(const LabelServiceSetup& setup,
   });
   server.stop();
   committer.finish();  // manifest.json complete, the journal no longer needed
-  ::unlink(where.c_str());
+  if (setup.http != nullptr) {
+    write_coordinator_file(setup.paths.root, setup.http->address());  // the job serves on
+  } else {
+    ::unlink((setup.paths.root + "/coordinator.json").c_str());
+  }
   result.seconds = seconds_since(start);
   return result;
 }

@@ -2,7 +2,8 @@
 // The labelling stage's engine: the coordinator serves the tasks as leases
 // to workers (local child processes and/or external `condenser worker`s) and
 // commits each finished shard exactly once. While it runs,
-// RUN_DIR/coordinator.json names its control and HTTP addresses and pid, and
+// RUN_DIR/coordinator.json names its control and HTTP addresses and pid
+// (write_coordinator_file in job_http.h), and
 // RUN_DIR/tasks.journal journals the task table so a restarted coordinator
 // carries on (committed shards come back from the manifest and the journal,
 // live leases from the journal; see shard_commit.h for when manifest.json
@@ -18,6 +19,8 @@
 #include "protocol/label_task.h"
 
 namespace condenser {
+
+class HttpServer;
 
 struct LabellingResult {
   Manifest manifest;
@@ -35,6 +38,12 @@ struct LabelServiceSetup {
   int worker_threads = 1;      // each one's intra-op threads
   std::string listen = "127.0.0.1:0";  // control HOST:PORT (port 0: a free one)
   std::string http_listen;             // empty: the control host, a free port
+  // The job's HTTP listener (not owned; coordinator/stages/job.cpp). Set: the
+  // labelling routes are plugged into it while serving, over the job's own
+  // (with_labelling: the job's /status gains the labelling's, /metrics both),
+  // http_listen is ignored, and coordinator.json keeps naming it afterwards
+  // (without "control"). Null: an own listener, coordinator.json removed after.
+  HttpServer* http = nullptr;
   int read_timeout_ms = 10000;
   int lease_ms = 30000;
   // False (--relabel): a journal left by an interrupted coordinator is

@@ -16,6 +16,7 @@
 #include "config/prune_plan.h"
 #include "config/run_dir.h"
 #include "coordinator/checkpoints/checkpoint.h"
+#include "coordinator/control/job_http.h"
 #include "coordinator/stages/control_stage.h"
 #include "coordinator/stages/distill_stage.h"
 #include "coordinator/stages/export_stage.h"
@@ -32,6 +33,7 @@
 #include "core/files.h"
 #include "core/log.h"
 #include "protocol/job_token.h"
+#include "report/dashboard.h"
 #include "data/datasets.h"
 #include "data/sampling.h"
 #include "trainers/device.h"
@@ -141,6 +143,31 @@ void begin_writing(RunDirClaim& claim, const Config& config, bool fresh) {
   }
 }
 
+// GET /: the caller's page, else the live dashboard of the run directory.
+std::function<std::string()> dashboard_of(const JobOptions& options) {
+  if (options.dashboard) return options.dashboard;
+  return [run_dir = options.run_dir] { return render_dashboard(run_dir); };
+}
+
+// The job's status gets its stage plan, and on a resumed job the stages its
+// checkpoint already finished.
+void plan_status(JobStatus& status, const JobContext& job) {
+  std::vector<JobStageStatus> plan;
+  const int world = job.options.comm ? job.options.comm->size() : 1;
+  for (const StagePlan& p :
+       plan_progress(job.config, static_cast<int64_t>(job.train.indices.size()), world)) {
+    JobStageStatus s;
+    s.name = p.name;
+    s.epochs = p.epochs;
+    s.total_steps = p.total_steps;
+    plan.push_back(s);
+  }
+  status.set_plan(std::move(plan));
+  for (const StageRecord& r : job.report.stages) {
+    status.on_stage_done(r.name, r.seconds, r.steps, r.has_model ? r.model.val_accuracy : -1.0);
+  }
+}
+
 }  // namespace
 
 int apply_thread_count(const Config& config) {
@@ -157,6 +184,13 @@ JobReport run_job(const Config& config, const JobOptions& options) {
   const bool root = options.comm == nullptr || options.comm->rank() == 0;
   // Everything a user can get wrong is refused before the run directory is touched.
   const PreflightReport checked = preflight(config);
+  // Rank 0's HTTP side, bound before anything is claimed or trained (a bad or
+  // busy --http is refused here) and answering until the export is done.
+  std::optional<JobHttp> http;
+  if (root) {
+    http.emplace(config.name, options.http_listen,
+                 std::chrono::milliseconds(options.read_timeout_ms), dashboard_of(options));
+  }
   // Rank 0 claims the run directory for the job's life (checked, marked,
   // locked); a refusal before begin_writing undoes whatever the claim made.
   std::optional<RunDirClaim> claim;
@@ -169,11 +203,17 @@ JobReport run_job(const Config& config, const JobOptions& options) {
   JobOptions ranks = options;  // pipelined labelling narrows comm to the student ranks
   JobContext job{config, ranks, resolve_device(config.runtime.device, discover_rank_env().local_rank), paths,
                  MetricsLog(root ? paths.metrics : "", /*truncate=*/false)};
+  if (http) {
+    job.status = &http->status();
+    job.http = &http->server();
+  }
   job.barrier();
   start_job(job);
   load_data(job, checked.dataset);
   if (from) job.report = report_from_json(from->report, from->path + "/state.json");
+  if (http) plan_status(http->status(), job);
   if (root) begin_writing(*claim, config, /*fresh=*/!from);
+  if (http) http->publish(options.run_dir);  // coordinator.json names it from here to the end
   job.barrier();  // the run directory is ready before any rank writes into it
   const std::unique_ptr<ProgressReporter> progress =
       make_job_progress(config, options.run_dir, static_cast<int64_t>(job.train.indices.size()));
@@ -200,6 +240,7 @@ JobReport run_job(const Config& config, const JobOptions& options) {
   }
   save_module(student, job.paths.models + "/student_final.pt");
   export_stage(job, job_start, progress.get());
+  if (http) http->status().finish();
   return job.report;
 }
 

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "cluster/communicator.h"
+#include "coordinator/control/job_status.h"
 #include "core/errors.h"
 #include "core/fault_injection.h"
 #include "core/files.h"
@@ -146,6 +147,7 @@ std::string JobCheckpoints::write(const std::string& stage, bool done, int64_t j
   if (masks) c.masks = *masks;
   last_written_ = write_checkpoint(job_.paths.root + "/checkpoints", c,
                                    job_.config.checkpoint.keep_last);
+  if (job_.status) job_.status->on_checkpoint(last_written_, stage, job_step);
   return last_written_;
 }
 

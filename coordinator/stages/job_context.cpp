@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "cluster/communicator.h"
+#include "coordinator/control/job_status.h"
 #include "coordinator/stages/progress.h"
 #include "core/files.h"
 #include "core/log.h"
@@ -21,7 +22,15 @@ void JobContext::barrier() const {
 }
 
 void JobContext::save_report() {
-  if (is_root()) atomic_write_file(paths.summary, to_json(report).dump(2) + "\n");
+  if (!is_root()) return;
+  atomic_write_file(paths.summary, to_json(report).dump(2) + "\n");
+  if (status == nullptr) return;
+  std::vector<JobPruneAttemptStatus> attempts;  // the budget's verdicts so far
+  for (const PruneAttempt& a : report.prune_attempts) {
+    attempts.push_back({a.name, a.stage, a.target, a.model.sparsity, a.passed, a.model.val_accuracy,
+                        a.model.test_accuracy});
+  }
+  status->set_prune_attempts(std::move(attempts));
 }
 
 ModelStats JobContext::measure(torch::jit::Module& module) {
@@ -56,6 +65,10 @@ void JobContext::record(const std::string& stage, double seconds, int64_t steps,
   } else {
     report.stages.push_back(rec);
   }
+  if (status) {
+    status->on_stage_done(stage, seconds, steps, model ? rec.model.val_accuracy : -1.0,
+                          model && rec.model.val_perplexity > 0 ? rec.model.val_perplexity : -1.0);
+  }
   save_report();
   if (progress) progress->on_stage_done(stage, seconds);
   if (model) {
@@ -70,6 +83,7 @@ MetricSink JobContext::sink() {
   return [this](const nlohmann::json& rec) {
     metrics.write(rec);
     if (progress) progress->on_record(rec);
+    if (status) status->on_record(rec);
     if (rec.contains("val_accuracy")) {
       log_info(rec["stage"].get<std::string>(), " epoch ", rec["epoch"].get<int64_t>(), ": loss ",
                fixed(rec["train_loss"].get<double>(), 4), ", train ",

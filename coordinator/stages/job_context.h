@@ -18,6 +18,8 @@
 namespace condenser {
 
 class ProgressReporter;
+class JobStatus;
+class HttpServer;
 
 using Clock = std::chrono::steady_clock;
 
@@ -39,6 +41,10 @@ struct JobContext {
   ImageDataset train_data, validation_data, test_data;
   LabelledSet train, validation, test;
   ProgressReporter* progress = nullptr;  // rank 0's live progress (not owned), or null
+  // Rank 0's HTTP side (coordinator/control/job_http.h, not owned), or null:
+  // the status the stages feed, the listener the label stage borrows.
+  JobStatus* status = nullptr;
+  HttpServer* http = nullptr;
 
   // Rank 0 of the job writes the run directory; every rank runs the stages.
   bool is_root() const;

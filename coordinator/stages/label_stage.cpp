@@ -143,6 +143,7 @@ LabelServiceSetup service_setup(const JobContext& job, const LabellerSetup& setu
   s.lease_ms = o.lease_ms;
   s.resume_journal = !o.relabel;  // --relabel: an interrupted journal is not replayed
   s.dashboard = o.dashboard;
+  s.http = job.http;  // rank 0: the job's listener serves the labelling's routes too
   return s;
 }
 

@@ -88,7 +88,8 @@ def address_of(proc):
                 info = json.load(f)
         except (OSError, ValueError):
             return None
-        return info if info.get("pid") == proc.pid else None
+        # The job names its HTTP side from the start; "control" once it labels.
+        return info if info.get("pid") == proc.pid and "control" in info else None
     info = wait_for("coordinator.json", ready)
     return info
 

@@ -13,8 +13,9 @@ touch "$run/.condenser-run"  # a condenser run directory that an earlier job lef
 echo '{"order": ["shard-000001.h5", "shard-999999.h5"]}' > "$run/shard_order.json"
 "$mpirun" -n 3 "$bin" run "$@" roles.teacher_ranks=1 --run-dir "$run" > "$work/run.log" 2>&1 &
 job=$!
-for _ in $(seq 600); do [ -f "$run/coordinator.json" ] && break; sleep 0.1; done
-[ -f "$run/coordinator.json" ] || { echo "no coordinator.json"; kill "$job"; tail -30 "$work/run.log"; exit 1; }
+# coordinator.json names the job's HTTP side from the start, "control" once it labels.
+for _ in $(seq 600); do grep -qs '"control"' "$run/coordinator.json" && break; sleep 0.1; done
+grep -qs '"control"' "$run/coordinator.json" || { echo "no coordinator.json"; kill "$job"; tail -30 "$work/run.log"; exit 1; }
 address=$("$python" -c 'import json,sys; print(json.load(open(sys.argv[1]))["control"])' "$run/coordinator.json")
 "$bin" worker --coordinator "$address" --token-file "$run/job.token" --threads 1 --name external \
   > "$work/external.log" 2>&1 || { echo "external worker failed"; cat "$work/external.log"; }
