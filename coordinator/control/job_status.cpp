@@ -163,9 +163,10 @@ JobStageStatus& JobStatus::stage(const std::string& name) {
   for (JobStageStatus& s : data_.stages) {
     if (s.name == name) return s;
   }
-  // A stage the plan did not know (a prune retry): before export, if planned.
-  auto at = data_.stages.end();
-  if (!data_.stages.empty() && data_.stages.back().name == "export") --at;
+  // A stage the plan did not know (a loaded teacher's record, a prune
+  // retry): before the first stage not done yet.
+  const auto at = std::find_if(data_.stages.begin(), data_.stages.end(),
+                               [](const JobStageStatus& s) { return !s.done; });
   JobStageStatus added;
   added.name = name;
   return *data_.stages.insert(at, added);
@@ -202,10 +203,12 @@ void JobStatus::on_stage_done(const std::string& name, double seconds, int64_t s
   s.total_steps = std::max(s.total_steps, s.step);
   if (known(val_accuracy)) s.val_accuracy = val_accuracy;
   if (known(val_perplexity)) s.val_perplexity = val_perplexity;
+  // The first stage not done runs now (pipelined, the label stage ends
+  // while a student stage trains); none: the last one stays.
   data_.stage = name;
-  for (size_t i = 0; i + 1 < data_.stages.size(); ++i) {
-    if (data_.stages[i].name == name && !data_.stages[i + 1].done) {
-      data_.stage = data_.stages[i + 1].name;
+  for (const JobStageStatus& st : data_.stages) {
+    if (!st.done) {
+      data_.stage = st.name;
       break;
     }
   }

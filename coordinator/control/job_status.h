@@ -82,8 +82,9 @@ class JobStatus {
   // A metric record {"stage", "step", ["epoch"], ["loss" | "train_loss"],
   // ["val_accuracy"]}; others are ignored.
   void on_record(const nlohmann::json& record);
-  // A stage ended after `steps` steps; the stage after it in the plan runs
-  // from now. Negative accuracies/perplexities: not measured.
+  // A stage ended after `steps` steps; the first stage not done runs from
+  // now. Negative accuracies/perplexities: not measured. A stage the plan
+  // lacks is added before the first stage not done.
   void on_stage_done(const std::string& stage, double seconds, int64_t steps,
                      double val_accuracy = -1, double val_perplexity = -1);
   void set_prune_attempts(std::vector<JobPruneAttemptStatus> attempts);

@@ -83,21 +83,43 @@ TEST(JobStatus, AStageEndMovesToTheNextPlannedStage) {
   EXPECT_DOUBLE_EQ(j["stages"][0]["seconds"].get<double>(), 9.0);
   status.on_stage_done("label", 4.0, 3);
   EXPECT_EQ(job_status_json(status.snapshot())["stage"], "distill");
-  // A stage the plan did not know (a prune retry) goes before export.
+  // A token set's stage end brings its perplexity.
+  status.on_stage_done("distill", 1.0, 150, 0.3, 42.5);
+  EXPECT_DOUBLE_EQ(job_status_json(status.snapshot())["stages"][2]["val_perplexity"].get<double>(),
+                   42.5);
+  status.on_stage_done("prune", 1.0, 50, 0.2);
+  EXPECT_EQ(job_status_json(status.snapshot())["stage"], "export");
+  // A stage the plan did not know (a prune retry) goes before the first not done.
   status.on_record({{"stage", "prune.1.1"}, {"step", 5}});
   j = job_status_json(status.snapshot());
   EXPECT_EQ(j["stage"], "prune.1.1");
   EXPECT_EQ(j["stages"][4]["name"], "prune.1.1");
   EXPECT_EQ(j["stages"][5]["name"], "export");
-  // A token set's stage end brings its perplexity.
-  status.on_stage_done("distill", 1.0, 150, 0.3, 42.5);
-  EXPECT_DOUBLE_EQ(job_status_json(status.snapshot())["stages"][2]["val_perplexity"].get<double>(),
-                   42.5);
+  status.on_stage_done("prune.1.1", 1.0, 50);
+  EXPECT_EQ(job_status_json(status.snapshot())["stage"], "export");
   status.on_stage_done("export", 1.0, 0);
   status.finish();
   j = job_status_json(status.snapshot());
   EXPECT_EQ(j["finished"], true);
   EXPECT_DOUBLE_EQ(j["progress"].get<double>(), 1.0);
+}
+
+// A loaded teacher is not in the plan but records its stage: it comes
+// first, and labelling runs after it (not export).
+TEST(JobStatus, AnUnplannedStageGoesBeforeTheFirstNotDone) {
+  std::vector<JobStageStatus> p = plan();
+  p.erase(p.begin());  // teacher.path: no teacher training planned
+  JobStatus status("quick", p, [] { return 0.0; });
+  EXPECT_EQ(job_status_json(status.snapshot())["stage"], "label");
+  status.on_stage_done("teacher", 0.5, 0);
+  const json j = job_status_json(status.snapshot());
+  EXPECT_EQ(j["stages"][0]["name"], "teacher");
+  EXPECT_EQ(j["stages"][1]["name"], "label");
+  EXPECT_EQ(j["stage"], "label");
+  // Pipelined: labelling ends while distill trains; distill stays current.
+  status.on_record({{"stage", "distill"}, {"step", 3}});
+  status.on_stage_done("label", 2.0, 3);
+  EXPECT_EQ(job_status_json(status.snapshot())["stage"], "distill");
 }
 
 TEST(JobStatus, PruneAttemptsAndCheckpoints) {
