@@ -44,11 +44,17 @@ def free_port():
         return s.getsockname()[1]
 
 
+LATENCY = {}  # path -> seconds of each answered GET
+
+
 def get(address, path):
     """(status code, body) or (None, reason) when nothing answers."""
     try:
+        start = time.perf_counter()
         with urllib.request.urlopen("http://%s%s" % (address, path), timeout=5) as r:
-            return r.status, r.read().decode()
+            body = r.read().decode()
+            LATENCY.setdefault(path, []).append(time.perf_counter() - start)
+            return r.status, body
     except urllib.error.HTTPError as e:
         return e.code, e.read().decode()
     except (urllib.error.URLError, ConnectionError, socket.timeout) as e:
@@ -172,6 +178,11 @@ def job_serves_throughout():
     if os.path.exists(os.path.join(RUN, "coordinator.json")):
         fail("coordinator.json left behind after the job")
     print("ok: after the job %s answers nothing, coordinator.json removed" % address)
+    for path, times in sorted(LATENCY.items()):
+        times.sort()
+        print("GET %s during the job: %d answered, p50 %.2f ms, p99 %.2f ms, max %.2f ms" %
+              (path, len(times), 1e3 * times[len(times) // 2],
+               1e3 * times[min(len(times) - 1, int(len(times) * 0.99))], 1e3 * times[-1]))
 
 
 if os.path.exists(WORK):
