@@ -28,7 +28,7 @@ struct JobOptions {
   // Labelling runs through the coordinator (coordinator/control/label_service.h).
   int local_workers = 1;               // worker child processes; 0: external workers only
   std::string listen = "127.0.0.1:0";  // control HOST:PORT (port 0: a free one)
-  std::string http_listen;             // read-only HTTP; empty: control host, a free port
+  std::string http_listen;  // rank 0's HTTP for the whole job; empty: 127.0.0.1, a free port
   int read_timeout_ms = 10000;         // every read of a frame completes within this
   int lease_ms = 30000;                // a lease lapses this long after its last heartbeat
   std::function<std::string()> dashboard;  // HTML for GET /; a minimal page when unset
