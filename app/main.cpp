@@ -45,6 +45,13 @@ void add_worker_args(CLI::App* cmd, condenser::WorkerOptions* o) {
   cmd->add_option("--threads", o->threads, "LibTorch threads (0: LibTorch's default)")
       ->check(CLI::Range(0, 4096));
   cmd->add_option("--name", o->name, "name shown in /status (default host:pid)");
+  cmd->add_option("--upload", o->upload_dir,
+                  "for a node without the run directory: write shards in this local directory "
+                  "and send each to the coordinator over the connection");
+  cmd->add_option("--teacher", o->teacher_path,
+                  "this node's copy of the job's teacher (its identity is checked)");
+  cmd->add_option("--data", o->data_dir,
+                  "this node's copy of the job's data directory (its fingerprint is checked)");
   auto* give_up = cmd->add_option_function<double>(
       "--give-up-after",
       [o](double s) {

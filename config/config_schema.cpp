@@ -172,7 +172,9 @@ void add_distillation_keys(Section<Config>& root) {
                "built-in zoo model for the student, used when student.path and student.layers "
                "are empty");
   student.text("path", &StudentConfig::path, true,
-               "a TorchScript student (e.g. scripted in PyTorch), trained from its own weights");
+               "a TorchScript student (e.g. scripted in PyTorch), trained from its own weights; "
+               "with student.layers, the declared student's starting weights (a declared "
+               "teacher's file with the teacher's layers: prune the teacher)");
   student.structured("layers", &StudentConfig::layers, check_model_layers,
                      "a student declared as a list of layers (as teacher.layers); empty = "
                      "student.path or student.model");

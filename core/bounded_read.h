@@ -11,6 +11,8 @@ namespace condenser {
 // Limits for the files condenser reads (a real one is a few KiB).
 inline constexpr std::uint64_t kMaxConfigBytes = 1u << 20;      // a config YAML: 1 MiB
 inline constexpr std::uint64_t kMaxRecordBytes = 64u << 20;     // a run-dir JSON record: 64 MiB
+// manifest.json lists every shard (about 250 bytes each): two million shards.
+inline constexpr std::uint64_t kMaxManifestBytes = 512u << 20;
 
 // The whole of `path`, which must be a regular file (after symlinks) of at
 // most `max_bytes` bytes. `what` names the file in messages ("config file",

@@ -4,7 +4,7 @@
 
 namespace condenser {
 
-bool is_known_type(uint8_t type) { return type >= 1 && type <= 12; }
+bool is_known_type(uint8_t type) { return type >= 1 && type <= 14; }
 
 const char* type_name(MessageType type) {
   switch (type) {
@@ -20,6 +20,8 @@ const char* type_name(MessageType type) {
     case MessageType::kDoneAck: return "done_ack";
     case MessageType::kError: return "error";
     case MessageType::kTaskFailed: return "task_failed";
+    case MessageType::kShardChunk: return "shard_chunk";
+    case MessageType::kChunkAck: return "chunk_ack";
   }
   return "unknown";
 }

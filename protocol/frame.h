@@ -31,12 +31,12 @@ class ProtocolError : public RuntimeFailure {
 inline constexpr uint8_t kProtocolVersion = 1;
 inline constexpr uint32_t kMaxFrameBytes = 1u << 20;  // 1 MiB: bounds every buffer
 
-// Worker -> coordinator: kHello, kGetTask, kHeartbeat, kTaskDone, kTaskFailed.
-// Coordinator -> worker: kWelcome, kRefused, kTask, kWait, kNoMoreWork,
-// kDoneAck, kError. The coordinator only ever answers; it never sends first.
+// Worker -> coordinator: kHello, kGetTask, kHeartbeat, kTaskDone, kTaskFailed,
+// kShardChunk. Coordinator -> worker: kWelcome, kRefused, kTask, kWait,
+// kNoMoreWork, kDoneAck, kError, kChunkAck. The coordinator only ever answers; it never sends first.
 // Bodies (fields marked ? may be absent): messages.h has one struct each.
 enum class MessageType : uint8_t {
-  kHello = 1,       // {token, name?, pid?}
+  kHello = 1,       // {token, name?, pid?, upload?}
   kWelcome = 2,     // {worker_id, heartbeat_ms, spec: {...label job...}}
   kRefused = 3,     // {reason?}; the connection is then closed
   kGetTask = 4,     // {}
@@ -48,6 +48,8 @@ enum class MessageType : uint8_t {
   kDoneAck = 10,    // {lease, committed, reason?}
   kError = 11,      // {message?}; the connection is then closed
   kTaskFailed = 12, // {lease, message?}: the task goes back to pending
+  kShardChunk = 13, // {lease, offset, size, data (base64), sha256}: bytes of an attempt file
+  kChunkAck = 14,   // {lease, accepted, received, reason?}: the bytes held; send from there
 };
 
 bool is_known_type(uint8_t type);

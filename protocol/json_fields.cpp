@@ -81,6 +81,13 @@ bool JsonFields::boolean(const char* key) const {
   return v.get<bool>();
 }
 
+bool JsonFields::boolean(const char* key, bool absent) const {
+  const nlohmann::json* v = find(key, false);
+  if (v == nullptr) return absent;
+  if (!v->is_boolean()) mistyped(key, "true or false", *v);
+  return v->get<bool>();
+}
+
 std::string JsonFields::text(const char* key) const {
   const nlohmann::json& v = *find(key, true);
   if (!v.is_string()) mistyped(key, "a string", v);

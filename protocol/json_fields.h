@@ -26,6 +26,7 @@ class JsonFields {
   int int32(const char* key) const;
   double number(const char* key) const;
   bool boolean(const char* key) const;
+  bool boolean(const char* key, bool absent) const;
   std::string text(const char* key) const;
   std::string text(const char* key, const std::string& absent) const;
   std::vector<int64_t> integers(const char* key) const;  // an array of integers

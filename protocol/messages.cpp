@@ -1,5 +1,7 @@
 #include "protocol/messages.h"
 
+#include "core/sha256.h"
+#include "protocol/base64.h"
 #include "protocol/json_fields.h"
 
 namespace condenser::msg {
@@ -19,13 +21,14 @@ JsonFields fields(const Frame& frame, MessageType expected) {
 }  // namespace
 
 std::string encode(const Hello& m) {
-  return encode_frame(MessageType::kHello, {{"token", m.token}, {"name", m.name}, {"pid", m.pid}});
+  return encode_frame(MessageType::kHello,
+                      {{"token", m.token}, {"name", m.name}, {"pid", m.pid}, {"upload", m.upload}});
 }
 
 template <>
 Hello decode<Hello>(const Frame& frame) {
   const JsonFields f = fields(frame, MessageType::kHello);
-  return {f.text("token"), f.text("name", ""), f.integer("pid", 0)};
+  return {f.text("token"), f.text("name", ""), f.integer("pid", 0), f.boolean("upload", false)};
 }
 
 std::string encode(const Welcome& m) {
@@ -151,6 +154,53 @@ template <>
 TaskFailed decode<TaskFailed>(const Frame& frame) {
   const JsonFields f = fields(frame, MessageType::kTaskFailed);
   return {f.integer("lease"), f.text("message", "")};
+}
+
+std::string encode(const ShardChunk& m) {
+  return encode_frame(MessageType::kShardChunk, {{"lease", m.lease},
+                                                 {"offset", m.offset},
+                                                 {"size", m.size},
+                                                 {"data", base64_encode(m.data)},
+                                                 {"sha256", m.sha256}});
+}
+
+template <>
+ShardChunk decode<ShardChunk>(const Frame& frame) {
+  const JsonFields f = fields(frame, MessageType::kShardChunk);
+  ShardChunk m;
+  m.lease = f.integer("lease");
+  m.offset = f.integer("offset");
+  m.size = f.integer("size");
+  m.data = base64_decode(f.text("data"), "shard_chunk: field 'data'");
+  m.sha256 = f.text("sha256");
+  const auto bytes = static_cast<int64_t>(m.data.size());
+  if (m.offset < 0 || m.size < 0 || m.offset + bytes > m.size) {
+    throw ProtocolError("shard_chunk: bytes [" + std::to_string(m.offset) + ", " +
+                        std::to_string(m.offset + bytes) + ") lie outside a file of " +
+                        std::to_string(m.size));
+  }
+  if (bytes > kMaxChunkBytes) {
+    throw ProtocolError("shard_chunk: " + std::to_string(bytes) + " bytes exceed the " +
+                        std::to_string(kMaxChunkBytes) + " of a chunk");
+  }
+  if (sha256_hex(m.data.data(), m.data.size()) != m.sha256) {
+    throw ProtocolError("shard_chunk: the bytes at offset " + std::to_string(m.offset) +
+                        " do not match their sha256");
+  }
+  return m;
+}
+
+std::string encode(const ChunkAck& m) {
+  return encode_frame(MessageType::kChunkAck, {{"lease", m.lease},
+                                               {"accepted", m.accepted},
+                                               {"received", m.received},
+                                               {"reason", m.reason}});
+}
+
+template <>
+ChunkAck decode<ChunkAck>(const Frame& frame) {
+  const JsonFields f = fields(frame, MessageType::kChunkAck);
+  return {f.integer("lease"), f.boolean("accepted"), f.integer("received"), f.text("reason", "")};
 }
 
 }  // namespace condenser::msg

@@ -25,6 +25,11 @@ struct Hello {
   std::string token;
   std::string name;  // optional, "": shown in /status
   int64_t pid = 0;   // optional
+  // Optional: this worker does not see the run directory; it sends each
+  // shard over this connection (ShardChunk) before its TaskDone. Its leases
+  // then outlive a dropped connection until they expire, so it can
+  // reconnect and resume the upload where the coordinator's copy ends.
+  bool upload = false;
 };
 
 // Coordinator -> worker: accepted; the job every task belongs to.
@@ -90,6 +95,31 @@ struct TaskFailed {
   std::string message;  // optional
 };
 
+// Worker -> coordinator (a worker that said upload): bytes [offset, offset
+// + data.size()) of its lease's attempt file, `size` bytes in all. An empty
+// chunk asks how much the coordinator holds. Checked on decode: offset and
+// size not negative, data within [0, size] and at most kMaxChunkBytes, and
+// `sha256` (of data) matching.
+struct ShardChunk {
+  int64_t lease = 0;
+  int64_t offset = 0;
+  int64_t size = 0;
+  std::string data;    // raw bytes (base64 on the wire)
+  std::string sha256;  // of data, lowercase hex
+};
+// Raw bytes per chunk: its base64 frame stays well under kMaxFrameBytes.
+inline constexpr int64_t kMaxChunkBytes = int64_t{512} << 10;
+
+// Coordinator -> worker: the answer to a ShardChunk.
+struct ChunkAck {
+  int64_t lease = 0;
+  // False: the lease is not this worker's any more (expired, reassigned) or
+  // the coordinator could not store the bytes; drop the shard.
+  bool accepted = false;
+  int64_t received = 0;  // bytes of the file the coordinator holds: send from here
+  std::string reason;    // optional: why not accepted
+};
+
 std::string encode(const Hello& m);
 std::string encode(const Welcome& m);
 std::string encode(const Refused& m);
@@ -102,6 +132,8 @@ std::string encode(const TaskDone& m);
 std::string encode(const DoneAck& m);
 std::string encode(const Error& m);
 std::string encode(const TaskFailed& m);
+std::string encode(const ShardChunk& m);
+std::string encode(const ChunkAck& m);
 
 // Specialised for each message above (messages.cpp).
 template <class M>
@@ -119,5 +151,7 @@ template <> TaskDone decode<TaskDone>(const Frame& frame);
 template <> DoneAck decode<DoneAck>(const Frame& frame);
 template <> Error decode<Error>(const Frame& frame);
 template <> TaskFailed decode<TaskFailed>(const Frame& frame);
+template <> ShardChunk decode<ShardChunk>(const Frame& frame);
+template <> ChunkAck decode<ChunkAck>(const Frame& frame);
 
 }  // namespace condenser::msg

@@ -77,7 +77,7 @@ nlohmann::json fetch_status(const std::string& host_port) {
     }
   } catch (const TcpError& e) {
     if (e.kind() == TcpError::Kind::kResolve) throw UsageError(flag + ": " + e.what());
-    throw UsageError(flag + ": nothing answers there (" + e.what() + "; is the job labelling? "
+    throw UsageError(flag + ": nothing answers there (" + e.what() + "; is the job running? "
                      "its http address is in RUN_DIR/coordinator.json)");
   }
   const size_t body = response.find("\r\n\r\n");

@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include <map>
+
 #include "core/errors.h"
 #include "data/sampling.h"
 #include "trainers/model_io.h"
@@ -47,8 +49,9 @@ bool declares(const std::string& layers, const std::string& key) {
   return !layers.empty() && !parse_model_layers(layers, key).empty();
 }
 
+// A student may give both: declared layers started from a file's weights.
 void check_one_source(const std::string& role, const std::string& path, const std::string& layers) {
-  if (!path.empty() && declares(layers, role + ".layers")) {
+  if (role == "teacher" && !path.empty() && declares(layers, role + ".layers")) {
     throw UsageError(role + ".path and " + role + ".layers are both set; give one: a TorchScript "
                      "file or a declared layer list");
   }
@@ -94,6 +97,37 @@ void probe_student(const Config& config, const DatasetInfo& data, const at::Tens
   }
 }
 
+// Copies every parameter and buffer of the TorchScript file at `path` into
+// the declared `student`, by name (a declared teacher's file fits a student
+// declared with the teacher's layers: pruning a teacher, as Minitron does).
+// UsageError naming the first tensor missing, extra or of another shape.
+void start_from_file(torch::jit::Module& student, const std::string& path) {
+  const torch::jit::Module file = load_module(path, "student.path");
+  std::map<std::string, at::Tensor> theirs;
+  for (const auto& p : file.named_parameters()) theirs[p.name] = p.value;
+  for (const auto& b : file.named_buffers()) theirs[b.name] = b.value;
+  const auto fill = [&](const std::string& name, const at::Tensor& mine) {
+    const auto it = theirs.find(name);
+    if (it == theirs.end() || it->second.sizes() != mine.sizes()) {
+      throw UsageError("student.path '" + path + "' does not fit student.layers: '" + name + "' " +
+                       (it == theirs.end() ? std::string("is not in the file")
+                                           : "is " + shape_text(it->second) + " there, " +
+                                                 shape_text(mine) + " in the declared layers") +
+                       "; declare the layers the file was built with");
+    }
+    torch::NoGradGuard no_grad;
+    mine.copy_(it->second);
+    theirs.erase(it);
+  };
+  for (const auto& p : student.named_parameters()) fill(p.name, p.value);
+  for (const auto& b : student.named_buffers()) fill(b.name, b.value);
+  if (!theirs.empty()) {
+    throw UsageError("student.path '" + path + "' holds '" + theirs.begin()->first +
+                     "', which student.layers do not declare; declare the layers the file was "
+                     "built with");
+  }
+}
+
 }  // namespace
 
 std::optional<ModelSpec> teacher_spec(const Config& config, const DatasetInfo& data) {
@@ -107,26 +141,28 @@ std::optional<ModelSpec> teacher_spec(const Config& config, const DatasetInfo& d
 
 std::optional<ModelSpec> student_spec(const Config& config, const DatasetInfo& data) {
   const StudentConfig& s = config.student;
-  if (!s.path.empty()) return std::nullopt;
   if (declares(s.layers, "student.layers")) {
     return declared("student", s.layers, "student.layers", data);
   }
+  if (!s.path.empty()) return std::nullopt;
   return zoo(s.model, "student.model", data);
 }
 
 std::string student_description(const Config& config) {
   const StudentConfig& s = config.student;
-  if (!s.path.empty()) return "TorchScript " + s.path;
   if (declares(s.layers, "student.layers")) {
     return "declared (" + std::to_string(parse_model_layers(s.layers, "student.layers").size()) +
-           " layers)";
+           " layers" + (s.path.empty() ? "" : ", started from " + s.path) + ")";
   }
+  if (!s.path.empty()) return "TorchScript " + s.path;
   return s.model;
 }
 
 torch::jit::Module fresh_student(const Config& config, const DatasetInfo& data) {
   if (const std::optional<ModelSpec> spec = student_spec(config, data)) {
-    return build_model(*spec, mix_seed(config.seed, 2));
+    torch::jit::Module student = build_model(*spec, mix_seed(config.seed, 2));
+    if (!config.student.path.empty()) start_from_file(student, config.student.path);
+    return student;
   }
   torch::jit::Module student = load_module(config.student.path, "student");
   for (const auto& p : student.parameters()) {

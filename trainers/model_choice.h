@@ -19,7 +19,9 @@ namespace condenser {
 // teacher.path gives a TorchScript file.
 std::optional<ModelSpec> teacher_spec(const Config& config, const DatasetInfo& data);
 
-// The spec of a zoo or declared student; nullopt for student.path. Only a
+// The spec of a zoo or declared student (student.layers, even when
+// student.path gives its starting weights); nullopt for a TorchScript
+// student.path alone. Only a
 // student with a spec can be pruned structurally (its layers say which
 // channels feed which) and counted in FLOPs.
 std::optional<ModelSpec> student_spec(const Config& config, const DatasetInfo& data);
@@ -30,11 +32,14 @@ std::string student_description(const Config& config);
 
 // A fresh student on the CPU: built from its spec with the job's student
 // seed, or student.path loaded as given (its own initial weights, every
-// parameter trainable). The distilled student and the control start equal.
+// parameter trainable). With both student.layers and student.path, the
+// declared student starts from the file's weights (same names and shapes;
+// UsageError naming the first tensor that differs). The distilled student
+// and the control start equal.
 torch::jit::Module fresh_student(const Config& config, const DatasetInfo& data);
 
 // The checks preflight makes (nothing trained): at most one of path and
-// layers per role, specs that fit the data (check_spec, naming the key), a
+// layers for the teacher, specs that fit the data (check_spec, naming the key), a
 // TorchScript student whose forward gives [N, classes] on `probe` (the
 // first training inputs), structured pruning only for students with a spec.
 // UsageError naming the key or file and what to do.

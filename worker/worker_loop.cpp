@@ -19,6 +19,7 @@
 #include "protocol/messages.h"
 #include "trainers/device.h"
 #include "worker/background_writer.h"
+#include "worker/shard_upload.h"
 #include "worker/worker_job.h"
 
 namespace condenser {
@@ -101,6 +102,7 @@ struct WorkerState {
   std::chrono::steady_clock::time_point last_reply{}, unreachable_since =
                                                          std::chrono::steady_clock::now();
   milliseconds give_up_after{60000};
+  std::string upload_dir;  // WorkerOptions::upload_dir
 };
 
 // The coordinator's answer; an error frame (it then closes) ends the
@@ -123,6 +125,19 @@ void send_failure(FrameClient& client, int64_t lease, const std::string& why) {
   }
 }
 
+// Sends the attempt file of `done` from the upload directory; false when
+// the coordinator no longer takes it (its lease went to another worker).
+bool upload(FrameClient& client, WorkerState& w, const msg::TaskDone& done) {
+  const UploadOutcome out = upload_shard(client, w.upload_dir + "/" + done.attempt_file,
+                                         done.lease, [&] { return reply(client, w); });
+  if (!out.accepted) {
+    log_warn("worker: upload of ", done.attempt_file, " refused: ", out.reason);
+    return false;
+  }
+  log_info("worker: uploaded ", done.attempt_file, " (", out.bytes_sent, " bytes sent)");
+  return true;
+}
+
 // Moves finished shards into `unacked` and reports them, oldest first.
 void report(FrameClient& client, WorkerState& w, Heartbeat& heartbeat) {
   for (BackgroundWriter::Result& r : w.writer.take_results()) {
@@ -133,19 +148,31 @@ void report(FrameClient& client, WorkerState& w, Heartbeat& heartbeat) {
     w.unacked.push_back({r.lease, r.task.file, r.entry.rows, r.entry.sha256});
   }
   while (!w.unacked.empty()) {
-    client.send(w.unacked.front());
-    const msg::DoneAck ack = msg::decode<msg::DoneAck>(reply(client, w));
-    if (!ack.committed) log_warn("worker: task not committed: ", ack.reason);
-    w.held.erase(w.unacked.front().lease);
+    const msg::TaskDone& done = w.unacked.front();
+    if (w.upload_dir.empty() || upload(client, w, done)) {
+      client.send(done);
+      const msg::DoneAck ack = msg::decode<msg::DoneAck>(reply(client, w));
+      if (!ack.committed) log_warn("worker: task not committed: ", ack.reason);
+    }
+    if (!w.upload_dir.empty()) ::unlink((w.upload_dir + "/" + done.attempt_file).c_str());
+    w.held.erase(done.lease);
     w.unacked.pop_front();
     heartbeat.set_leases(w.held);
   }
 }
 
+// The coordinator's spec with this node's own paths where it has them.
+LabelSpec local_spec(LabelSpec spec, const WorkerOptions& o, const std::string& upload_dir) {
+  if (!upload_dir.empty()) spec.soft_label_dir = upload_dir;
+  if (!o.teacher_path.empty()) spec.teacher_path = o.teacher_path;
+  if (!o.data_dir.empty()) spec.data_dir = o.data_dir;
+  return spec;
+}
+
 // Hello and welcome; loads the job when it is new. Returns the heartbeat period.
 milliseconds handshake(FrameClient& client, const WorkerOptions& o, const std::string& token,
                        WorkerState& w) {
-  client.send(msg::Hello{token, o.name, ::getpid()});
+  client.send(msg::Hello{token, o.name, ::getpid(), !o.upload_dir.empty()});
   // A coordinator that accepts but never answers: wait no longer than the
   // give-up time left (at least 1 s).
   const auto waited = std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() -
@@ -157,7 +184,7 @@ milliseconds handshake(FrameClient& client, const WorkerOptions& o, const std::s
                      msg::decode<msg::Refused>(answer).reason);
   }
   const msg::Welcome welcome = msg::decode<msg::Welcome>(answer);
-  const LabelSpec& spec = welcome.spec;
+  const LabelSpec spec = local_spec(welcome.spec, o, w.upload_dir);
   if (w.job && to_json(w.job->spec) == to_json(spec)) return milliseconds(welcome.heartbeat_ms);
   w.writer.wait_idle();
   if (w.job) {
@@ -235,12 +262,25 @@ Session serve(FrameClient& client, const WorkerOptions& o, const std::string& to
   }
 }
 
+// The upload directory, absolute and created; UsageError when it cannot be.
+std::string prepare_upload_dir(const std::string& dir) {
+  if (dir.empty()) return dir;
+  try {
+    ensure_dir(dir);
+  } catch (const std::exception& e) {
+    throw UsageError("worker: --upload directory '" + dir + "' cannot be created (" + e.what() +
+                     "); give a writable local directory");
+  }
+  return absolute_path(dir);
+}
+
 }  // namespace
 
 int run_worker(const WorkerOptions& options) {
   WorkerOptions o = options;
   if (o.coordinator.empty()) throw UsageError("worker: --coordinator HOST:PORT is required");
   const HostPort coordinator = parse_host_port(o.coordinator, "--coordinator");
+  const std::string upload_dir = prepare_upload_dir(o.upload_dir);
   const std::string token = o.token.empty() ? read_token(o.token_file) : o.token;
   if (o.name.empty()) {
     char host[256] = "host";
@@ -252,6 +292,7 @@ int run_worker(const WorkerOptions& options) {
   resolve_device(o.device);  // a bad --device is a usage error before connecting
   WorkerState state;
   state.give_up_after = o.give_up_after;
+  state.upload_dir = upload_dir;
   FrameClient client;
   milliseconds backoff{100};
   for (;;) {

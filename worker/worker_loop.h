@@ -21,6 +21,14 @@ struct WorkerOptions {
   std::string device = "cpu";  // cpu | cuda | cuda:N
   int threads = 0;             // LibTorch intra-op threads; 0 = leave the default
   std::string name;            // shown in /status; default host:pid
+  // Non-empty: this node does not see the run directory. Shards are written
+  // here and sent to the coordinator over the connection (shard_upload.h),
+  // then removed. Created when missing.
+  std::string upload_dir;
+  // Local copies of what the job's spec names on the coordinator's file
+  // system (the teacher's identity and the data's fingerprint are still
+  // checked against the coordinator's); empty: the spec's paths.
+  std::string teacher_path, data_dir;
   // Checked before each new task: true = finish and report the shards in
   // flight, then return 0 (a graceful stop of the job).
   std::function<bool()> stop;

@@ -31,6 +31,10 @@ std::string printable(const std::string& text) {
   return out;
 }
 
+int64_t ControlEffects::receive(const std::string& attempt_file, const msg::ShardChunk&) {
+  throw RuntimeFailure("no shard files are kept here to write " + attempt_file + " into");
+}
+
 ControlHandler::ControlHandler(TaskTable& table, std::string token, LabelSpec spec,
                                ControlEffects& effects, HandlerOptions options)
     : table_(table),
@@ -108,6 +112,8 @@ Reply ControlHandler::dispatch(ControlSession& s, const Frame& frame, SteadyTime
       return task_done(s, msg::decode<msg::TaskDone>(frame), now);
     case MessageType::kTaskFailed:
       return task_failed(s, msg::decode<msg::TaskFailed>(frame));
+    case MessageType::kShardChunk:
+      return shard_chunk(s, msg::decode<msg::ShardChunk>(frame), now);
     default:
       throw ProtocolError(std::string("unexpected ") + type_name(frame.type) + " from a worker");
   }
@@ -134,8 +140,9 @@ Reply ControlHandler::hello(ControlSession& s, const Frame& frame, int64_t now_u
   w.peer = s.peer;
   w.pid = m.pid;
   w.last_heartbeat_unix_ms = now_unix_ms;
+  w.uploads = m.upload;
   log_info("coordinator: worker ", s.worker, " (", w.name, ", pid ", w.pid, ") joined from ",
-           s.peer);
+           s.peer, m.upload ? ", uploading its shards" : "");
   return {{msg::encode(msg::Welcome{s.worker, options_.heartbeat_ms, spec_})}, false};
 }
 
@@ -224,9 +231,52 @@ Reply ControlHandler::task_failed(ControlSession& s, const msg::TaskFailed& m) {
   return {};
 }
 
+Reply ControlHandler::shard_chunk(ControlSession& s, const msg::ShardChunk& m, SteadyTime now) {
+  if (!workers_[s.worker].uploads) {
+    throw ProtocolError("shard_chunk from a worker whose hello did not say upload");
+  }
+  note_expired(table_.expire(now));
+  const auto ack = [&m](bool accepted, int64_t received, const std::string& reason) {
+    return Reply{{msg::encode(msg::ChunkAck{m.lease, accepted, received, reason})}, false};
+  };
+  const auto lease = table_.find(m.lease);
+  if (!lease || lease->worker != s.worker) {
+    log_warn("coordinator: refused an upload to lease ", m.lease, " from worker ", s.worker,
+             ": not its lease");
+    return ack(false, 0, "lease expired or task reassigned");
+  }
+  int64_t held = 0;
+  try {
+    held = effects_.receive(lease->attempt_file, m);
+  } catch (const ProtocolError&) {
+    throw;
+  } catch (const std::exception& e) {
+    // The coordinator's disk, not the worker: the task is labelled again.
+    log_warn("coordinator: cannot store the upload of lease ", m.lease, ": ", e.what());
+    table_.release(m.lease);
+    effects_.discard(lease->attempt_file);
+    record(TableEvent::Kind::kDrop, lease->id, lease->task);
+    return ack(false, 0, std::string("the coordinator cannot store it: ") + e.what());
+  }
+  if (held == m.offset + static_cast<int64_t>(m.data.size())) {
+    counters_.uploaded_bytes_total += static_cast<int64_t>(m.data.size());
+  }
+  return ack(true, held, "");
+}
+
 void ControlHandler::on_disconnect(ControlSession& s, SteadyTime) {
   if (!s.authenticated) return;
   workers_[s.worker].connected = false;
+  if (workers_[s.worker].uploads) {
+    // Its shards live on its own disk: keep the leases for it to resume.
+    const int64_t kept = table_.orphan_worker(s.worker);
+    if (kept > 0) {
+      log_warn("coordinator: uploading worker ", s.worker, " disconnected holding ", kept,
+               " lease(s); kept until they expire for it to resume, or taken by a worker "
+               "that finds nothing else pending");
+    }
+    return;
+  }
   const auto released = table_.release_worker(s.worker);
   if (!released.empty()) {
     log_warn("coordinator: worker ", s.worker, " disconnected holding ", released.size(),

@@ -40,6 +40,13 @@ class ControlEffects {
                              const msg::TaskDone& done) = 0;
   // Removes a stale attempt's file (late completion of an expired lease).
   virtual void discard(const std::string& attempt_file) = 0;
+  // Stores an uploaded chunk of an attempt file: appended when it starts
+  // where the stored bytes end (else ignored: the worker resends from the
+  // returned count), flushed to disk once the file is complete. Returns the
+  // bytes stored. ProtocolError when more than `chunk.size` bytes are
+  // stored already; RuntimeFailure when the bytes cannot be stored (the
+  // default: effects that keep no files take no uploads).
+  virtual int64_t receive(const std::string& attempt_file, const msg::ShardChunk& chunk);
   // Records one change of the table (RUN_DIR/tasks.journal): an append,
   // durable after the next sync().
   virtual void record(const TableEvent& event) = 0;
@@ -74,6 +81,7 @@ struct WorkerInfo {
   bool connected = true;
   int64_t last_heartbeat_unix_ms = 0;  // wall clock, for /status
   int64_t tasks_committed = 0;
+  bool uploads = false;  // sends its shards over the connection (hello's upload)
 };
 
 struct ControlMetrics {
@@ -84,6 +92,7 @@ struct ControlCounters {
   int64_t frames_total = 0, protocol_errors_total = 0, refused_total = 0;
   int64_t commits_total = 0, stale_completions_total = 0, rejected_commits_total = 0;
   int64_t leases_total = 0, expired_leases_total = 0, rows_committed_total = 0;
+  int64_t uploaded_bytes_total = 0;  // shard bytes stored from uploading workers
 };
 
 struct HandlerOptions {
@@ -102,7 +111,8 @@ class ControlHandler {
                  int64_t now_unix_ms = 0);
   // The bytes could not be parsed: an error frame, then close.
   Reply on_parse_error(ControlSession& session, const std::string& error);
-  // Releases the session's leases (their tasks go back to pending at once).
+  // Releases the session's leases (their tasks go back to pending at once);
+  // an uploading worker's are orphaned instead (TaskTable::orphan_worker).
   void on_disconnect(ControlSession& session, SteadyTime now);
   // Expires overdue leases (called from a timer).
   void tick(SteadyTime now);
@@ -126,6 +136,7 @@ class ControlHandler {
   Reply get_task(ControlSession& s, SteadyTime now);
   Reply task_done(ControlSession& s, const msg::TaskDone& m, SteadyTime now);
   Reply task_failed(ControlSession& s, const msg::TaskFailed& m);
+  Reply shard_chunk(ControlSession& s, const msg::ShardChunk& m, SteadyTime now);
   Reply error(const std::string& message);
   void note_expired(const std::vector<Lease>& leases);
   void record(TableEvent::Kind kind, int64_t lease, int64_t task, int64_t worker = 0,

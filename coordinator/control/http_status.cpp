@@ -55,7 +55,8 @@ nlohmann::json status_json(const ControlHandler& handler, const StatusInfo& info
          {"connected", w.connected},
          {"last_heartbeat_unix_ms", w.last_heartbeat_unix_ms},
          {"seconds_since_heartbeat", (now_unix_ms - w.last_heartbeat_unix_ms) / 1000.0},
-         {"tasks_committed", w.tasks_committed}});
+         {"tasks_committed", w.tasks_committed},
+         {"uploads", w.uploads}});
   }
   const ControlCounters& c = handler.counters();
   j["counters"] = {{"commits", c.commits_total},
@@ -115,6 +116,9 @@ std::string metrics_text(const ControlHandler& handler, const StatusInfo& info) 
          c.commits_total);
   metric("condenser_rows_committed_total", "counter", "Soft-label rows committed.",
          c.rows_committed_total);
+  metric("condenser_uploaded_bytes_total", "counter",
+         "Shard bytes received from workers that upload over their connection.",
+         c.uploaded_bytes_total);
   metric("condenser_completions_stale_total", "counter",
          "Late completions discarded (expired or reassigned lease).", c.stale_completions_total);
   metric("condenser_commits_rejected_total", "counter", "Completions whose shard failed checks.",

@@ -23,7 +23,7 @@ struct StatusInfo {
 // {"job", "stage", "progress" (0..1 of tasks), "eta_seconds" (null until a
 // task was committed here), "tasks": {"total","pending","leased","done"},
 // "workers": [{"id","name","peer","pid","connected","last_heartbeat_unix_ms",
-// "seconds_since_heartbeat","tasks_committed"}], "counters": {...}}.
+// "seconds_since_heartbeat","tasks_committed","uploads"}], "counters": {...}}.
 nlohmann::json status_json(const ControlHandler& handler, const StatusInfo& info,
                            int64_t now_unix_ms);
 

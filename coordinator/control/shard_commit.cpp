@@ -1,6 +1,8 @@
 #include "coordinator/control/shard_commit.h"
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -109,6 +111,37 @@ void ShardCommitter::discard(const std::string& attempt_file) {
       log_debug("coordinator: removed ", f);
     }
   }
+}
+
+int64_t ShardCommitter::receive(const std::string& attempt_file, const msg::ShardChunk& chunk) {
+  const auto end = chunk.offset + static_cast<int64_t>(chunk.data.size());
+  if (!setup_.check_files) return end;
+  const std::string path = setup_.soft_label_dir + "/" + attempt_file;
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) throw RuntimeFailure("cannot open " + path + ": " + std::strerror(errno));
+  struct stat st {};
+  ::fstat(fd, &st);
+  int64_t held = st.st_size;
+  std::string failure;
+  if (held > chunk.size) {
+    ::close(fd);
+    throw ProtocolError("shard_chunk: a file of " + std::to_string(chunk.size) + " bytes, but " +
+                        std::to_string(held) + " were received already");
+  }
+  if (chunk.offset == held && !chunk.data.empty()) {
+    size_t done = 0;
+    while (done < chunk.data.size() && failure.empty()) {
+      const ssize_t n = ::write(fd, chunk.data.data() + done, chunk.data.size() - done);
+      if (n < 0 && errno != EINTR) failure = std::strerror(errno);
+      if (n > 0) done += static_cast<size_t>(n);
+    }
+    held += static_cast<int64_t>(done);
+    // Durable before the commit renames it into place.
+    if (failure.empty() && held == chunk.size && ::fdatasync(fd) != 0) failure = std::strerror(errno);
+  }
+  ::close(fd);
+  if (!failure.empty()) throw RuntimeFailure("cannot write " + path + ": " + failure);
+  return held;
 }
 
 void ShardCommitter::record(const TableEvent& event) {

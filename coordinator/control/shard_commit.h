@@ -1,8 +1,9 @@
 #pragma once
 // The file side of the coordinator (ControlEffects for the real run
-// directory): commit a worker's attempt as the task's shard (checksum and row
-// count checked, renamed into place), remove stale attempts, and journal
-// every change of the task table (task_journal.h, RUN_DIR/tasks.journal).
+// directory): store the attempt files uploading workers send, commit a
+// worker's attempt as the task's shard (checksum and row count checked,
+// renamed into place), remove stale attempts, and journal every change of
+// the task table (task_journal.h, RUN_DIR/tasks.journal).
 //
 // A commit costs the same whatever the number of tasks: rename, one journal
 // append, and a share of one fdatasync per turn of the io loop (the server
@@ -51,6 +52,9 @@ class ShardCommitter : public ControlEffects {
 
   std::string commit(const Lease& lease, const LabelTask& task, const msg::TaskDone& done) override;
   void discard(const std::string& attempt_file) override;
+  // Appends to soft_label_dir/attempt_file (fdatasync once complete). Dry
+  // commits (check_files false) store nothing and count every byte as held.
+  int64_t receive(const std::string& attempt_file, const msg::ShardChunk& chunk) override;
   void record(const TableEvent& event) override;
   void sync() override { journal_->sync(); }
 

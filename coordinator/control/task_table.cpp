@@ -111,6 +111,18 @@ std::vector<Lease> TaskTable::release_worker(int64_t worker) {
   return released;
 }
 
+int64_t TaskTable::orphan_worker(int64_t worker) {
+  const auto w = by_worker_.find(worker);
+  if (w == by_worker_.end()) return 0;
+  const std::set<int64_t> ids = w->second;
+  for (const int64_t id : ids) {
+    Lease l = remove_lease(id, false);
+    l.restored = true;
+    add_lease(l);
+  }
+  return static_cast<int64_t>(ids.size());
+}
+
 bool TaskTable::release(int64_t lease_id) {
   if (leases_.count(lease_id) == 0) return false;
   remove_lease(lease_id, true);

@@ -38,8 +38,10 @@ struct Lease {
   int64_t worker = 0;        // worker id holding it
   SteadyTime deadline;       // renewed by heartbeats
   std::string attempt_file;  // where this attempt writes (removed if it is stale)
-  // Restored from the journal and not renewed since: its worker belonged to
-  // a coordinator that died, so a worker asking for work may take its task.
+  // Restored from the journal (its worker belonged to a coordinator that
+  // died) or orphaned (its uploading worker's connection dropped), and not
+  // renewed since: a worker asking for work while nothing is pending may
+  // take its task.
   bool restored = false;
 };
 
@@ -89,6 +91,12 @@ class TaskTable {
 
   // A worker disconnected: its leases go back to pending at once; returns them.
   std::vector<Lease> release_worker(int64_t worker);
+
+  // An uploading worker disconnected: its leases stay until they expire,
+  // for it to reconnect, renew them and finish its uploads, but become
+  // `restored`, so an idle worker takes their tasks when nothing else is
+  // pending. Returns how many.
+  int64_t orphan_worker(int64_t worker);
 
   // The worker gave up on a task: it goes back to pending (if still current).
   bool release(int64_t lease_id);

@@ -31,7 +31,7 @@ T field(const json& j, const char* key, const std::string& where) {
 
 Manifest load_manifest(const std::string& path) {
   // UsageError when missing, not a regular file or past the limit.
-  const std::string text = read_file_at_most(path, kMaxRecordBytes, "manifest");
+  const std::string text = read_file_at_most(path, kMaxManifestBytes, "manifest");
   json j;
   try {
     j = json::parse(text);

@@ -8,6 +8,11 @@
 # (sample, view) in exactly one shard. Root only; skips (exit 0, "skipped:")
 # where namespaces cannot be made.
 #
+# Node 2 is a node without the shared file system: its worker runs in its
+# own mount namespace with the run directory hidden under an empty tmpfs,
+# its own copies of the token and the teacher, and sends each shard over its
+# connection (--upload); the task taken from node 3 is committed from it.
+#
 # Timing does not decide the outcome: a stand-in worker (netns_lease_holder.py)
 # holds one lease until the test releases it, so labelling cannot end before
 # node 3 is back, however fast or slow this machine is.
@@ -37,12 +42,20 @@ worker() { # worker I: a `condenser worker` in node I, log wI.log
   on_node "$1" "$CONDENSER" worker --coordinator "$CONTROL" --token-file run/job.token \
     --threads 1 --name "node$1" --give-up-after 120 >"w$1.log" 2>&1
 }
+# upload_worker: node 2's worker, which cannot see run/ (checked before it starts).
+upload_worker() {
+  mkdir -p node2 && cp run/job.token "$WORK/teacher.pt" node2/
+  on_node 2 unshare --mount sh -c 'mount -t tmpfs none "$1/run" && [ ! -e "$1/run/job.token" ] &&
+    exec "$2" worker --coordinator "$3" --token-file "$1/node2/job.token" --threads 1 \
+      --name node2 --give-up-after 120 --upload "$1/node2/shards" --teacher "$1/node2/teacher.pt"' \
+    sh "$WORK" "$CONDENSER" "$CONTROL" >w2.log 2>&1
+}
 # Node 3's worker first, so it surely labels twice before the cut.
 worker 3 &
 w3=$!
 wait_for 60 "node 3's worker to label" grep -qs "worker: labelling" w3.log
 grep -q "(node3, pid .*) joined from $NET.3:" coord.log || fail "node 3 did not join from $NET.3"
-worker 2 &
+upload_worker &
 w2=$!
 wait_for 60 "node 2's worker to join" grep -q "(node2, pid .*) joined from $NET.2:" coord.log
 w2_id=$(sed -n 's/.*coordinator: worker \([0-9]*\) (node2, pid .*/\1/p' coord.log | head -1)
@@ -66,6 +79,8 @@ echo "ok: node 3's lease $lease ($file) expired ($(since "$cut") s after the cut
 # ... and its task is labelled again by node 2's worker and committed.
 wait_for 60 "$file to be committed by node 2" grep -q "committed $file from worker $w2_id " coord.log
 grep -q "labelling $file .*(lease [0-9]*)" w2.log || fail "node 2's worker did not label $file"
+grep -q "(node2, pid .*) joined from $NET.2:.*uploading its shards" coord.log ||
+  fail "node 2's worker did not say it uploads"
 echo "ok: $file reassigned to node 2 (worker $w2_id) and committed ($(since "$cut") s after the cut)"
 
 # The coordinator's HTTP side answers over the links: /metrics from node 2.
@@ -105,5 +120,9 @@ for w in 2 3; do
   grep -q "no more work; exiting" "w$w.log" || fail "node $w's worker did not hear the job was labelled"
 done
 echo "ok: job finished; both workers exited 0"
+uploaded=$(grep -c "worker: uploaded .attempt-" w2.log || true)
+[ "$uploaded" -ge 1 ] || fail "node 2's worker uploaded nothing"
+[ -z "$(ls -A node2/shards)" ] || fail "node 2 kept shard files: $(ls -A node2/shards)"
+echo "ok: node 2, without the run directory, uploaded $uploaded shard(s) over its link"
 
 "$PYTHON" "$HERE/netns_check.py" "$WORK/run" "$file" node2

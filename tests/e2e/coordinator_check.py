@@ -2,7 +2,7 @@
 """End-to-end checks of the coordinator and its workers.
 
 Usage: coordinator_check.py MODE CONDENSER CONFIG DATA WORKDIR
-MODE: kill_worker | restart_coordinator | token | bad_clients
+MODE: kill_worker | restart_coordinator | token | bad_clients | upload
 
 Every mode runs `condenser coordinator` (no local workers) on a small job
 whose teacher is a TorchScript CNN heavy enough that a task takes a moment,
@@ -223,6 +223,50 @@ def http_get(address, path):
         return e.code, ""
 
 
+def upload():
+    """A worker that does not see the run directory: it writes its shards in
+    its own directory, with its own copy of the teacher, and sends them over
+    its connection. The coordinator is killed after its first commit; the
+    worker reconnects to the restarted one and the job finishes."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    listen = ["--listen", "127.0.0.1:%d" % port, "--lease-ms", "6000"]
+    own = os.path.join(WORK, "node")
+    os.makedirs(own, exist_ok=True)
+    subprocess.run(["cp", TEACHER, os.path.join(own, "teacher.pt")], check=True)
+    coord, log = coordinator("coordinator1.log", listen)
+    info = address_of(coord)
+    address = info["control"]
+    w = worker(address, "up", extra=["--upload", os.path.join(own, "shards"),
+                                     "--teacher", os.path.join(own, "teacher.pt")])
+    wait_for("a first uploaded commit", lambda: "committed shard" in read(log))
+    if "uploading its shards" not in read(log) or "worker: uploaded .attempt-" not in read("up.log"):
+        fail("no upload seen:\n" + read(log) + read("up.log"))
+    code, metrics = http_get(info["http"], "/metrics")
+    uploaded = [l for l in metrics.splitlines() if l.startswith("condenser_uploaded_bytes_total ")]
+    if code != 200 or not uploaded or int(float(uploaded[0].split()[1])) <= 0:
+        fail("/metrics does not count the uploaded bytes: %s" % uploaded)
+    coord.send_signal(signal.SIGKILL)
+    coord.wait()
+    coord2, log2 = coordinator("coordinator2.log", listen)
+    finish(coord2, log2)
+    expect_exit(w, 0, "up")
+    check_manifest()
+    left = os.listdir(os.path.join(own, "shards"))
+    if left:
+        fail("the uploading worker left files behind: %s" % left)
+    with open(os.path.join(RUN, "manifest.json")) as f:
+        shards = json.load(f)["shards"]
+    for shard in shards:
+        with h5py.File(os.path.join(RUN, "soft_labels", shard["file"]), "r") as h:
+            producer = h.attrs["producer"]
+            producer = producer.decode() if isinstance(producer, bytes) else producer
+            if producer != "condenser worker up":
+                fail("%s was labelled by %r" % (shard["file"], producer))
+    print("ok: %d shards uploaded by the worker without the run directory" % len(shards))
+
+
 def bad_clients():
     coord, log = coordinator("coordinator.log", ["--read-timeout-ms", "1500"])
     info = address_of(coord)
@@ -280,5 +324,5 @@ if os.path.exists(RUN):
     subprocess.run(["rm", "-rf", RUN], check=True)
 make_teacher()
 {"kill_worker": kill_worker, "restart_coordinator": restart_coordinator, "token": token,
- "bad_clients": bad_clients}[MODE]()
+ "bad_clients": bad_clients, "upload": upload}[MODE]()
 print("ok:", MODE)

@@ -45,6 +45,7 @@ void check_reply(const std::string& bytes) {
     case MessageType::kWait: msg::decode<msg::Wait>(r.frame); break;
     case MessageType::kNoMoreWork: msg::decode<msg::NoMoreWork>(r.frame); break;
     case MessageType::kDoneAck: msg::decode<msg::DoneAck>(r.frame); break;
+    case MessageType::kChunkAck: msg::decode<msg::ChunkAck>(r.frame); break;
     case MessageType::kError: msg::decode<msg::Error>(r.frame); break;
     default: std::abort();  // the coordinator never sends a worker's message
   }

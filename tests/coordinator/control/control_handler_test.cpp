@@ -3,6 +3,7 @@
 // Replies are read back with protocol/messages.h's decoders; bad input is
 // written as raw JSON bodies on purpose.
 #include "coordinator/control/control_handler.h"
+#include "tests/coordinator/control/control_test_util.h"
 
 #include <gtest/gtest.h>
 
@@ -15,8 +16,7 @@ namespace {
 using nlohmann::json;
 using std::chrono::seconds;
 
-// A valid job token (32 hex digits).
-constexpr const char* kToken = "0123456789abcdef0123456789abcdef";
+using testing_util::kToken;
 
 struct FakeEffects : ControlEffects {
   std::map<std::string, int> commits;  // task file -> times committed

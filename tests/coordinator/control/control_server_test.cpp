@@ -24,20 +24,16 @@
 #include "core/errors.h"
 #include "protocol/address.h"
 #include "protocol/frame_client.h"
+#include "tests/coordinator/control/control_test_util.h"
 
 namespace condenser {
 namespace {
 
 using std::chrono::milliseconds;
 
-// A valid job token (32 hex digits).
-constexpr const char* kToken = "0123456789abcdef0123456789abcdef";
+using testing_util::kToken;
 
-struct NoEffects : ControlEffects {
-  std::string commit(const Lease&, const LabelTask&, const msg::TaskDone&) override { return ""; }
-  void discard(const std::string&) override {}
-  void record(const TableEvent&) override {}
-};
+using testing_util::NoEffects;
 
 int connect_raw(const std::string& address) {
   const HostPort at = parse_host_port(address, "test");

@@ -18,19 +18,16 @@
 #include "coordinator/control/control_server.h"
 #include "core/errors.h"
 #include "protocol/address.h"
+#include "tests/coordinator/control/control_test_util.h"
 
 namespace condenser {
 namespace {
 
 using std::chrono::milliseconds;
 
-constexpr const char* kToken = "0123456789abcdef0123456789abcdef";
+using testing_util::kToken;
 
-struct NoEffects : ControlEffects {
-  std::string commit(const Lease&, const LabelTask&, const msg::TaskDone&) override { return ""; }
-  void discard(const std::string&) override {}
-  void record(const TableEvent&) override {}
-};
+using testing_util::NoEffects;
 
 // GET `path` from `address`: the whole response ("" when nothing answers).
 std::string get(const std::string& address, const std::string& path) {

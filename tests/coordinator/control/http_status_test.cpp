@@ -1,5 +1,6 @@
 // The read-only HTTP side as pure functions: routing, /status JSON, /metrics text.
 #include "coordinator/control/http_status.h"
+#include "tests/coordinator/control/control_test_util.h"
 
 #include <gtest/gtest.h>
 
@@ -11,14 +12,9 @@
 namespace condenser {
 namespace {
 
-// A valid job token (32 hex digits).
-constexpr const char* kToken = "0123456789abcdef0123456789abcdef";
+using testing_util::kToken;
 
-struct NoEffects : ControlEffects {
-  std::string commit(const Lease&, const LabelTask&, const msg::TaskDone&) override { return ""; }
-  void discard(const std::string&) override {}
-  void record(const TableEvent&) override {}
-};
+using testing_util::NoEffects;
 
 std::string body_of(const std::string& response) {
   return response.substr(response.find("\r\n\r\n") + 4);
