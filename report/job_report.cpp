@@ -40,12 +40,19 @@ std::string pct(double v) {
 nlohmann::json count_or_null(int64_t n) { return n >= 0 ? nlohmann::json(n) : nlohmann::json(); }
 
 nlohmann::json attempt_json(const PruneAttempt& a) {
-  return {{"name", a.name},       {"stage", a.stage},
-          {"retry", a.retry},     {"target_sparsity", a.target},
-          {"model", stats_json(a.model)}, {"flops", count_or_null(a.flops)},
-          {"dense_flops", count_or_null(a.dense_flops)}, {"layer_sparsity", a.layer_sparsity},
-          {"drop_points", a.drop_points}, {"passed", a.passed},
-          {"seconds", a.seconds},   {"steps", a.steps}};
+  nlohmann::json j = {{"name", a.name},       {"stage", a.stage},
+                      {"retry", a.retry},     {"target_sparsity", a.target},
+                      {"model", stats_json(a.model)}, {"flops", count_or_null(a.flops)},
+                      {"dense_flops", count_or_null(a.dense_flops)},
+                      {"layer_sparsity", a.layer_sparsity},
+                      {"drop_points", a.drop_points}, {"passed", a.passed},
+                      {"seconds", a.seconds},   {"steps", a.steps}};
+  if (a.val_perplexity_before > 0) j["val_perplexity_before_recovery"] = a.val_perplexity_before;
+  for (const TokenSpeed& t : a.tokens_per_s) {
+    j["tokens_per_s"].push_back(
+        {{"batch", t.batch}, {"pruned", t.pruned}, {"dense", t.dense}, {"speedup", t.speedup()}});
+  }
+  return j;
 }
 
 PruneAttempt attempt_from(const nlohmann::json& j) {
@@ -62,6 +69,11 @@ PruneAttempt attempt_from(const nlohmann::json& j) {
   a.passed = j.at("passed").get<bool>();
   a.seconds = j.at("seconds").get<double>();
   a.steps = j.at("steps").get<int64_t>();
+  a.val_perplexity_before = j.value("val_perplexity_before_recovery", 0.0);
+  for (const auto& t : j.value("tokens_per_s", nlohmann::json::array())) {
+    a.tokens_per_s.push_back({t.at("batch").get<int64_t>(), t.at("pruned").get<double>(),
+                              t.at("dense").get<double>()});
+  }
   return a;
 }
 

@@ -30,6 +30,14 @@ struct StageRecord {
 
 // One prune stage attempt: the cut, its fine-tune, and the budget's verdict.
 // A missed attempt was rolled back; the next one halves the sparsity step.
+// Tokens per second of a compacted width or depth attempt and of the dense
+// student on the same windows, timed side by side.
+struct TokenSpeed {
+  int64_t batch = 1;
+  double pruned = 0.0, dense = 0.0;
+  double speedup() const { return dense > 0 ? pruned / dense : 0.0; }
+};
+
 struct PruneAttempt {
   std::string name;  // its stage name in metrics and checkpoints (prune, prune.2, prune.2.1)
   int stage = 1;     // 1-based index into the schedule
@@ -45,6 +53,11 @@ struct PruneAttempt {
   bool passed = true;        // within the budget (or no budget)
   double seconds = 0.0;
   int64_t steps = 0;
+  // Language models: validation perplexity right after the cut, before the
+  // fine-tune recovered it (0: not measured; absent from JSON).
+  double val_perplexity_before = 0.0;
+  // Width and depth cuts: at batch 1 and 64 (empty: not timed).
+  std::vector<TokenSpeed> tokens_per_s;
 };
 
 // The data the job ran on and what its models take: the model card and

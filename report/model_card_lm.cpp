@@ -30,6 +30,39 @@ std::string ppl(double v) {
   return num(v, 2) + " (" + num(std::log2(v), 3) + " bits/token)";
 }
 
+// One row per width or depth attempt: what it kept, what the cut cost in
+// validation perplexity and what recovery won back, and its speed.
+std::string lm_pruning_table(const json& m) {
+  const json* attempts = nullptr;
+  if (m.contains("prune_schedule") && m["prune_schedule"].is_object() &&
+      m["prune_schedule"].contains("attempts")) {
+    attempts = &m["prune_schedule"]["attempts"];
+  }
+  if (attempts == nullptr || !attempts->is_array() || attempts->empty() ||
+      !(*attempts)[0].contains("tokens_per_s")) {
+    return "";
+  }
+  std::string s = "\n## Pruning attempts\n\nValidation perplexity right after each cut and after "
+                  "its recovery by distillation; tokens/s of the compacted attempt against the "
+                  "dense student, timed side by side:\n\n| attempt | nonzeros | MFLOPs/token | "
+                  "perplexity after the cut | after recovery | tokens/s x, batch 1 | batch 64 | "
+                  "budget |\n|---|---|---|---|---|---|---|---|\n";
+  for (const json& a : *attempts) {
+    std::string speed[2] = {"n/a", "n/a"};
+    for (const json& t : a.value("tokens_per_s", json::array())) {
+      speed[t.value("batch", 0) == 1 ? 0 : 1] = num(t.value("speedup", 0.0), 2) + "x";
+    }
+    const double flops = a.contains("flops") && a["flops"].is_number() ? a["flops"].get<double>()
+                                                                      : std::nan("");
+    s += "| " + a.value("name", std::string("?")) + " | " +
+         num(number_at(a, "model", "nonzeros"), 0) + " | " + num(flops / 1e6, 3) + " | " +
+         num(a.value("val_perplexity_before_recovery", std::nan("")), 2) + " | " +
+         num(number_at(a, "model", "val_perplexity"), 2) + " | " + speed[0] + " | " + speed[1] +
+         " | " + (a.value("passed", false) ? "met" : "missed, rolled back") + " |\n";
+  }
+  return s;
+}
+
 }  // namespace
 
 bool is_language_model(const json& m) {
@@ -65,6 +98,7 @@ std::string lm_results_section(const json& m) {
     s += "\nThroughput at batch 64 (whole windows, CPU, see metrics.json `tokens_per_s`): "
          "teacher " + at64("teacher") + " tokens/s, student " + at64("student") + " tokens/s.\n";
   }
+  s += lm_pruning_table(m);
   if (m.contains("samples") && m["samples"].is_array() && !m["samples"].empty()) {
     s += "\n## Samples\n\nContinuations written by the student (fixed prompts: the first words "
          "of the first test documents):\n\n";

@@ -11,6 +11,7 @@
 #include "coordinator/checkpoints/checkpoint.h"
 #include "coordinator/stages/budget_schedule.h"
 #include "coordinator/stages/distill_stage.h"
+#include "coordinator/stages/lm_prune_report.h"
 #include "core/errors.h"
 #include "core/files.h"
 #include "core/log.h"
@@ -111,6 +112,7 @@ struct Cutter {
     }
     sync_masks(job, masks);
     masks.apply_to_weights(student);
+    if (transformer() && !attempt.empty()) note_before_recovery(job, student, attempt);
     return masks;
   }
 };
@@ -308,6 +310,7 @@ torch::jit::Module prune_stage(JobContext& job, torch::jit::Module student,
 
     job.record(a->name, since(start), tuned.steps, &student);
     PruneAttempt attempt = describe(*a, job.report.stages.back(), cutter.spec, student);
+    if (cutter.transformer()) add_lm_attempt_report(job, student, *cutter.spec, masks, attempt);
     attempt.drop_points = schedule.drop_points(budget_value(b, attempt.model));
     attempt.passed = schedule.report(budget_value(b, attempt.model));
     job.report.prune_attempts.push_back(attempt);

@@ -86,4 +86,17 @@ if prune["enabled"] and prune["method"] in ("width", "depth"):
         scores = json.load(open(os.path.join(run, "prune_importance", attempt["name"] + ".json")))
         check(len(scores["blocks"]) >= 1 and scores["calibration_windows"] >= 1,
               f"importance scores of {attempt['name']}")
+        # The perplexity right after the cut, kept with the scores and in the record.
+        before = scores["before_recovery"]["val_perplexity"]
+        check(before > 0 and attempt["val_perplexity_before_recovery"] == before,
+              f"{attempt['name']}: perplexity before recovery {before} vs the record's "
+              f"{attempt.get('val_perplexity_before_recovery')}")
+        speeds = {t["batch"]: t for t in attempt["tokens_per_s"]}
+        check(sorted(speeds) == [1, 64] and all(t["pruned"] > 0 and t["dense"] > 0 and
+                                                abs(t["speedup"] - t["pruned"] / t["dense"]) < 1e-9
+                                                for t in speeds.values()),
+              f"{attempt['name']}: tokens/s at batch 1 and 64: {attempt['tokens_per_s']}")
+    card = open(os.path.join(run, "export", "README.md")).read()
+    check("## Pruning attempts" in card and "| " + attempt["name"] + " | " in card,
+          "the model card has no pruning attempts table")
     print(f"ok: {prune['method']}-pruned export of {params} parameters (dense {dense})")

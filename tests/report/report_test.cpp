@@ -252,3 +252,34 @@ TEST(Dashboard, RendersAMissingRunAndARunningOne) {
 
 }  // namespace
 }  // namespace condenser
+
+namespace condenser {
+namespace {
+
+// A width attempt's perplexity before recovery and its side-by-side speed
+// survive the summary's round trip; attempts without them stay without.
+TEST(JobReport, PruneAttemptKeepsPerplexityBeforeRecoveryAndTokensPerSecond) {
+  JobReport r;
+  PruneAttempt timed;
+  timed.name = "prune";
+  timed.val_perplexity_before = 412.5;
+  timed.tokens_per_s = {{1, 3000.0, 1500.0}, {64, 90000.0, 36000.0}};
+  PruneAttempt plain;
+  plain.name = "prune.2";
+  r.prune_attempts = {timed, plain};
+  const json j = to_json(r);
+  const json& a = j["prune_schedule"]["attempts"];
+  EXPECT_EQ(a[0]["val_perplexity_before_recovery"], 412.5);
+  EXPECT_EQ(a[0]["tokens_per_s"][1]["speedup"], 2.5);
+  EXPECT_FALSE(a[1].contains("val_perplexity_before_recovery") || a[1].contains("tokens_per_s"));
+  const JobReport back = report_from_json(j, "summary.json");
+  ASSERT_EQ(back.prune_attempts.size(), 2u);
+  EXPECT_EQ(back.prune_attempts[0].val_perplexity_before, 412.5);
+  ASSERT_EQ(back.prune_attempts[0].tokens_per_s.size(), 2u);
+  EXPECT_EQ(back.prune_attempts[0].tokens_per_s[0].batch, 1);
+  EXPECT_EQ(back.prune_attempts[0].tokens_per_s[0].speedup(), 2.0);
+  EXPECT_TRUE(back.prune_attempts[1].tokens_per_s.empty());
+}
+
+}  // namespace
+}  // namespace condenser
