@@ -108,6 +108,14 @@ struct PruneConfig {
   int nm_n = 2;  // keep n of every m consecutive weights (nm)
   int nm_m = 4;
   int calibration_samples = 64;  // width/depth: training windows the importance is measured on
+  // width: YAML map of per-axis cuts {heads, mlp, embedding}, each a fraction
+  // of that axis's units or auto (config/prune_plan.h reads it); "" = heads
+  // and mlp auto, embedding 0. The auto axes share one fraction that reaches
+  // prune.sparsity.
+  std::string width_targets;
+  // depth: how a block is ranked. cosine: 1 - cosine(block input, output);
+  // perplexity: the calibration perplexity with the block skipped.
+  std::string block_importance = "cosine";
   OptimConfig finetune;
   // Flow-style YAML text (config/prune_plan.h reads it): a list of stages,
   // each {sparsity, epochs, lr} or a bare sparsity; "" = one stage.

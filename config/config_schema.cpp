@@ -202,7 +202,7 @@ void add_prune_keys(Section<Config>& root) {
                {"global_magnitude", "layer_magnitude", "structured", "nm", "width", "depth"},
                "unstructured magnitude with one threshold over all layers (global) or the same "
                "fraction in every layer (layer), structured channels (compacted), N:M, or for "
-               "language models width (attention heads and MLP neurons) or depth (whole "
+               "language models width (attention heads, MLP neurons, embedding channels) or depth (whole "
                "blocks), both compacted");
   prune.number("sparsity", &PruneConfig::sparsity, half_open(0, 1),
                "fraction of conv/linear weights (structured: channels; width/depth: all "
@@ -230,6 +230,14 @@ void add_prune_keys(Section<Config>& root) {
   prune.integer("calibration_samples", &PruneConfig::calibration_samples, at_least(1),
                 "width/depth: training windows the head, neuron and block importance is "
                 "measured on");
+  prune.structured("width_targets", &PruneConfig::width_targets, check_width_targets,
+                   "width: the cut of each axis, a map {heads, mlp, embedding} of fractions "
+                   "of its units or auto (the auto axes share the fraction that reaches "
+                   "prune.sparsity; fixed ones scale with earlier stages); empty = heads and "
+                   "mlp auto, embedding 0");
+  prune.choice("block_importance", &PruneConfig::block_importance, {"cosine", "perplexity"},
+               "depth: how blocks are ranked, 1 - cosine(block input, output) or the "
+               "calibration perplexity with the block skipped; the lowest go first");
   add_optim(prune.sub("finetune", &PruneConfig::finetune));
 
   auto budget = root.sub("budget", &Config::budget);

@@ -165,4 +165,55 @@ std::map<std::string, double> prune_layer_targets(const PruneConfig& prune) {
   return targets;
 }
 
+namespace {
+
+// Parses prune.width_targets into *out; the reason the text is invalid instead.
+std::optional<std::string> parse_width_targets(const std::string& text, WidthTargets* out) {
+  YAML::Node root;
+  if (auto problem = load_checked(text, &root)) return problem;
+  if (root.IsNull()) return std::nullopt;
+  if (!root.IsMap()) return "expected a map such as {heads: 0.5, mlp: auto, embedding: 0.25}";
+  for (const auto& entry : root) {
+    const std::string axis = entry.first.as<std::string>();
+    std::optional<double>* slot = axis == "heads"       ? &out->heads
+                                  : axis == "mlp"       ? &out->mlp
+                                  : axis == "embedding" ? &out->embedding
+                                                        : nullptr;
+    if (slot == nullptr) return "unknown axis '" + axis + "'; the axes are heads, mlp and embedding";
+    if (entry.second.IsScalar() && entry.second.Scalar() == "auto") {
+      slot->reset();
+      continue;
+    }
+    const auto f = scalar<double>(entry.second);
+    if (!f || *f < 0 || *f >= 1) {
+      return "the cut of '" + axis + "' must be auto or a fraction in [0, 1)";
+    }
+    *slot = *f;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+WidthTargets WidthTargets::scaled(double scale) const {
+  WidthTargets out = *this;
+  for (std::optional<double>* f : {&out.heads, &out.mlp, &out.embedding}) {
+    if (*f) **f *= scale;
+  }
+  return out;
+}
+
+std::optional<std::string> check_width_targets(const std::string& text) {
+  WidthTargets targets;
+  return parse_width_targets(text, &targets);
+}
+
+WidthTargets prune_width_targets(const PruneConfig& prune) {
+  WidthTargets targets;
+  if (auto problem = parse_width_targets(prune.width_targets, &targets)) {
+    throw UsageError("prune.width_targets: " + *problem);
+  }
+  return targets;
+}
+
 }  // namespace condenser

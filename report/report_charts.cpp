@@ -175,6 +175,60 @@ std::string accuracy_sparsity_chart(const json& summary, const std::string& id_p
   return line_chart_svg(c);
 }
 
+std::string perplexity_sparsity_chart(const json& summary, const std::string& id_prefix) {
+  LineChart c;
+  c.id = id_prefix + "chart-perplexity-sparsity";
+  c.title = "Validation perplexity against parameters removed, attempt by attempt";
+  c.x_label = "share of the dense student's parameters removed";
+  c.y_label = "validation perplexity";
+  c.x_percent = true;
+  c.x_lo = 0.0;
+  c.x_hi = 1.0;
+  const json dense = summary.is_object() ? summary.value("student_dense", json::object()) : json();
+  const double params = num_or(dense, "parameters", 0.0), ppl = num_or(dense, "val_perplexity", 0.0);
+  const json schedule = summary.is_object() ? summary.value("prune_schedule", json::object()) : json();
+  Series cut{"right after the cut", stage_color("control"), {}, true};
+  Series recovered{"after recovery", stage_color("prune"), {}};
+  cut.points = recovered.points = true;
+  for (const json& a : schedule.value("attempts", json::array())) {
+    if (params <= 0 || !a.contains("model")) continue;
+    const double removed = 1.0 - num_or(a["model"], "nonzeros", params) / params;
+    const std::string name = str_or(a, "name", "?") + (a.value("passed", true) ? "" : " (rolled back)");
+    if (a.contains("val_perplexity_before_recovery")) {
+      cut.xy.emplace_back(removed, num_or(a, "val_perplexity_before_recovery", 0.0));
+      cut.point_labels.push_back("");
+    }
+    const double after = num_or(a["model"], "val_perplexity", 0.0);
+    recovered.xy.emplace_back(removed, after);
+    recovered.point_labels.push_back(name + " " + fmt_num(after, 1));
+  }
+  if (ppl > 0) {
+    c.series.push_back({"dense student", stage_color("distill"), {{0.0, ppl}, {1.0, ppl}}, true});
+  }
+  if (!cut.xy.empty()) c.series.push_back(std::move(cut));
+  if (!recovered.xy.empty()) c.series.push_back(std::move(recovered));
+  return line_chart_svg(c);
+}
+
+std::string token_speed_chart(const json& summary, const std::string& id_prefix) {
+  BarChart c;
+  c.id = id_prefix + "chart-token-speed";
+  c.title = "Tokens/s of each attempt's compacted model over the dense student's";
+  c.unit = "x";
+  const json schedule = summary.is_object() ? summary.value("prune_schedule", json::object()) : json();
+  for (const json& a : schedule.value("attempts", json::array())) {
+    for (const json& t : a.value("tokens_per_s", json::array())) {
+      c.bars.push_back({str_or(a, "name", "?") + ", batch " +
+                            std::to_string(static_cast<int64_t>(num_or(t, "batch", 0))),
+                        num_or(t, "speedup", 0.0), "",
+                        fmt_count(static_cast<int64_t>(num_or(t, "pruned", 0))) + " vs " +
+                            fmt_count(static_cast<int64_t>(num_or(t, "dense", 0))) +
+                            " tokens/s"});
+    }
+  }
+  return bar_chart_svg(c);
+}
+
 std::string cost_chart(const json& summary, const std::string& id_prefix) {
   StackedBar c;
   c.id = id_prefix + "chart-cost";

@@ -19,7 +19,8 @@ struct StageSpan {
 std::vector<StageSpan> stage_spans(const std::vector<nlohmann::json>& records);
 
 // SVG ids: "chart-loss", "chart-accuracy", "chart-sparsity-layers",
-// "chart-accuracy-sparsity", "chart-cost" (id_prefix is prepended).
+// "chart-accuracy-sparsity", "chart-perplexity-sparsity", "chart-token-speed",
+// "chart-cost" (id_prefix is prepended).
 std::string loss_chart(const std::vector<nlohmann::json>& records, const std::string& id_prefix);
 std::string accuracy_chart(const std::vector<nlohmann::json>& records,
                            const std::string& id_prefix);
@@ -30,6 +31,13 @@ std::string sparsity_layers_chart(const nlohmann::json& sparsity_per_layer,
 // stats; x = share of the dense student's parameters that are gone (zero or
 // removed by compaction), so unstructured and structured pruning compare.
 std::string accuracy_sparsity_chart(const nlohmann::json& summary, const std::string& id_prefix);
+// Language models: each prune attempt's validation perplexity right after
+// its cut and after recovery against the share of the dense student's
+// parameters removed, the dense student's as a line
+// ("chart-perplexity-sparsity"); and the tokens/s speed-up of each
+// attempt's compacted model at each measured batch ("chart-token-speed").
+std::string perplexity_sparsity_chart(const nlohmann::json& summary, const std::string& id_prefix);
+std::string token_speed_chart(const nlohmann::json& summary, const std::string& id_prefix);
 // Seconds per stage: teacher training, labelling (teacher inference, paid
 // once), distillation, pruning + fine-tuning, export.
 std::string cost_chart(const nlohmann::json& summary, const std::string& id_prefix);

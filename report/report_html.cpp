@@ -165,7 +165,12 @@ std::string render_report(const json& m, const std::vector<json>& records) {
           " of teacher inference avoided.</p></div>";
   body += "<div class=\"panel\">" + loss_chart(records, "") + "</div>";
   body += "<div class=\"panel\">" + accuracy_chart(records, "") + "</div>";
-  body += "<div class=\"panel\">" + accuracy_sparsity_chart(m, "") + "</div>";
+  if (at_path(m, {"data", "tokenizer_sha256"}).is_string()) {
+    body += "<div class=\"panel\">" + perplexity_sparsity_chart(m, "") + "</div>";
+    body += "<div class=\"panel\">" + token_speed_chart(m, "") + "</div>";
+  } else {
+    body += "<div class=\"panel\">" + accuracy_sparsity_chart(m, "") + "</div>";
+  }
   body += "<div class=\"panel\">" + sparsity_layers_chart(at_path(m, {"sparsity_per_layer"}), "") +
           "</div>";
   body += "</div>";

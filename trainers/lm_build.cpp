@@ -93,8 +93,23 @@ torch::jit::Module build_language_model(const ModelSpec& spec, uint64_t seed) {
   LmBuilder builder{module, at::detail::createCPUGenerator(seed), spec.vocab,
                     0.02 / std::sqrt(2.0 * double(blocks))};
   builder.add(spec.layers, spec.input_shape, "", "model '" + name + "' layers");
+  add_norm_width(module, spec.layers.front().out);
   module.define(model_source(spec));
   return module;
 }
+
+namespace {
+constexpr const char* kNormWidth = "norm_width";  // read by model_source's norm()
+}
+
+void add_norm_width(torch::jit::Module& module, int64_t width) {
+  module.register_attribute(kNormWidth, c10::IntType::get(), width);
+}
+
+void set_norm_width(torch::jit::Module& module, int64_t width) {
+  module.setattr(kNormWidth, width);
+}
+
+int64_t norm_width(const torch::jit::Module& module) { return module.attr(kNormWidth).toInt(); }
 
 }  // namespace condenser

@@ -88,7 +88,7 @@ void emit_block(std::ostringstream& src, const LayerSpec& l, const std::string& 
                 bool probe) {
   const std::string d = std::to_string(l.head_dim);
   if (probe) src << "    x_in = x\n" << kChannelStat;
-  src << "    h = torch.layer_norm(x, [x.size(-1)], " << p << "_ln1_w, " << p << "_ln1_b, 1e-05)\n";
+  src << "    h = self.norm(x, " << p << "_ln1_w, " << p << "_ln1_b)\n";
   src << "    qkv = torch.linear(h, " << p << "_qkv_w, " << p << "_qkv_b)\n";
   src << "    nh = qkv.size(-1) // " << 3 * l.head_dim << "\n";
   src << "    qkv = qkv.view([x.size(0), seq, 3, nh, " << d << "]).permute([2, 0, 3, 1, 4])\n";
@@ -104,7 +104,7 @@ void emit_block(std::ostringstream& src, const LayerSpec& l, const std::string& 
   src << "    a = a.transpose(1, 2).reshape([x.size(0), seq, nh * " << d << "])\n";
   src << "    x = x + torch.linear(a, " << p << "_o_w, " << p << "_o_b)\n";
   if (probe) src << kChannelStat;
-  src << "    h = torch.layer_norm(x, [x.size(-1)], " << p << "_ln2_w, " << p << "_ln2_b, 1e-05)\n";
+  src << "    h = self.norm(x, " << p << "_ln2_w, " << p << "_ln2_b)\n";
   src << "    h = torch.gelu(torch.linear(h, " << p << "_fc1_w, " << p << "_fc1_b))\n";
   if (probe) src << "    stats.append(torch.mean(torch.abs(h), [0, 1]))\n";
   src << "    x = x + torch.linear(h, " << p << "_fc2_w, " << p << "_fc2_b)\n";
@@ -170,7 +170,11 @@ void emit(std::ostringstream& src, const ModelSpec& spec, const std::vector<Laye
         break;
       case LayerKind::kLayerNorm:
         if (probe) src << kChannelStat;
-        src << "    x = torch.layer_norm(x, [x.size(-1)], " << p << "_w, " << p << "_b, 1e-05)\n";
+        if (is_language_model(spec)) {
+          src << "    x = self.norm(x, " << p << "_w, " << p << "_b)\n";
+        } else {
+          src << "    x = torch.layer_norm(x, [x.size(-1)], " << p << "_w, " << p << "_b, 1e-05)\n";
+        }
         break;
       case LayerKind::kLMHead:  // tied: the embedding is the first layer
         src << "    x = torch.linear(x, self.l0_w)\n";
@@ -178,6 +182,23 @@ void emit(std::ostringstream& src, const ModelSpec& spec, const std::vector<Laye
     }
   }
 }
+
+// A language model's layer norms normalise over self.norm_width channels
+// (model_spec.h set_norm_width). A width cut of embedding channels zeroes them in
+// the residual stream and in every layer norm's weight and bias; the
+// statistics then count only the channels kept, so the masked model computes
+// what the compacted one (norm_width == its width: plain layer_norm) does.
+// The cut channels of x are zero: each adds mean^2 to the centred sum of squares.
+const char* const kMaskedNorm = R"(def norm(self, x, w, b):
+    if self.norm_width == x.size(-1):
+        return torch.layer_norm(x, [x.size(-1)], w, b, 1e-05)
+    n = float(self.norm_width)
+    mean = torch.sum(x, [-1], True) / n
+    c = x - mean
+    cut = float(x.size(-1) - self.norm_width)
+    var = (torch.sum(c * c, [-1], True) - cut * mean * mean) / n
+    return c * torch.rsqrt(var + 1e-05) * w + b
+)";
 
 }  // namespace
 
@@ -190,6 +211,7 @@ std::string model_source(const ModelSpec& spec) {
   }
   if (!spec.layers.empty()) emit(src, spec, spec.layers, "");
   src << "    return x\n";
+  if (is_language_model(spec)) src << kMaskedNorm;
   return src.str();
 }
 
@@ -199,6 +221,7 @@ std::string model_probe_source(const ModelSpec& spec) {
   src << "    stats: List[Tensor] = []\n";
   emit(src, spec, spec.layers, "", /*probe=*/true);
   src << "    return stats\n";
+  src << kMaskedNorm;
   return src.str();
 }
 

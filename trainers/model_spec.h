@@ -25,6 +25,7 @@
 //                 Weights normal(0, 0.02), o and fc2 normal(0, 0.02/sqrt(2*blocks)),
 //                 biases zero.
 //   layer_norm i: l<i>_w, l<i>_b (1 and 0)
+//   every layer norm (blocks' too) normalises over norm_width channels (below)
 //   lm_head:      no parameters: logits = x @ l0_w^T (tied to the embedding)
 //   linear i on [T, D]: l<i>_w [V, D], l<i>_b (normal 0.02, zero bias), per position
 // The generated source depends only on the kinds, each block's head_dim and
@@ -106,5 +107,14 @@ torch::jit::Module build_model(const ModelSpec& spec, uint64_t seed);
 // build_model for a language model (trainers/lm_build.cpp; build_model
 // calls it when is_language_model(spec)).
 torch::jit::Module build_language_model(const ModelSpec& spec, uint64_t seed);
+
+// A language model's layer norms normalise over `norm_width` channels, an
+// int attribute of the module: its width D, except while a width cut of
+// embedding channels is a mask (trainers/pruning/lm_prune.h), when it is the
+// number of channels kept. Every module running model_source of a language
+// model needs it: add_norm_width registers it before define().
+void add_norm_width(torch::jit::Module& module, int64_t width);
+void set_norm_width(torch::jit::Module& module, int64_t width);
+int64_t norm_width(const torch::jit::Module& module);
 
 }  // namespace condenser

@@ -115,6 +115,14 @@ void check_transformer_prune(const Config& config, const DatasetInfo& data,
         "budget.metric: perplexity is for language models (token data); use "
         "budget.metric: accuracy");
   }
+  if (p.method != "width" && !p.width_targets.empty()) {
+    throw UsageError("prune.width_targets sets the axes of prune.method: width; leave it unset "
+                     "for " + p.method);
+  }
+  if (p.method != "depth" && p.block_importance != "cosine") {
+    throw UsageError("prune.block_importance ranks the blocks of prune.method: depth; leave it "
+                     "at cosine for " + p.method);
+  }
   if (p.method != "width" && p.method != "depth") return;
   if (!spec) {
     throw UsageError("prune.method: " + p.method +
@@ -129,12 +137,18 @@ void check_transformer_prune(const Config& config, const DatasetInfo& data,
         "pruning; width and depth cut whole heads, neurons and blocks: leave them "
         "unset");
   }
-  const double last = prune_steps(p).back().sparsity, most = lm_max_sparsity(*spec, p.method);
-  if (last > most) {
+  const WidthTargets axes = prune_width_targets(p);
+  if (p.method == "width" && axes.embedding.value_or(1.0) > 0) check_lm_channel_cut(*spec);
+  const bool auto_axis = !axes.heads || !axes.mlp || !axes.embedding;
+  const double last = prune_steps(p).back().sparsity,
+               most = lm_max_sparsity(*spec, p.method, axes);
+  // With every axis fixed the sparsity only scales the cut of earlier stages.
+  if (last > most && (p.method == "depth" || auto_axis)) {
     throw UsageError("prune: " + percent(last) + " of the parameters is more than " + p.method +
                      " pruning can remove from this student (" + percent(most) +
-                     (p.method == "width" ? ": the embedding stays, and one head and one MLP "
-                                            "neuron per block"
+                     (p.method == "width" ? ": the fixed axes of prune.width_targets stay "
+                                            "as set, and one head, one MLP neuron and one "
+                                            "channel always stay"
                                           : ": one block stays") +
                      "); lower prune.sparsity or the last of prune.stages");
   }

@@ -45,6 +45,7 @@ struct Cutter {
   std::optional<ModelSpec> spec;  // none for a TorchScript student (no structured cuts)
   PruneTargets targets;
   double final_sparsity = 0;  // of the schedule's last stage: own layer targets scale by it
+  WidthTargets axes;          // width: the per-axis cuts at final_sparsity
 
   // Channels to keep at `fraction`; excluded layers keep all of theirs.
   StructuredPlan plan(const torch::jit::Module& student, double fraction) const {
@@ -65,7 +66,14 @@ struct Cutter {
   // (and writes the scores to RUN_DIR/prune_importance/ATTEMPT.json).
   PruneMasks transformer_cut(torch::jit::Module& student, double sparsity,
                              const std::string& attempt) const {
-    const LmImportance importance = lm_importance(student, *spec, calibration_windows());
+    const std::vector<int64_t> rows = calibration_rows();
+    const at::Tensor ids = job.train.images.index_select(0, torch::tensor(rows)).to(torch::kInt64);
+    LmImportance importance = lm_importance(student, *spec, ids);
+    const bool width = job.config.prune.method == "width";
+    if (!width && job.config.prune.block_importance == "perplexity") {
+      add_skip_perplexity(student, ids, job.train.labels.index_select(0, torch::tensor(rows)),
+                          &importance);
+    }
     if (job.is_root() && !attempt.empty()) {
       const std::string dir = job.paths.root + "/prune_importance";
       ensure_dir(dir);
@@ -74,19 +82,25 @@ struct Cutter {
       j["sparsity"] = sparsity;
       atomic_write_file(dir + "/" + attempt + ".json", j.dump(1) + "\n");
     }
-    const bool width = job.config.prune.method == "width";
     return lm_masks(student, *spec,
-                    width ? plan_lm_width(*spec, importance, sparsity)
+                    width ? plan_lm_width(*spec, importance, sparsity,
+                                          axes.scaled(sparsity / final_sparsity))
                           : plan_lm_depth(*spec, importance, sparsity));
   }
 
   // prune.calibration_samples training windows, evenly spaced over the split.
-  at::Tensor calibration_windows() const {
+  std::vector<int64_t> calibration_rows() const {
     const std::vector<int64_t>& all = job.train.indices;
     const int64_t n = std::min<int64_t>(job.config.prune.calibration_samples, int64_t(all.size()));
     std::vector<int64_t> rows;
     for (int64_t i = 0; i < n; ++i) rows.push_back(all[size_t(i * int64_t(all.size()) / n)]);
-    return job.train.images.index_select(0, torch::tensor(rows, torch::kInt64)).to(torch::kInt64);
+    return rows;
+  }
+
+  // A transformer's layer norms count the embedding channels `masks` keep.
+  void follow(torch::jit::Module& student, const PruneMasks& masks) const {
+    if (transformer())
+      set_norm_width(student, lm_norm_width(*spec, lm_plan_from_masks(*spec, masks)));
   }
 
   // Masks `student` to `sparsity` from its current weights (never reviving
@@ -112,6 +126,7 @@ struct Cutter {
     }
     sync_masks(job, masks);
     masks.apply_to_weights(student);
+    follow(student, masks);
     if (transformer() && !attempt.empty()) note_before_recovery(job, student, attempt);
     return masks;
   }
@@ -268,7 +283,7 @@ torch::jit::Module prune_stage(JobContext& job, torch::jit::Module student,
   const PruneConfig& p = job.config.prune;
   const std::vector<PruneStep> steps = prune_steps(p);
   Cutter cutter{job, student_spec(job.config, job.dataset), prune_targets(p),
-                steps.back().sparsity};
+                steps.back().sparsity, prune_width_targets(p)};
   const BudgetConfig& b = job.config.budget;
   const double reference =
       budget_value(b, b.reference == "teacher" ? job.report.teacher : job.report.student_dense);
@@ -278,6 +293,7 @@ torch::jit::Module prune_stage(JobContext& job, torch::jit::Module student,
   const Checkpoint* from = checkpoints.from();
   PruneMasks masks;
   if (from != nullptr) masks = from->masks;  // empty at the end of distill
+  cutter.follow(student, masks);
 
   while (const auto a = schedule.next()) {
     const auto start = Clock::now();
@@ -318,6 +334,7 @@ torch::jit::Module prune_stage(JobContext& job, torch::jit::Module student,
       warn_rolled_back(attempt, reference, b);
       load_module_state(student, before.weights);
       masks = before.masks;
+      cutter.follow(student, masks);
     }
     job.report.prune_outcome = schedule.outcome();
     job.report.budget_missed = schedule.nothing_met();

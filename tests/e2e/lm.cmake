@@ -35,6 +35,8 @@ expect_usage_error(lm_prune "prune.method: global_magnitude does not apply to a 
   validate ${LM_CONFIG} prune.enabled=true)
 expect_usage_error(lm_prune_too_far "50.00% of the parameters is more than width pruning can remove"
   validate ${LM_CONFIG} prune.enabled=true prune.method=width prune.sparsity=0.5)
+expect_usage_error(lm_width_targets_on_depth "prune.width_targets sets the axes of prune.method: width"
+  validate ${LM_CONFIG} prune.enabled=true prune.method=depth "prune.width_targets={heads: 0.5}")
 expect_usage_error(perplexity_budget_on_images "budget.metric: perplexity is for language models"
   validate ${PROJECT_SOURCE_DIR}/configs/quick.yaml prune.enabled=true budget.metric=perplexity)
 expect_usage_error(lm_zoo_student "student.*embedding"
@@ -60,29 +62,35 @@ set_tests_properties(e2e.lm.python_teacher_run PROPERTIES FIXTURES_REQUIRED lm_p
 set(LM_PRUNE "student.layers=[{embedding: 32, positions: learned}, {block: 2, mlp: 64, repeat: 3}, layer_norm, lm_head]"
     prune.enabled=true prune.method=width prune.sparsity=0.2 prune.finetune.epochs=1
     budget.metric=perplexity budget.max_drop=50)
+# Heads, MLP neurons and embedding channels share the cut.
+set(LM_WIDTH_AXES "prune.width_targets={heads: auto, mlp: auto, embedding: auto}")
 add_test(NAME e2e.lm.prune_width
   COMMAND ${EXPECT} 0 "prune: compacted to [0-9]+ parameters" -- ${CONDENSER_BIN} run ${LM_CONFIG}
-          ${LM_PRUNE} runtime.threads=1 --run-dir ${LM_DIR}/prune_width)
+          ${LM_PRUNE} ${LM_WIDTH_AXES} runtime.threads=1 --run-dir ${LM_DIR}/prune_width)
 set_tests_properties(e2e.lm.prune_width PROPERTIES FIXTURES_SETUP lm_prune_width)
 add_test(NAME e2e.lm.prune_width_check
   COMMAND ${CONDENSER_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/check_lm_run.py ${LM_DIR}/prune_width)
 set_tests_properties(e2e.lm.prune_width_check PROPERTIES FIXTURES_REQUIRED lm_prune_width)
-# Depth cuts without recovery against a zero budget: every try is rolled
-# back and the dense student is kept (exit 3: the budget was missed).
+# Depth cuts (blocks ranked by the perplexity with each skipped) without
+# recovery against a zero budget: every try is rolled back and the dense
+# student is kept (exit 3: the budget was missed).
 add_test(NAME e2e.lm.prune_depth_rolled_back
   COMMAND ${EXPECT} 3 "prune.1.2: validation perplexity .* % above the reference .*rolled back" --
           ${CONDENSER_BIN} run ${LM_CONFIG} ${LM_PRUNE} prune.method=depth prune.sparsity=0.35
+          prune.block_importance=perplexity
           prune.finetune.epochs=0 budget.max_drop=0 runtime.threads=1 --run-dir ${LM_DIR}/prune_depth)
 
 # Kill-and-resume with width pruning: the compacted export is bitwise the same.
 add_test(NAME e2e.lm.kill_and_resume
   COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/resume_check.sh ${CONDENSER_BIN} ${CONDENSER_PYTHON}
           ${LM_DIR}/resume ${LM_CONFIG} teacher.train.epochs=2 data.train_subset=320 student.alpha=0.6
-          checkpoint.every_steps=1 logging.every_steps=1 runtime.threads=1 ${LM_PRUNE})
+          checkpoint.every_steps=1 logging.every_steps=1 runtime.threads=1 ${LM_PRUNE}
+          ${LM_WIDTH_AXES})
 set_tests_properties(e2e.lm.prepare_text e2e.lm.run e2e.lm.check e2e.lm.generate
   e2e.lm.python_teacher e2e.lm.python_teacher_run
   e2e.lm.inspect_shards e2e.lm.kill_and_resume e2e.usage.lm_tokenizer_mismatch
   e2e.lm.prune_width e2e.lm.prune_width_check e2e.lm.prune_depth_rolled_back
   e2e.usage.lm_full_soft_labels e2e.usage.lm_prune e2e.usage.lm_prune_too_far
+  e2e.usage.lm_width_targets_on_depth
   e2e.usage.perplexity_budget_on_images e2e.usage.lm_zoo_student
   PROPERTIES ENVIRONMENT "${LM_ENV}" LABELS "e2e;interop" TIMEOUT 900)

@@ -146,6 +146,33 @@ TEST(Report, SelfContainedWithEveryChart) {
   EXPECT_NE(html.find("no quantized engine"), std::string::npos);
 }
 
+// A language model's report charts its prune attempts by perplexity (right
+// after each cut and after recovery) and their tokens/s, not by accuracy.
+TEST(Report, LanguageModelPruneAttemptsChartPerplexityAndTokenSpeed) {
+  json m = sample_metrics();
+  m["data"]["tokenizer_sha256"] = "ab";
+  m["student_dense"] = {{"parameters", 1000}, {"nonzeros", 1000}, {"val_perplexity", 40.0}};
+  json attempt = {{"name", "prune.1"},
+                  {"passed", true},
+                  {"model", {{"parameters", 1000}, {"nonzeros", 500}, {"val_perplexity", 44.5}}},
+                  {"val_perplexity_before_recovery", 90.25},
+                  {"tokens_per_s",
+                   {{{"batch", 1}, {"pruned", 3000}, {"dense", 1500}, {"speedup", 2.0}},
+                    {{"batch", 64}, {"pruned", 9000}, {"dense", 4000}, {"speedup", 2.25}}}}};
+  m["prune_schedule"]["attempts"] = json::array({attempt});
+  const std::string html = render_report(m, sample_records());
+  EXPECT_NE(html.find("<svg id=\"chart-perplexity-sparsity\""), std::string::npos);
+  EXPECT_NE(html.find("<svg id=\"chart-token-speed\""), std::string::npos);
+  EXPECT_EQ(html.find("<svg id=\"chart-accuracy-sparsity\""), std::string::npos);
+  const std::string chart = perplexity_sparsity_chart(m, "");
+  EXPECT_NE(chart.find("prune.1 44.5"), std::string::npos);
+  EXPECT_NE(chart.find("right after the cut"), std::string::npos);
+  EXPECT_NE(chart.find("dense student"), std::string::npos);
+  const std::string speed = token_speed_chart(m, "");
+  EXPECT_NE(speed.find("prune.1, batch 64"), std::string::npos);
+  EXPECT_NE(speed.find("9,000 vs 4,000 tokens/s"), std::string::npos);
+}
+
 TEST(ModelCard, FrontMatterAndLoadingInstructions) {
   const std::string card = render_model_card(sample_metrics(), "name: t\nseed: 1\n");
   ASSERT_EQ(card.rfind("---\n", 0), 0u);

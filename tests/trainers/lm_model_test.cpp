@@ -189,6 +189,7 @@ torch::jit::Module rebuilt(const torch::jit::Module& m, const ModelSpec& spec, S
   for (const auto& p : m.named_parameters()) {
     out.register_parameter(p.name, slice(p.name, p.value.detach()).contiguous().clone(), false);
   }
+  add_norm_width(out, out.attr("l0_w").toTensor().size(1));  // the width the slices left
   out.define(model_source(spec));
   return out;
 }

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/errors.h"
 #include "trainers/pruning/lm_prune.h"
 
 namespace condenser {
@@ -55,6 +56,34 @@ std::vector<int64_t> every(int64_t n) {
   return out;
 }
 
+// The dimension of a layer's parameter `field` that runs over the embedding
+// channels D, or -1 (every [.., D] tensor of model_spec.h's table).
+int64_t channel_dim(LayerKind kind, const std::string& field) {
+  static const std::map<std::string, int64_t> kBlockDims = {
+      {"ln1_w", 0}, {"ln1_b", 0}, {"qkv_w", 1}, {"o_w", 0},   {"o_b", 0},
+      {"ln2_w", 0}, {"ln2_b", 0}, {"fc1_w", 1}, {"fc2_w", 0}, {"fc2_b", 0}};
+  if (kind == LayerKind::kEmbedding) return 1;  // w [V, D], pos [T, D]
+  if (kind == LayerKind::kLayerNorm) return 0;
+  if (kind != LayerKind::kBlock) return -1;
+  const auto it = kBlockDims.find(field);
+  return it == kBlockDims.end() ? -1 : it->second;
+}
+
+bool cuts_channels(const ModelSpec& spec, const LmPlan& plan) {
+  return !plan.keep_channels.empty() &&
+         int64_t(plan.keep_channels.size()) < spec.layers.front().out;
+}
+
+// Multiplies the mask of `name` (all ones when it has none) by one that keeps
+// only `kept` along `dim`.
+void restrict_mask(PruneMasks& masks, const torch::jit::Module& model, const std::string& name,
+                   int64_t dim, const at::Tensor& kept) {
+  at::Tensor mask = keep_along(param(model, name), dim, kept);
+  const auto it = masks.masks().find(name);
+  if (it != masks.masks().end()) mask.mul_(it->second);
+  masks.set(name, mask);
+}
+
 // The groups of `group` consecutive columns of mask `name` that keep
 // anything: the heads (o_w) or neurons (fc2_w) a cut left; all `n` when the
 // layer has no mask.
@@ -69,6 +98,20 @@ std::vector<int64_t> kept_groups(const std::map<std::string, at::Tensor>& masks,
 
 }  // namespace
 
+void check_lm_channel_cut(const ModelSpec& spec) {
+  for (const LayerSpec& l : spec.layers) {
+    const LayerKind k = l.kind;
+    if (k == LayerKind::kEmbedding || k == LayerKind::kBlock || k == LayerKind::kLayerNorm ||
+        k == LayerKind::kLMHead || k == LayerKind::kDropout) {
+      continue;
+    }
+    throw UsageError("prune.width_targets embedding: the student '" + spec.name + "' has a " +
+                     layer_kind_name(k) +
+                     " layer; embedding channels can be cut only in a stack of blocks and "
+                     "layer norms ending in lm_head. Set embedding: 0");
+  }
+}
+
 PruneMasks lm_masks(const torch::jit::Module& model, const ModelSpec& spec, const LmPlan& plan) {
   PruneMasks masks;
   for (size_t b = 0; b < plan.blocks.size(); ++b) {
@@ -82,18 +125,32 @@ PruneMasks lm_masks(const torch::jit::Module& model, const ModelSpec& spec, cons
     }
     if (int64_t(plan.keep_heads[b].size()) < l.heads) {
       const at::Tensor rows = qkv_rows(l, plan.keep_heads[b]);
-      masks.set(p + "qkv_w", keep_along(param(model, p + "qkv_w"), 0, rows));
-      masks.set(p + "qkv_b", keep_along(param(model, p + "qkv_b"), 0, rows));
-      masks.set(p + "o_w", keep_along(param(model, p + "o_w"), 1, o_cols(l, plan.keep_heads[b])));
+      restrict_mask(masks, model, p + "qkv_w", 0, rows);
+      restrict_mask(masks, model, p + "qkv_b", 0, rows);
+      restrict_mask(masks, model, p + "o_w", 1, o_cols(l, plan.keep_heads[b]));
     }
     if (int64_t(plan.keep_neurons[b].size()) < l.mlp) {
       const at::Tensor kept = ids(plan.keep_neurons[b]);
-      masks.set(p + "fc1_w", keep_along(param(model, p + "fc1_w"), 0, kept));
-      masks.set(p + "fc1_b", keep_along(param(model, p + "fc1_b"), 0, kept));
-      masks.set(p + "fc2_w", keep_along(param(model, p + "fc2_w"), 1, kept));
+      restrict_mask(masks, model, p + "fc1_w", 0, kept);
+      restrict_mask(masks, model, p + "fc1_b", 0, kept);
+      restrict_mask(masks, model, p + "fc2_w", 1, kept);
     }
   }
+  if (!cuts_channels(spec, plan)) return masks;
+  check_lm_channel_cut(spec);
+  const at::Tensor kept = ids(plan.keep_channels);
+  for (const auto& p : model.named_parameters()) {
+    const std::string layer = p.name.substr(0, p.name.find('_'));
+    const LayerKind kind = spec.layers.at(std::stoul(layer.substr(1))).kind;
+    const int64_t dim = channel_dim(kind, p.name.substr(layer.size() + 1));
+    if (dim >= 0) restrict_mask(masks, model, p.name, dim, kept);
+  }
   return masks;
+}
+
+int64_t lm_norm_width(const ModelSpec& spec, const LmPlan& plan) {
+  return cuts_channels(spec, plan) ? int64_t(plan.keep_channels.size())
+                                   : spec.layers.front().out;
 }
 
 LmPlan lm_plan_from_masks(const ModelSpec& spec, const PruneMasks& masks) {
@@ -111,6 +168,7 @@ LmPlan lm_plan_from_masks(const ModelSpec& spec, const PruneMasks& masks) {
     plan.keep_heads.push_back(dropped ? every(l.heads) : heads);
     plan.keep_neurons.push_back(dropped ? every(l.mlp) : neurons);
   }
+  plan.keep_channels = kept_groups(masks.masks(), "l0_w", spec.layers.front().out, 1);
   return plan;
 }
 
@@ -130,6 +188,7 @@ CompactModel compact_lm(const torch::jit::Module& model, const ModelSpec& spec,
       l.heads = int64_t(plan.keep_heads[b->second].size());
       l.mlp = int64_t(plan.keep_neurons[b->second].size());
     }
+    if (l.kind == LayerKind::kEmbedding) l.out = lm_norm_width(spec, plan);
     renamed[layer_prefix("", i)] = layer_prefix("", out.spec.layers.size());
     out.spec.layers.push_back(l);
   }
@@ -140,7 +199,11 @@ CompactModel compact_lm(const torch::jit::Module& model, const ModelSpec& spec,
     if (to == renamed.end()) continue;  // a dropped block
     const std::string field = p.name.substr(layer.size() + 1);
     at::Tensor t = p.value.detach();
-    const auto b = block_of.find(size_t(std::stoul(layer.substr(1))));
+    const size_t index = std::stoul(layer.substr(1));
+    const int64_t channels = channel_dim(spec.layers[index].kind, field);
+    if (channels >= 0 && cuts_channels(spec, plan))
+      t = t.index_select(channels, ids(plan.keep_channels).to(t.device()));
+    const auto b = block_of.find(index);
     if (b != block_of.end()) {
       const LayerSpec& l = spec.layers[b->first];
       const auto& heads = plan.keep_heads[b->second];
@@ -154,6 +217,7 @@ CompactModel compact_lm(const torch::jit::Module& model, const ModelSpec& spec,
     out.module.register_parameter(to->second + "_" + field,
                                   t.contiguous().clone().set_requires_grad(true), false);
   }
+  add_norm_width(out.module, out.spec.layers.front().out);
   out.module.define(model_source(out.spec));
   return out;
 }

@@ -3,9 +3,11 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 
 #include "core/errors.h"
+#include "data/text/token_file.h"  // kIgnoreToken
 
 namespace condenser {
 namespace {
@@ -17,11 +19,10 @@ const LayerSpec& block_at(const ModelSpec& spec, size_t layer) { return spec.lay
 
 int64_t embed_dim(const ModelSpec& spec) { return spec.layers.front().out; }
 
-// Parameters one head, one neuron and one whole block hold.
-int64_t head_params(const LayerSpec& b, int64_t d) { return 4 * b.head_dim * d + 3 * b.head_dim; }
-int64_t neuron_params(int64_t d) { return 2 * d + 1; }
+// Parameters one whole block holds.
 int64_t block_params(const LayerSpec& b, int64_t d) {
-  return 4 * d + b.heads * head_params(b, d) + d + b.mlp * neuron_params(d) + d;
+  const int64_t hd = b.heads * b.head_dim;
+  return 4 * d + 3 * hd * d + 3 * hd + d * hd + d + 2 * b.mlp * d + b.mlp + d;
 }
 
 // The `keep` highest of `scores` (ties: the lower index), ascending.
@@ -52,6 +53,7 @@ LmPlan full_plan(const ModelSpec& spec) {
     plan.keep_neurons.push_back(all(l.mlp));
     plan.keep_block.push_back(true);
   }
+  plan.keep_channels = all(embed_dim(spec));
   return plan;
 }
 
@@ -60,16 +62,26 @@ int64_t units_cut(int64_t n, double fraction) {
   return std::min(n - 1, int64_t(fraction * double(n)));
 }
 
-// Parameters removed by cutting `heads` of every block's heads and
-// `neurons` of its MLP neurons (fractions).
-int64_t width_removed(const ModelSpec& spec, double heads, double neurons) {
-  int64_t removed = 0;
-  for (const LayerSpec& l : spec.layers) {
+// The fraction of each axis a width plan cuts.
+struct AxisCut {
+  double heads = 0, mlp = 0, embedding = 0;
+};
+
+// Parameters removed by a width cut: those of the spec narrowed by `cut`.
+int64_t width_removed(const ModelSpec& spec, const AxisCut& cut) {
+  ModelSpec narrow = spec;
+  for (LayerSpec& l : narrow.layers) {
     if (l.kind != LayerKind::kBlock) continue;
-    removed += units_cut(l.heads, heads) * head_params(l, embed_dim(spec)) +
-               units_cut(l.mlp, neurons) * neuron_params(embed_dim(spec));
+    l.heads -= units_cut(l.heads, cut.heads);
+    l.mlp -= units_cut(l.mlp, cut.mlp);
   }
-  return removed;
+  narrow.layers.front().out -= units_cut(embed_dim(spec), cut.embedding);
+  return parameter_count(spec) - parameter_count(narrow);
+}
+
+// The fixed axes of `axes` at their fraction, the auto ones at `f`.
+AxisCut axis_cut(const WidthTargets& axes, double f) {
+  return {axes.heads.value_or(f), axes.mlp.value_or(f), axes.embedding.value_or(f)};
 }
 
 // The smallest fraction in [0, hi] for which removed(fraction) >= target
@@ -114,15 +126,71 @@ nlohmann::json LmImportance::to_json() const {
                         {"heads_method", "mean L2 norm of each head's attention output"},
                         {"neurons_method", "mean |GELU activation| of each MLP neuron"},
                         {"channels_method", "mean |x| per channel entering the layer norms"},
-                        {"blocks_method", "1 - cosine(block input, block output)"},
+                        {"blocks_method", block_perplexity.empty()
+                                              ? "1 - cosine(block input, block output)"
+                                              : "calibration perplexity with the block skipped"},
                         {"channels", list(channels)}};
+  if (!block_perplexity.empty()) out["calibration_perplexity"] = perplexity;
   for (size_t i = 0; i < blocks.size(); ++i) {
-    out["blocks"].push_back({{"layer", blocks[i]},
-                             {"distance", block_distance[i]},
-                             {"heads", list(heads[i])},
-                             {"neurons", list(neurons[i])}});
+    nlohmann::json block = {{"layer", blocks[i]},
+                            {"distance", block_distance[i]},
+                            {"heads", list(heads[i])},
+                            {"neurons", list(neurons[i])}};
+    if (!block_perplexity.empty()) block["skipped_perplexity"] = block_perplexity[i];
+    out["blocks"].push_back(block);
   }
   return out;
+}
+
+namespace {
+
+// exp(mean next-token loss) of `model` on `ids` against `labels`, 8 windows at a time.
+double calibration_perplexity(torch::jit::Module& model, const at::Tensor& ids,
+                              const at::Tensor& labels) {
+  const at::Device device = (*model.parameters().begin()).device();
+  double nll = 0;
+  int64_t tokens = 0;
+  for (int64_t start = 0; start < ids.size(0); start += 8) {
+    const int64_t rows = std::min<int64_t>(8, ids.size(0) - start);
+    const at::Tensor logits = model.forward({ids.narrow(0, start, rows).to(device)}).toTensor();
+    const at::Tensor y = labels.narrow(0, start, rows).to(device).reshape({-1});
+    nll += torch::nn::functional::cross_entropy(
+               logits.reshape({y.size(0), -1}).to(torch::kFloat64), y,
+               torch::nn::functional::CrossEntropyFuncOptions()
+                   .ignore_index(kIgnoreToken)
+                   .reduction(torch::kSum))
+               .item<double>();
+    tokens += y.ne(kIgnoreToken).sum().item<int64_t>();
+  }
+  return tokens > 0 ? std::exp(nll / double(tokens)) : 1.0;
+}
+
+}  // namespace
+
+void add_skip_perplexity(torch::jit::Module& model, const at::Tensor& ids,
+                         const at::Tensor& labels, LmImportance* importance) {
+  torch::NoGradGuard no_grad;
+  const bool was_training = model.is_training();
+  model.eval();
+  importance->perplexity = calibration_perplexity(model, ids, labels);
+  importance->block_perplexity.clear();
+  for (size_t layer : importance->blocks) {
+    // Zero weights make the block the identity (x + 0 + 0).
+    const std::string prefix = layer_prefix("", layer) + "_";
+    std::vector<std::pair<at::Tensor, at::Tensor>> saved;
+    bool dropped = true;
+    for (const auto& p : model.named_parameters()) {
+      if (p.name.rfind(prefix, 0) != 0) continue;
+      dropped = dropped && p.value.count_nonzero().item<int64_t>() == 0;
+      saved.emplace_back(p.value, p.value.clone());
+      p.value.zero_();
+    }
+    // A block an earlier cut dropped scores 0 (below any perplexity): it stays dropped.
+    importance->block_perplexity.push_back(dropped ? 0.0
+                                                   : calibration_perplexity(model, ids, labels));
+    for (auto& [param, copy] : saved) param.copy_(copy);
+  }
+  model.train(was_training);
 }
 
 LmImportance lm_importance(const torch::jit::Module& model, const ModelSpec& spec,
@@ -131,6 +199,7 @@ LmImportance lm_importance(const torch::jit::Module& model, const ModelSpec& spe
   torch::NoGradGuard no_grad;
   torch::jit::Module probe(spec.name.empty() ? "probe" : spec.name + "_probe");
   probe.register_attribute("training", c10::BoolType::get(), false);
+  add_norm_width(probe, norm_width(model));
   for (const auto& p : model.named_parameters()) probe.register_parameter(p.name, p.value, false);
   probe.define(model_probe_source(spec));
   const at::Device device = (*model.parameters().begin()).device();
@@ -166,9 +235,10 @@ LmImportance lm_importance(const torch::jit::Module& model, const ModelSpec& spe
   return out;
 }
 
-double lm_max_sparsity(const ModelSpec& spec, const std::string& method) {
+double lm_max_sparsity(const ModelSpec& spec, const std::string& method,
+                       const WidthTargets& axes) {
   const double total = double(parameter_count(spec));
-  if (method == "width") return double(width_removed(spec, 1.0, 1.0)) / total;
+  if (method == "width") return double(width_removed(spec, axis_cut(axes, 1.0))) / total;
   int64_t blocks = 0, smallest = 0, sum = 0;
   for (const LayerSpec& l : spec.layers) {
     if (l.kind != LayerKind::kBlock) continue;
@@ -179,20 +249,27 @@ double lm_max_sparsity(const ModelSpec& spec, const std::string& method) {
   return blocks == 0 ? 0.0 : double(sum - smallest) / total;
 }
 
-LmPlan plan_lm_width(const ModelSpec& spec, const LmImportance& importance, double sparsity) {
+LmPlan plan_lm_width(const ModelSpec& spec, const LmImportance& importance, double sparsity,
+                     const WidthTargets& axes) {
   const double target = sparsity * double(parameter_count(spec));
-  // One fraction for both axes, then as few neurons as still reach the target
-  // (a head is a coarse step: one of two heads is half the attention).
-  const double heads =
-      smallest_fraction(target, 1.0, [&](double f) { return width_removed(spec, f, f); });
-  const double neurons =
-      smallest_fraction(target, heads, [&](double f) { return width_removed(spec, heads, f); });
+  const double f = smallest_fraction(
+      target, 1.0, [&](double x) { return width_removed(spec, axis_cut(axes, x)); });
+  AxisCut cut = axis_cut(axes, f);
+  if (!axes.heads && !axes.mlp) {
+    cut.mlp = smallest_fraction(target, f, [&](double x) {
+      AxisCut c = cut;
+      c.mlp = x;
+      return width_removed(spec, c);
+    });
+  }
   LmPlan plan = full_plan(spec);
   for (size_t b = 0; b < plan.blocks.size(); ++b) {
     const LayerSpec& l = block_at(spec, plan.blocks[b]);
-    plan.keep_heads[b] = top(importance.heads.at(b), l.heads - units_cut(l.heads, heads));
-    plan.keep_neurons[b] = top(importance.neurons.at(b), l.mlp - units_cut(l.mlp, neurons));
+    plan.keep_heads[b] = top(importance.heads.at(b), l.heads - units_cut(l.heads, cut.heads));
+    plan.keep_neurons[b] = top(importance.neurons.at(b), l.mlp - units_cut(l.mlp, cut.mlp));
   }
+  const int64_t d = embed_dim(spec);
+  plan.keep_channels = top(importance.channels, d - units_cut(d, cut.embedding));
   return plan;
 }
 
@@ -200,9 +277,10 @@ LmPlan plan_lm_depth(const ModelSpec& spec, const LmImportance& importance, doub
   LmPlan plan = full_plan(spec);
   std::vector<size_t> order(plan.blocks.size());
   std::iota(order.begin(), order.end(), 0);
-  // Closest to the identity first; ties: the later block.
+  // Least missed first; ties: the later block.
+  const std::vector<double>& score = importance.block_score();
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    const double da = importance.block_distance.at(a), db = importance.block_distance.at(b);
+    const double da = score.at(a), db = score.at(b);
     return da < db || (da == db && a > b);
   });
   const double target = sparsity * double(parameter_count(spec));

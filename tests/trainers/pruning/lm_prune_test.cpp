@@ -106,10 +106,115 @@ TEST(LmPrune, PlansReachTheirTargetAndCompactedModelsEqualMaskedOnes) {
   }
 }
 
+// A width cut on all three axes (embedding channels too), auto or fixed:
+// with the layer norms counting the channels kept, the masked model computes
+// what the compacted one does, and the cut reads back and replans the same.
+TEST(LmPrune, EmbeddingChannelCutsCompactToWhatTheMaskedModelComputes) {
+  WidthTargets shared;  // heads, mlp and embedding share one fraction
+  shared.embedding.reset();
+  const WidthTargets fixed{0.5, 0.25, 0.25};
+  for (const std::string positions : {"rotary", "learned"}) {
+    const ModelSpec spec = lm(positions);
+    for (const WidthTargets& axes : {shared, fixed}) {
+      torch::jit::Module m = model_of(spec);
+      const LmPlan plan =
+          plan_lm_width(spec, lm_importance(m, spec, random_ids(6, 12, 40, 2)), 0.4, axes);
+      ASSERT_LT(plan.keep_channels.size(), 24u);
+      const PruneMasks masks = lm_masks(m, spec, plan);
+      EXPECT_EQ(lm_plan_from_masks(spec, masks).keep_channels, plan.keep_channels);
+      EXPECT_EQ(lm_plan_from_masks(spec, masks).keep_heads, plan.keep_heads);
+      masks.apply_to_weights(m);
+      set_norm_width(m, lm_norm_width(spec, plan));
+      CompactModel small = compact_lm(m, spec, plan);
+      EXPECT_EQ(small.spec.layers.front().out, int64_t(plan.keep_channels.size()));
+      EXPECT_EQ(norm_width(small.module), int64_t(plan.keep_channels.size()));
+      const int64_t kept = count_parameters(small.module);
+      EXPECT_EQ(kept, parameter_count(small.spec));
+      EXPECT_EQ(measure_sparsity(m).nonzeros, kept) << "the masks zero what is cut";
+      const at::Tensor ids = random_ids(3, 12, 40, 3);
+      EXPECT_TRUE(torch::allclose(logits(small.module, ids), logits(m, ids), 1e-5, 1e-5))
+          << positions;
+      const LmPlan replan =
+          plan_lm_width(spec, lm_importance(m, spec, random_ids(6, 12, 40, 4)), 0.4, axes);
+      EXPECT_EQ(replan.keep_channels, plan.keep_channels) << "a cut channel ranks lowest";
+      EXPECT_EQ(replan.keep_heads, plan.keep_heads);
+    }
+    // Fixed axes cut exactly their fraction, whatever the sparsity.
+    torch::jit::Module m = model_of(spec);
+    const LmPlan plan =
+        plan_lm_width(spec, lm_importance(m, spec, random_ids(6, 12, 40, 2)), 0.01, fixed);
+    EXPECT_EQ(plan.keep_channels.size(), 18u);
+    EXPECT_EQ(plan.keep_heads[0].size(), 2u);
+    EXPECT_EQ(plan.keep_neurons[0].size(), 36u);
+  }
+}
+
+// Without the masked norm the zeroed channels would still count in the
+// statistics: the masked model would not be the compacted one.
+TEST(LmPrune, NormWidthDefaultsToTheModelsWidth) {
+  const ModelSpec spec = lm("rotary");
+  torch::jit::Module m = model_of(spec);
+  EXPECT_EQ(norm_width(m), 24);
+  const LmPlan plan = plan_lm_width(spec, lm_importance(m, spec, random_ids(4, 12, 40, 2)), 0.3,
+                                    WidthTargets{0.0, 0.0, 0.5});
+  lm_masks(m, spec, plan).apply_to_weights(m);
+  const at::Tensor ids = random_ids(2, 12, 40, 3);
+  const at::Tensor unmasked_norm = logits(m, ids);
+  set_norm_width(m, lm_norm_width(spec, plan));
+  EXPECT_EQ(norm_width(m), 12);
+  const at::Tensor masked_norm = logits(m, ids);
+  EXPECT_FALSE(torch::allclose(unmasked_norm, masked_norm, 1e-3, 1e-3));
+  CompactModel small = compact_lm(m, spec, plan);
+  EXPECT_TRUE(torch::allclose(logits(small.module, ids), masked_norm, 1e-5, 1e-5));
+}
+
+// Depth by skip perplexity: a block that is already the identity costs
+// nothing when skipped, a dropped (all zero) block scores 0, and the depth
+// plan drops the identity first.
+TEST(LmPrune, SkipPerplexityRanksTheIdentityBlockFirst) {
+  const ModelSpec spec = lm("rotary");
+  torch::jit::Module m = model_of(spec);
+  silence(m);
+  const at::Tensor ids = random_ids(6, 12, 40, 1);
+  const at::Tensor labels = random_ids(6, 12, 40, 2).index_fill_(1, torch::tensor({11}), -100);
+  LmImportance imp = lm_importance(m, spec, ids);
+  add_skip_perplexity(m, ids, labels, &imp);
+  ASSERT_EQ(imp.block_perplexity.size(), 4u);
+  EXPECT_GT(imp.perplexity, 1.0);
+  EXPECT_NEAR(imp.block_perplexity[3], imp.perplexity, 1e-9 * imp.perplexity);
+  for (size_t b = 0; b < 3; ++b) EXPECT_NE(imp.block_perplexity[b], imp.perplexity) << b;
+  EXPECT_EQ(&imp.block_score(), &imp.block_perplexity);
+  EXPECT_EQ(imp.to_json()["blocks"][3]["skipped_perplexity"].get<double>(),
+            imp.block_perplexity[3]);
+  // The weights are restored after each skip.
+  const at::Tensor before = logits(m, ids);
+  add_skip_perplexity(m, ids, labels, &imp);
+  EXPECT_TRUE(torch::equal(before, logits(m, ids)));
+  // A dropped block stays first.
+  {
+    torch::NoGradGuard no_grad;
+    for (const auto& p : m.named_parameters())
+      if (p.name.rfind("l2_", 0) == 0) p.value.zero_();
+  }
+  add_skip_perplexity(m, ids, labels, &imp);
+  EXPECT_EQ(imp.block_perplexity[1], 0.0);
+  EXPECT_EQ(plan_lm_depth(spec, imp, 0.01).keep_block,
+            (std::vector<bool>{true, false, true, true}));
+}
+
 TEST(LmPrune, LimitsAndRefusals) {
   const ModelSpec spec = lm("rotary");
   EXPECT_GT(lm_max_sparsity(spec, "width"), 0.5);
-  EXPECT_LT(lm_max_sparsity(spec, "width"), 0.9);  // the embedding is never cut
+  EXPECT_LT(lm_max_sparsity(spec, "width"), 0.9);  // the embedding is not cut by default
+  WidthTargets all_auto;
+  all_auto.embedding.reset();
+  EXPECT_GT(lm_max_sparsity(spec, "width", all_auto), 0.95);
+  ModelSpec linear_head = lm_spec(
+      "[{embedding: 24, positions: rotary}, {block: 4, mlp: 48, head_dim: 8}, layer_norm, "
+      "{linear: 40}]",
+      40, 12);
+  EXPECT_THROW(check_lm_channel_cut(linear_head), UsageError);
+  EXPECT_NO_THROW(check_lm_channel_cut(spec));
   EXPECT_GT(lm_max_sparsity(spec, "depth"), lm_max_sparsity(spec, "width") * 0.9);
   ModelSpec image;
   image.name = "cnn";
