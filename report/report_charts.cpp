@@ -221,9 +221,7 @@ std::string token_speed_chart(const json& summary, const std::string& id_prefix)
       c.bars.push_back({str_or(a, "name", "?") + ", batch " +
                             std::to_string(static_cast<int64_t>(num_or(t, "batch", 0))),
                         num_or(t, "speedup", 0.0), "",
-                        fmt_count(static_cast<int64_t>(num_or(t, "pruned", 0))) + " vs " +
-                            fmt_count(static_cast<int64_t>(num_or(t, "dense", 0))) +
-                            " tokens/s"});
+                        fmt_count(static_cast<int64_t>(num_or(t, "pruned", 0))) + " tok/s"});
     }
   }
   return bar_chart_svg(c);
