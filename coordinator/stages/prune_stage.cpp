@@ -66,13 +66,11 @@ struct Cutter {
   // (and writes the scores to RUN_DIR/prune_importance/ATTEMPT.json).
   PruneMasks transformer_cut(torch::jit::Module& student, double sparsity,
                              const std::string& attempt) const {
-    const std::vector<int64_t> rows = calibration_rows();
-    const at::Tensor ids = job.train.images.index_select(0, torch::tensor(rows)).to(torch::kInt64);
-    LmImportance importance = lm_importance(student, *spec, ids);
+    const LabelledSet windows = calibration_windows();
+    LmImportance importance = lm_importance(student, *spec, windows.images);
     const bool width = job.config.prune.method == "width";
     if (!width && job.config.prune.block_importance == "perplexity") {
-      add_skip_perplexity(student, ids, job.train.labels.index_select(0, torch::tensor(rows)),
-                          &importance);
+      add_skip_perplexity(student, windows, &importance);
     }
     if (job.is_root() && !attempt.empty()) {
       const std::string dir = job.paths.root + "/prune_importance";
@@ -88,13 +86,19 @@ struct Cutter {
                           : plan_lm_depth(*spec, importance, sparsity));
   }
 
-  // prune.calibration_samples training windows, evenly spaced over the split.
-  std::vector<int64_t> calibration_rows() const {
+  // prune.calibration_samples training windows (and their next tokens),
+  // evenly spaced over the split.
+  LabelledSet calibration_windows() const {
     const std::vector<int64_t>& all = job.train.indices;
     const int64_t n = std::min<int64_t>(job.config.prune.calibration_samples, int64_t(all.size()));
-    std::vector<int64_t> rows;
-    for (int64_t i = 0; i < n; ++i) rows.push_back(all[size_t(i * int64_t(all.size()) / n)]);
-    return rows;
+    std::vector<int64_t> rows, own;
+    for (int64_t i = 0; i < n; ++i) {
+      rows.push_back(all[size_t(i * int64_t(all.size()) / n)]);
+      own.push_back(i);
+    }
+    const at::Tensor at = torch::tensor(rows, torch::kInt64);
+    return {job.train.images.index_select(0, at).to(torch::kInt64),
+            job.train.labels.index_select(0, at), own};
   }
 
   // A transformer's layer norms count the embedding channels `masks` keep.

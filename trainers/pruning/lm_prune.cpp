@@ -3,11 +3,10 @@
 #include <torch/torch.h>
 
 #include <algorithm>
-#include <cmath>
 #include <numeric>
 
 #include "core/errors.h"
-#include "data/text/token_file.h"  // kIgnoreToken
+#include "trainers/token_metrics.h"
 
 namespace condenser {
 namespace {
@@ -142,37 +141,13 @@ nlohmann::json LmImportance::to_json() const {
   return out;
 }
 
-namespace {
-
-// exp(mean next-token loss) of `model` on `ids` against `labels`, 8 windows at a time.
-double calibration_perplexity(torch::jit::Module& model, const at::Tensor& ids,
-                              const at::Tensor& labels) {
-  const at::Device device = (*model.parameters().begin()).device();
-  double nll = 0;
-  int64_t tokens = 0;
-  for (int64_t start = 0; start < ids.size(0); start += 8) {
-    const int64_t rows = std::min<int64_t>(8, ids.size(0) - start);
-    const at::Tensor logits = model.forward({ids.narrow(0, start, rows).to(device)}).toTensor();
-    const at::Tensor y = labels.narrow(0, start, rows).to(device).reshape({-1});
-    nll += torch::nn::functional::cross_entropy(
-               logits.reshape({y.size(0), -1}).to(torch::kFloat64), y,
-               torch::nn::functional::CrossEntropyFuncOptions()
-                   .ignore_index(kIgnoreToken)
-                   .reduction(torch::kSum))
-               .item<double>();
-    tokens += y.ne(kIgnoreToken).sum().item<int64_t>();
-  }
-  return tokens > 0 ? std::exp(nll / double(tokens)) : 1.0;
-}
-
-}  // namespace
-
-void add_skip_perplexity(torch::jit::Module& model, const at::Tensor& ids,
-                         const at::Tensor& labels, LmImportance* importance) {
+void add_skip_perplexity(torch::jit::Module& model, const LabelledSet& windows,
+                         LmImportance* importance) {
   torch::NoGradGuard no_grad;
   const bool was_training = model.is_training();
   model.eval();
-  importance->perplexity = calibration_perplexity(model, ids, labels);
+  const auto perplexity = [&] { return score_tokens(model, windows, 8).perplexity(); };
+  importance->perplexity = perplexity();
   importance->block_perplexity.clear();
   for (size_t layer : importance->blocks) {
     // Zero weights make the block the identity (x + 0 + 0).
@@ -186,8 +161,7 @@ void add_skip_perplexity(torch::jit::Module& model, const at::Tensor& ids,
       p.value.zero_();
     }
     // A block an earlier cut dropped scores 0 (below any perplexity): it stays dropped.
-    importance->block_perplexity.push_back(dropped ? 0.0
-                                                   : calibration_perplexity(model, ids, labels));
+    importance->block_perplexity.push_back(dropped ? 0.0 : perplexity());
     for (auto& [param, copy] : saved) param.copy_(copy);
   }
   model.train(was_training);

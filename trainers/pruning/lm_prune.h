@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "config/prune_plan.h"
+#include "trainers/batch_source.h"
 #include "trainers/model_spec.h"
 #include "trainers/prune_masks.h"
 #include "trainers/pruning/structured.h"
@@ -64,11 +65,11 @@ void check_lm_channel_cut(const ModelSpec& spec);
 LmImportance lm_importance(const torch::jit::Module& model, const ModelSpec& spec,
                            const at::Tensor& ids);
 // Fills importance->block_perplexity and perplexity: each block skipped in
-// turn (its parameters zeroed, then restored), the model's perplexity on
-// `ids` against `labels` ([N, T] next tokens, kIgnoreToken not scored). A
-// block already dropped (all zero) scores 0, so a depth cut only grows.
-void add_skip_perplexity(torch::jit::Module& model, const at::Tensor& ids,
-                         const at::Tensor& labels, LmImportance* importance);
+// turn (its parameters zeroed, then restored), the model's perplexity on the
+// token windows of `windows` (trainers/token_metrics.h). A block already
+// dropped (all zero) scores 0, so a depth cut only grows.
+void add_skip_perplexity(torch::jit::Module& model, const LabelledSet& windows,
+                         LmImportance* importance);
 
 // What survives a cut, per block in layer order. Ascending indices.
 struct LmPlan {

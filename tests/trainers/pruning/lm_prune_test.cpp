@@ -176,9 +176,11 @@ TEST(LmPrune, SkipPerplexityRanksTheIdentityBlockFirst) {
   torch::jit::Module m = model_of(spec);
   silence(m);
   const at::Tensor ids = random_ids(6, 12, 40, 1);
-  const at::Tensor labels = random_ids(6, 12, 40, 2).index_fill_(1, torch::tensor({11}), -100);
+  // Next tokens, the last position padding.
+  const LabelledSet windows{ids, random_ids(6, 12, 40, 2).index_fill_(1, torch::tensor({11}), -100),
+                            {0, 1, 2, 3, 4, 5}};
   LmImportance imp = lm_importance(m, spec, ids);
-  add_skip_perplexity(m, ids, labels, &imp);
+  add_skip_perplexity(m, windows, &imp);
   ASSERT_EQ(imp.block_perplexity.size(), 4u);
   EXPECT_GT(imp.perplexity, 1.0);
   EXPECT_NEAR(imp.block_perplexity[3], imp.perplexity, 1e-9 * imp.perplexity);
@@ -188,7 +190,7 @@ TEST(LmPrune, SkipPerplexityRanksTheIdentityBlockFirst) {
             imp.block_perplexity[3]);
   // The weights are restored after each skip.
   const at::Tensor before = logits(m, ids);
-  add_skip_perplexity(m, ids, labels, &imp);
+  add_skip_perplexity(m, windows, &imp);
   EXPECT_TRUE(torch::equal(before, logits(m, ids)));
   // A dropped block stays first.
   {
@@ -196,7 +198,7 @@ TEST(LmPrune, SkipPerplexityRanksTheIdentityBlockFirst) {
     for (const auto& p : m.named_parameters())
       if (p.name.rfind("l2_", 0) == 0) p.value.zero_();
   }
-  add_skip_perplexity(m, ids, labels, &imp);
+  add_skip_perplexity(m, windows, &imp);
   EXPECT_EQ(imp.block_perplexity[1], 0.0);
   EXPECT_EQ(plan_lm_depth(spec, imp, 0.01).keep_block,
             (std::vector<bool>{true, false, true, true}));
