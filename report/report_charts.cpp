@@ -20,6 +20,18 @@ std::string str_or(const json& j, const char* key, const std::string& fallback) 
                                                                 : fallback;
 }
 
+// A count field as "12,345".
+std::string count_at(const json& j, const char* key) {
+  return fmt_count(static_cast<int64_t>(num_or(j, key, 0)));
+}
+
+// summary["prune_schedule"]["attempts"], or an empty list.
+json prune_attempts(const json& summary) {
+  const json schedule =
+      summary.is_object() ? summary.value("prune_schedule", json::object()) : json::object();
+  return schedule.value("attempts", json::array());
+}
+
 // A stage's colour is fixed by its name, so every chart agrees.
 std::string stage_color(const std::string& stage) {
   static const std::map<std::string, std::string> kColors = {{"teacher", "#8e5bd6"},
@@ -129,8 +141,7 @@ std::string sparsity_layers_chart(const json& layers, const std::string& id_pref
   if (layers.is_array()) {
     for (const json& l : layers) {
       c.bars.push_back({str_or(l, "name", "?"), num_or(l, "sparsity", 0.0), "",
-                        fmt_count(static_cast<int64_t>(num_or(l, "nonzero", 0))) + " / " +
-                            fmt_count(static_cast<int64_t>(num_or(l, "numel", 0))) + " kept"});
+                        count_at(l, "nonzero") + " / " + count_at(l, "numel") + " kept"});
     }
   }
   return bar_chart_svg(c);
@@ -186,11 +197,10 @@ std::string perplexity_sparsity_chart(const json& summary, const std::string& id
   c.x_hi = 1.0;
   const json dense = summary.is_object() ? summary.value("student_dense", json::object()) : json();
   const double params = num_or(dense, "parameters", 0.0), ppl = num_or(dense, "val_perplexity", 0.0);
-  const json schedule = summary.is_object() ? summary.value("prune_schedule", json::object()) : json();
   Series cut{"right after the cut", stage_color("control"), {}, true};
   Series recovered{"after recovery", stage_color("prune"), {}};
   cut.points = recovered.points = true;
-  for (const json& a : schedule.value("attempts", json::array())) {
+  for (const json& a : prune_attempts(summary)) {
     if (params <= 0 || !a.contains("model")) continue;
     const double removed = 1.0 - num_or(a["model"], "nonzeros", params) / params;
     const std::string name = str_or(a, "name", "?") + (a.value("passed", true) ? "" : " (rolled back)");
@@ -215,13 +225,11 @@ std::string token_speed_chart(const json& summary, const std::string& id_prefix)
   c.id = id_prefix + "chart-token-speed";
   c.title = "Tokens/s of each attempt's compacted model over the dense student's";
   c.unit = "x";
-  const json schedule = summary.is_object() ? summary.value("prune_schedule", json::object()) : json();
-  for (const json& a : schedule.value("attempts", json::array())) {
+  for (const json& a : prune_attempts(summary)) {
     for (const json& t : a.value("tokens_per_s", json::array())) {
       c.bars.push_back({str_or(a, "name", "?") + ", batch " +
-                            std::to_string(static_cast<int64_t>(num_or(t, "batch", 0))),
-                        num_or(t, "speedup", 0.0), "",
-                        fmt_count(static_cast<int64_t>(num_or(t, "pruned", 0))) + " tok/s"});
+                                count_at(t, "batch"),
+                        num_or(t, "speedup", 0.0), "", count_at(t, "pruned") + " tok/s"});
     }
   }
   return bar_chart_svg(c);
@@ -263,13 +271,13 @@ std::string stage_table_html(const json& summary) {
   for (const json& s : stages) {
     t += "<tr><td>" + html_escape(str_or(s, "name", "?")) + "</td><td>" +
          fmt_num(num_or(s, "seconds", 0), 1) + "</td><td>" +
-         fmt_count(static_cast<int64_t>(num_or(s, "steps", 0))) + "</td>";
+         count_at(s, "steps") + "</td>";
     if (s.contains("model")) {
       const json& m = s["model"];
       t += "<td>" + fmt_pct(num_or(m, "val_accuracy", 0)) + "</td><td>" +
            fmt_pct(num_or(m, "test_accuracy", 0)) + "</td><td>" +
-           fmt_count(static_cast<int64_t>(num_or(m, "parameters", 0))) + "</td><td>" +
-           fmt_count(static_cast<int64_t>(num_or(m, "nonzeros", 0))) + "</td><td>" +
+           count_at(m, "parameters") + "</td><td>" +
+           count_at(m, "nonzeros") + "</td><td>" +
            fmt_pct(num_or(m, "sparsity", 0)) + "</td>";
     } else {
       t += "<td colspan=\"5\"></td>";
