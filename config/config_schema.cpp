@@ -202,8 +202,8 @@ void add_prune_keys(Section<Config>& root) {
                {"global_magnitude", "layer_magnitude", "structured", "nm", "width", "depth"},
                "unstructured magnitude with one threshold over all layers (global) or the same "
                "fraction in every layer (layer), structured channels (compacted), N:M, or for "
-               "language models width (attention heads, MLP neurons, embedding channels) or depth (whole "
-               "blocks), both compacted");
+               "language models width (attention heads, MLP neurons, embedding channels) or "
+               "depth (whole blocks), both compacted");
   prune.number("sparsity", &PruneConfig::sparsity, half_open(0, 1),
                "fraction of conv/linear weights (structured: channels; width/depth: all "
                "parameters) removed; nm ignores it");
