@@ -31,7 +31,7 @@ std::string printable(const std::string& text) {
   return out;
 }
 
-int64_t ControlEffects::receive(const std::string& attempt_file, const msg::ShardChunk&) {
+ChunkStored ControlEffects::receive(const std::string& attempt_file, const msg::ShardChunk&) {
   throw RuntimeFailure("no shard files are kept here to write " + attempt_file + " into");
 }
 
@@ -245,9 +245,9 @@ Reply ControlHandler::shard_chunk(ControlSession& s, const msg::ShardChunk& m, S
              ": not its lease");
     return ack(false, 0, "lease expired or task reassigned");
   }
-  int64_t held = 0;
+  ChunkStored stored;
   try {
-    held = effects_.receive(lease->attempt_file, m);
+    stored = effects_.receive(lease->attempt_file, m);
   } catch (const ProtocolError&) {
     throw;
   } catch (const std::exception& e) {
@@ -258,10 +258,8 @@ Reply ControlHandler::shard_chunk(ControlSession& s, const msg::ShardChunk& m, S
     record(TableEvent::Kind::kDrop, lease->id, lease->task);
     return ack(false, 0, std::string("the coordinator cannot store it: ") + e.what());
   }
-  if (held == m.offset + static_cast<int64_t>(m.data.size())) {
-    counters_.uploaded_bytes_total += static_cast<int64_t>(m.data.size());
-  }
-  return ack(true, held, "");
+  counters_.uploaded_bytes_total += stored.appended;
+  return ack(true, stored.held, "");
 }
 
 void ControlHandler::on_disconnect(ControlSession& s, SteadyTime) {

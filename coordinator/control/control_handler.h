@@ -28,6 +28,12 @@
 
 namespace condenser {
 
+// What ControlEffects::receive did with an uploaded chunk.
+struct ChunkStored {
+  int64_t held = 0;      // bytes of the attempt file stored now
+  int64_t appended = 0;  // of them, added by this chunk (0: a resent or misplaced one)
+};
+
 // What the handler asks the outside world to do. All calls come from the
 // coordinator's one Asio thread.
 class ControlEffects {
@@ -43,10 +49,11 @@ class ControlEffects {
   // Stores an uploaded chunk of an attempt file: appended when it starts
   // where the stored bytes end (else ignored: the worker resends from the
   // returned count), flushed to disk once the file is complete. Returns the
-  // bytes stored. ProtocolError when more than `chunk.size` bytes are
-  // stored already; RuntimeFailure when the bytes cannot be stored (the
-  // default: effects that keep no files take no uploads).
-  virtual int64_t receive(const std::string& attempt_file, const msg::ShardChunk& chunk);
+  // bytes stored and how many this chunk added. ProtocolError when more
+  // than `chunk.size` bytes are stored already; RuntimeFailure when the
+  // bytes cannot be stored (the default: effects that keep no files take no
+  // uploads).
+  virtual ChunkStored receive(const std::string& attempt_file, const msg::ShardChunk& chunk);
   // Records one change of the table (RUN_DIR/tasks.journal): an append,
   // durable after the next sync().
   virtual void record(const TableEvent& event) = 0;

@@ -113,15 +113,17 @@ void ShardCommitter::discard(const std::string& attempt_file) {
   }
 }
 
-int64_t ShardCommitter::receive(const std::string& attempt_file, const msg::ShardChunk& chunk) {
-  const auto end = chunk.offset + static_cast<int64_t>(chunk.data.size());
-  if (!setup_.check_files) return end;
+ChunkStored ShardCommitter::receive(const std::string& attempt_file,
+                                    const msg::ShardChunk& chunk) {
+  const auto size = static_cast<int64_t>(chunk.data.size());
+  if (!setup_.check_files) return {chunk.offset + size, size};
   const std::string path = setup_.soft_label_dir + "/" + attempt_file;
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fd < 0) throw RuntimeFailure("cannot open " + path + ": " + std::strerror(errno));
   struct stat st {};
   ::fstat(fd, &st);
-  int64_t held = st.st_size;
+  const int64_t before = st.st_size;
+  int64_t held = before;
   std::string failure;
   if (held > chunk.size) {
     ::close(fd);
@@ -141,7 +143,7 @@ int64_t ShardCommitter::receive(const std::string& attempt_file, const msg::Shar
   }
   ::close(fd);
   if (!failure.empty()) throw RuntimeFailure("cannot write " + path + ": " + failure);
-  return held;
+  return {held, held - before};
 }
 
 void ShardCommitter::record(const TableEvent& event) {

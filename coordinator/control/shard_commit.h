@@ -54,7 +54,7 @@ class ShardCommitter : public ControlEffects {
   void discard(const std::string& attempt_file) override;
   // Appends to soft_label_dir/attempt_file (fdatasync once complete). Dry
   // commits (check_files false) store nothing and count every byte as held.
-  int64_t receive(const std::string& attempt_file, const msg::ShardChunk& chunk) override;
+  ChunkStored receive(const std::string& attempt_file, const msg::ShardChunk& chunk) override;
   void record(const TableEvent& event) override;
   void sync() override { journal_->sync(); }
 

@@ -33,11 +33,12 @@ struct StoringEffects : ControlEffects {
     files.erase(f);
   }
   void record(const TableEvent&) override {}
-  int64_t receive(const std::string& f, const msg::ShardChunk& c) override {
+  ChunkStored receive(const std::string& f, const msg::ShardChunk& c) override {
     std::string& held = files[f];
-    if (static_cast<int64_t>(held.size()) > c.size) throw ProtocolError("more than size");
-    if (c.offset == static_cast<int64_t>(held.size())) held += c.data;
-    return static_cast<int64_t>(held.size());
+    const auto before = static_cast<int64_t>(held.size());
+    if (before > c.size) throw ProtocolError("more than size");
+    if (c.offset == before) held += c.data;
+    return {static_cast<int64_t>(held.size()), static_cast<int64_t>(held.size()) - before};
   }
 };
 
@@ -97,6 +98,9 @@ TEST_F(UploadTest, ResumesWhereTheStoredBytesEndAfterADroppedConnection) {
   const msg::ChunkAck asked = chunk(again, t.lease, 0, "");
   EXPECT_TRUE(asked.accepted);
   EXPECT_EQ(asked.received, 8);
+  // A chunk it held already, resent: acknowledged, not stored or counted twice.
+  EXPECT_EQ(chunk(again, t.lease, 0, kShard.substr(0, 8)).received, 8);
+  EXPECT_EQ(handler.counters().uploaded_bytes_total, 8);
   EXPECT_EQ(chunk(again, t.lease, 8, kShard.substr(8)).received, 20);
   EXPECT_TRUE(done(again, t).committed);
   EXPECT_EQ(fx.committed, std::vector<std::string>{"shard-000000.h5"});
@@ -139,7 +143,7 @@ TEST_F(UploadTest, OnlyTheLeaseHolderUploadsAndOnlyIfItSaidSo) {
 
 TEST_F(UploadTest, StoreRefusingBytesSendsTheTaskBackToPending) {
   struct FullDisk : StoringEffects {
-    int64_t receive(const std::string&, const msg::ShardChunk&) override {
+    ChunkStored receive(const std::string&, const msg::ShardChunk&) override {
       throw RuntimeFailure("No space left on device");
     }
   } full;
