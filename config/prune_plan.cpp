@@ -179,7 +179,8 @@ std::optional<std::string> parse_width_targets(const std::string& text, WidthTar
                                   : axis == "mlp"       ? &out->mlp
                                   : axis == "embedding" ? &out->embedding
                                                         : nullptr;
-    if (slot == nullptr) return "unknown axis '" + axis + "'; the axes are heads, mlp and embedding";
+    if (slot == nullptr)
+      return "unknown axis '" + axis + "'; the axes are heads, mlp and embedding";
     if (entry.second.IsScalar() && entry.second.Scalar() == "auto") {
       slot->reset();
       continue;

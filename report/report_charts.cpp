@@ -196,14 +196,16 @@ std::string perplexity_sparsity_chart(const json& summary, const std::string& id
   c.x_lo = 0.0;
   c.x_hi = 1.0;
   const json dense = summary.is_object() ? summary.value("student_dense", json::object()) : json();
-  const double params = num_or(dense, "parameters", 0.0), ppl = num_or(dense, "val_perplexity", 0.0);
+  const double params = num_or(dense, "parameters", 0.0),
+               ppl = num_or(dense, "val_perplexity", 0.0);
   Series cut{"right after the cut", stage_color("control"), {}, true};
   Series recovered{"after recovery", stage_color("prune"), {}};
   cut.points = recovered.points = true;
   for (const json& a : prune_attempts(summary)) {
     if (params <= 0 || !a.contains("model")) continue;
     const double removed = 1.0 - num_or(a["model"], "nonzeros", params) / params;
-    const std::string name = str_or(a, "name", "?") + (a.value("passed", true) ? "" : " (rolled back)");
+    const std::string name =
+        str_or(a, "name", "?") + (a.value("passed", true) ? "" : " (rolled back)");
     if (a.contains("val_perplexity_before_recovery")) {
       cut.xy.emplace_back(removed, num_or(a, "val_perplexity_before_recovery", 0.0));
       cut.point_labels.push_back("");
@@ -227,8 +229,7 @@ std::string token_speed_chart(const json& summary, const std::string& id_prefix)
   c.unit = "x";
   for (const json& a : prune_attempts(summary)) {
     for (const json& t : a.value("tokens_per_s", json::array())) {
-      c.bars.push_back({str_or(a, "name", "?") + ", batch " +
-                                count_at(t, "batch"),
+      c.bars.push_back({str_or(a, "name", "?") + ", batch " + count_at(t, "batch"),
                         num_or(t, "speedup", 0.0), "", count_at(t, "pruned") + " tok/s"});
     }
   }
@@ -270,15 +271,13 @@ std::string stage_table_html(const json& summary) {
       summary.is_object() && summary.contains("stages") ? summary["stages"] : json::array();
   for (const json& s : stages) {
     t += "<tr><td>" + html_escape(str_or(s, "name", "?")) + "</td><td>" +
-         fmt_num(num_or(s, "seconds", 0), 1) + "</td><td>" +
-         count_at(s, "steps") + "</td>";
+         fmt_num(num_or(s, "seconds", 0), 1) + "</td><td>" + count_at(s, "steps") + "</td>";
     if (s.contains("model")) {
       const json& m = s["model"];
       t += "<td>" + fmt_pct(num_or(m, "val_accuracy", 0)) + "</td><td>" +
-           fmt_pct(num_or(m, "test_accuracy", 0)) + "</td><td>" +
-           count_at(m, "parameters") + "</td><td>" +
-           count_at(m, "nonzeros") + "</td><td>" +
-           fmt_pct(num_or(m, "sparsity", 0)) + "</td>";
+           fmt_pct(num_or(m, "test_accuracy", 0)) + "</td><td>" + count_at(m, "parameters") +
+           "</td><td>" + count_at(m, "nonzeros") + "</td><td>" + fmt_pct(num_or(m, "sparsity", 0)) +
+           "</td>";
     } else {
       t += "<td colspan=\"5\"></td>";
     }

@@ -113,8 +113,7 @@ void ShardCommitter::discard(const std::string& attempt_file) {
   }
 }
 
-ChunkStored ShardCommitter::receive(const std::string& attempt_file,
-                                    const msg::ShardChunk& chunk) {
+ChunkStored ShardCommitter::receive(const std::string& attempt_file, const msg::ShardChunk& chunk) {
   const auto size = static_cast<int64_t>(chunk.data.size());
   if (!setup_.check_files) return {chunk.offset + size, size};
   const std::string path = setup_.soft_label_dir + "/" + attempt_file;

@@ -116,12 +116,12 @@ void check_transformer_prune(const Config& config, const DatasetInfo& data,
         "budget.metric: accuracy");
   }
   if (p.method != "width" && !p.width_targets.empty()) {
-    throw UsageError("prune.width_targets sets the axes of prune.method: width; leave it unset "
-                     "for " + p.method);
+    throw UsageError("prune.width_targets is for prune.method: width, not " + p.method +
+                     "; leave it unset");
   }
   if (p.method != "depth" && p.block_importance != "cosine") {
-    throw UsageError("prune.block_importance ranks the blocks of prune.method: depth; leave it "
-                     "at cosine for " + p.method);
+    throw UsageError("prune.block_importance ranks the blocks of prune.method: depth, not " +
+                     p.method + "; leave it at cosine");
   }
   if (p.method != "width" && p.method != "depth") return;
   if (!spec) {
@@ -140,8 +140,7 @@ void check_transformer_prune(const Config& config, const DatasetInfo& data,
   const WidthTargets axes = prune_width_targets(p);
   if (p.method == "width" && axes.embedding.value_or(1.0) > 0) check_lm_channel_cut(*spec);
   const bool auto_axis = !axes.heads || !axes.mlp || !axes.embedding;
-  const double last = prune_steps(p).back().sparsity,
-               most = lm_max_sparsity(*spec, p.method, axes);
+  const double last = prune_steps(p).back().sparsity, most = lm_max_sparsity(*spec, p.method, axes);
   // With every axis fixed the sparsity only scales the cut of earlier stages.
   if (last > most && (p.method == "depth" || auto_axis)) {
     throw UsageError("prune: " + percent(last) + " of the parameters is more than " + p.method +

@@ -80,10 +80,10 @@ struct Cutter {
       j["sparsity"] = sparsity;
       atomic_write_file(dir + "/" + attempt + ".json", j.dump(1) + "\n");
     }
-    return lm_masks(student, *spec,
-                    width ? plan_lm_width(*spec, importance, sparsity,
-                                          axes.scaled(sparsity / final_sparsity))
-                          : plan_lm_depth(*spec, importance, sparsity));
+    return lm_masks(
+        student, *spec,
+        width ? plan_lm_width(*spec, importance, sparsity, axes.scaled(sparsity / final_sparsity))
+              : plan_lm_depth(*spec, importance, sparsity));
   }
 
   // prune.calibration_samples training windows (and their next tokens),
@@ -286,8 +286,8 @@ torch::jit::Module prune_stage(JobContext& job, torch::jit::Module student,
                                const SoftLabels& soft_logits, JobCheckpoints& checkpoints) {
   const PruneConfig& p = job.config.prune;
   const std::vector<PruneStep> steps = prune_steps(p);
-  Cutter cutter{job, student_spec(job.config, job.dataset), prune_targets(p),
-                steps.back().sparsity, prune_width_targets(p)};
+  Cutter cutter{job, student_spec(job.config, job.dataset), prune_targets(p), steps.back().sparsity,
+                prune_width_targets(p)};
   const BudgetConfig& b = job.config.budget;
   const double reference =
       budget_value(b, b.reference == "teacher" ? job.report.teacher : job.report.student_dense);

@@ -238,11 +238,11 @@ TEST(ConfigTest, KeysCoverTheStructWithoutDuplicates) {
   const std::set<std::string> unique(keys.begin(), keys.end());
   EXPECT_EQ(unique.size(), keys.size());
   EXPECT_EQ(keys.size(), 82u);  // one per leaf field of Config in config.h
-  for (const char* key : {"name", "seed", "runtime.threads", "data.validation_size", "teacher.path",
-                          "teacher.train.momentum", "soft_labels.shard_rows",
-                          "student.train.epochs", "prune.finetune.lr", "logging.every_steps",
-                          "budget.metric", "prune.calibration_samples", "prune.width_targets",
-                          "prune.block_importance"}) {
+  for (const char* key :
+       {"name", "seed", "runtime.threads", "data.validation_size", "teacher.path",
+        "teacher.train.momentum", "soft_labels.shard_rows", "student.train.epochs",
+        "prune.finetune.lr", "logging.every_steps", "budget.metric", "prune.calibration_samples",
+        "prune.width_targets", "prune.block_importance"}) {
     EXPECT_TRUE(unique.count(key)) << key;
   }
   for (const FieldSpec& field : config_fields()) {
@@ -301,8 +301,9 @@ TEST(ConfigTest, WidthTargetsAreFractionsOrAutoPerAxis) {
   const WidthTargets half = t.scaled(0.5);
   EXPECT_EQ(half.heads, 0.25);
   EXPECT_FALSE(half.embedding);
-  EXPECT_EQ(parse_config("", "x.yaml", {"prune.block_importance=perplexity"}).prune.block_importance,
-            "perplexity");
+  EXPECT_EQ(
+      parse_config("", "x.yaml", {"prune.block_importance=perplexity"}).prune.block_importance,
+      "perplexity");
   EXPECT_NE(parse_error("prune: {width_targets: {head: 0.5}}")
                 .find("prune.width_targets: unknown axis 'head'; the axes are heads, mlp and "
                       "embedding"),
@@ -310,8 +311,7 @@ TEST(ConfigTest, WidthTargetsAreFractionsOrAutoPerAxis) {
   EXPECT_NE(parse_error("prune: {width_targets: {mlp: 1.0}}")
                 .find("the cut of 'mlp' must be auto or a fraction in [0, 1)"),
             std::string::npos);
-  EXPECT_NE(parse_error("prune: {width_targets: [0.5]}").find("expected a map"),
-            std::string::npos);
+  EXPECT_NE(parse_error("prune: {width_targets: [0.5]}").find("expected a map"), std::string::npos);
   EXPECT_NE(parse_error("prune: {block_importance: ppl}").find("prune.block_importance"),
             std::string::npos);
 }

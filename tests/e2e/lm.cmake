@@ -35,7 +35,7 @@ expect_usage_error(lm_prune "prune.method: global_magnitude does not apply to a 
   validate ${LM_CONFIG} prune.enabled=true)
 expect_usage_error(lm_prune_too_far "50.00% of the parameters is more than width pruning can remove"
   validate ${LM_CONFIG} prune.enabled=true prune.method=width prune.sparsity=0.5)
-expect_usage_error(lm_width_targets_on_depth "prune.width_targets sets the axes of prune.method: width"
+expect_usage_error(lm_width_targets_on_depth "prune.width_targets is for prune.method: width, not depth"
   validate ${LM_CONFIG} prune.enabled=true prune.method=depth "prune.width_targets={heads: 0.5}")
 expect_usage_error(perplexity_budget_on_images "budget.metric: perplexity is for language models"
   validate ${PROJECT_SOURCE_DIR}/configs/quick.yaml prune.enabled=true budget.metric=perplexity)

@@ -149,8 +149,7 @@ PruneMasks lm_masks(const torch::jit::Module& model, const ModelSpec& spec, cons
 }
 
 int64_t lm_norm_width(const ModelSpec& spec, const LmPlan& plan) {
-  return cuts_channels(spec, plan) ? int64_t(plan.keep_channels.size())
-                                   : spec.layers.front().out;
+  return cuts_channels(spec, plan) ? int64_t(plan.keep_channels.size()) : spec.layers.front().out;
 }
 
 LmPlan lm_plan_from_masks(const ModelSpec& spec, const PruneMasks& masks) {

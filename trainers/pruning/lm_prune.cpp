@@ -121,14 +121,14 @@ nlohmann::json LmImportance::to_json() const {
     const at::Tensor d = t.to(torch::kFloat64).contiguous();
     return std::vector<double>(d.data_ptr<double>(), d.data_ptr<double>() + d.numel());
   };
-  nlohmann::json out = {{"calibration_windows", windows},
-                        {"heads_method", "mean L2 norm of each head's attention output"},
-                        {"neurons_method", "mean |GELU activation| of each MLP neuron"},
-                        {"channels_method", "mean |x| per channel entering the layer norms"},
-                        {"blocks_method", block_perplexity.empty()
-                                              ? "1 - cosine(block input, block output)"
-                                              : "calibration perplexity with the block skipped"},
-                        {"channels", list(channels)}};
+  nlohmann::json out = {
+      {"calibration_windows", windows},
+      {"heads_method", "mean L2 norm of each head's attention output"},
+      {"neurons_method", "mean |GELU activation| of each MLP neuron"},
+      {"channels_method", "mean |x| per channel entering the layer norms"},
+      {"blocks_method", block_perplexity.empty() ? "1 - cosine(block input, block output)"
+                                                 : "calibration perplexity with the block skipped"},
+      {"channels", list(channels)}};
   if (!block_perplexity.empty()) out["calibration_perplexity"] = perplexity;
   for (size_t i = 0; i < blocks.size(); ++i) {
     nlohmann::json block = {{"layer", blocks[i]},
@@ -209,8 +209,7 @@ LmImportance lm_importance(const torch::jit::Module& model, const ModelSpec& spe
   return out;
 }
 
-double lm_max_sparsity(const ModelSpec& spec, const std::string& method,
-                       const WidthTargets& axes) {
+double lm_max_sparsity(const ModelSpec& spec, const std::string& method, const WidthTargets& axes) {
   const double total = double(parameter_count(spec));
   if (method == "width") return double(width_removed(spec, axis_cut(axes, 1.0))) / total;
   int64_t blocks = 0, smallest = 0, sum = 0;

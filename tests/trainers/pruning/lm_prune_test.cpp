@@ -177,8 +177,8 @@ TEST(LmPrune, SkipPerplexityRanksTheIdentityBlockFirst) {
   silence(m);
   const at::Tensor ids = random_ids(6, 12, 40, 1);
   // Next tokens, the last position padding.
-  const LabelledSet windows{ids, random_ids(6, 12, 40, 2).index_fill_(1, torch::tensor({11}), -100),
-                            {0, 1, 2, 3, 4, 5}};
+  const LabelledSet windows{
+      ids, random_ids(6, 12, 40, 2).index_fill_(1, torch::tensor({11}), -100), {0, 1, 2, 3, 4, 5}};
   LmImportance imp = lm_importance(m, spec, ids);
   add_skip_perplexity(m, windows, &imp);
   ASSERT_EQ(imp.block_perplexity.size(), 4u);
