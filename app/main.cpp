@@ -10,6 +10,7 @@
 #include "app/commands.h"
 #include "bench/benches.h"
 #include "core/errors.h"
+#include "core/heap_tuning.h"
 #include "worker/worker_loop.h"
 
 namespace {
@@ -241,5 +242,6 @@ int run_cli(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  condenser::keep_freed_memory();  // before the first tensor is allocated
   return exit_code_of([&] { return run_cli(argc, argv); });
 }
