@@ -30,8 +30,7 @@ HeapTuning keep_freed_memory() {
   // 32 MiB is the most glibc accepts (64-bit); a fixed value also switches
   // off its moving threshold.
   const bool ok = mallopt(M_MMAP_THRESHOLD, 32 * kMiB) == 1 &&
-                  mallopt(M_TRIM_THRESHOLD, 1024 * kMiB) == 1 &&
-                  mallopt(M_TOP_PAD, 64 * kMiB) == 1;
+                  mallopt(M_TRIM_THRESHOLD, 1024 * kMiB) == 1 && mallopt(M_TOP_PAD, 64 * kMiB) == 1;
   return ok ? HeapTuning::kApplied : HeapTuning::kUnsupported;
 #else
   return HeapTuning::kUnsupported;
