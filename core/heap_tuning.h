@@ -6,8 +6,8 @@
 // when freed, and give the heap's free top back to the kernel above 128 KiB.
 // A training step allocates and frees the same large activations and
 // gradients every time, so each step faulted in fresh zeroed pages: the
-// default job's teacher trained 3x slower at one thread, by an amount that
-// varied from run to run with the allocation history (`bench/heap.sh`).
+// default job's teacher trained 2.45x slower at 2 threads (`bench/heap.sh`),
+// by an amount that varied from run to run with the allocation history.
 // keep_freed_memory() keeps blocks up to 32 MiB on the heap and lets the
 // process keep up to 1 GiB of freed memory for reuse instead.
 namespace condenser {
